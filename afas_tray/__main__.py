@@ -1,0 +1,3 @@
+from afas_tray.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""AFAS Profit REST client."""

@@ -1,0 +1,1 @@
+"""Simulated AFAS Profit and Xelion servers for --demo mode and the tests."""

@@ -1,0 +1,31 @@
+"""Small value types shared by the core modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RelationKind(StrEnum):
+    ORGANISATION = "organisation"
+    PERSON = "person"
+    CONTACT = "contact"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One phone-book hit for a number.
+
+    ``bcid`` is always the BcId whose InSite card should open: for a contact person that is the
+    owning organisation's (or person's) BcId, with the contact itself in ``contact_id``.
+    """
+
+    bcid: str
+    name: str
+    kind: RelationKind
+    phone: str = ""  # the number as written in AFAS
+    column: str = ""  # the connector column it came from
+    contact_id: str = ""  # AFAS contact id (KnSubjectLink CdId) when matched via a contact
+    contact_name: str = ""
+    connector: str = ""  # GetConnector id the row came from
+    rank: int = 0  # lower is better

@@ -1,0 +1,472 @@
+"""One typed Settings object: every field of the Xelion–AFAS manual plus Xelion's own.
+
+Stored as versioned JSON under the config dir (atomic writes; a corrupt file is kept aside as
+``.bak`` and reported). Secrets (AFAS token, Xelion password, trigger secret) are not part of the
+JSON: they live in the OS keychain, see ``secrets.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import ipaddress
+import json
+import os
+import re
+import secrets as _stdlib_secrets
+import socket
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from afas_tray.i18n import T, Text
+from afas_tray.paths import AppPaths
+
+SCHEMA_VERSION = 1
+ROLES = ("organisations", "persons", "contacts")
+SECRET_KEYS = ("afas.token", "xelion.password", "trigger.secret")
+
+
+@dataclass
+class ColumnMapping:
+    """Which connector columns hold what. Empty fields are detected from metainfo."""
+
+    id: str = ""  # the row's own key (BcCo / PerNumber / ContactId …)
+    bcid: str = ""  # the relation BcId that the InSite card needs
+    name: str = ""
+    phones: list[str] = field(default_factory=list)
+    organisation: str = ""  # contacts: BcId (or number) of the owning organisation
+    modified: str = ""  # modification-date column for incremental sync
+
+
+@dataclass
+class ConnectorSettings:
+    organisations: str = "AfasTray_Organisaties"
+    persons: str = "AfasTray_Personen"
+    contacts: str = "AfasTray_Contactpersonen"
+    mapping: dict[str, ColumnMapping] = field(default_factory=dict)  # role -> mapping
+
+    def ids(self) -> dict[str, str]:
+        return {r: getattr(self, r) for r in ROLES}
+
+
+@dataclass
+class AfasSettings:
+    host: str = ""
+    token: str = ""  # secret: keychain only
+    sync_active: bool = True
+    dossier_item_type: int | None = None
+    insite_url_template: str = ""
+    sync_mp3: bool = False
+    always_sync: bool = False
+    empty_subject_text: str = "Telefoongesprek"
+    connectors: ConnectorSettings = field(default_factory=ConnectorSettings)
+
+
+@dataclass
+class XelionSettings:
+    host: str = ""
+    tenant: str = ""
+    username: str = ""
+    password: str = ""  # secret: keychain only
+    user_space: str = ""  # empty: afas-tray-<machine name>
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.tenant and self.username and self.password)
+
+    def effective_user_space(self) -> str:
+        if self.user_space:
+            return self.user_space
+        host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40] or "desk"
+        return f"afas-tray-{host}"
+
+
+@dataclass
+class SyncSettings:
+    interval_minutes: int = 5
+
+
+@dataclass
+class PhoneSettings:
+    default_region: str = "NL"
+
+
+@dataclass
+class PopSettings:
+    """Caller pop: when to open the card."""
+
+    on: str = "ring"  # ring | answer | off
+    dedupe_seconds: int = 5
+
+
+@dataclass
+class TriggerSettings:
+    """Loopback HTTP trigger for desk phones and softphones (off until enabled)."""
+
+    http_enabled: bool = False
+    http_port: int = 0  # 0: chosen per user automatically
+    secret: str = ""  # secret: keychain only; generated on first use
+
+
+@dataclass
+class UiSettings:
+    language: str = "system"  # system | nl | en
+
+
+@dataclass
+class Settings:
+    version: int = SCHEMA_VERSION
+    afas: AfasSettings = field(default_factory=AfasSettings)
+    xelion: XelionSettings = field(default_factory=XelionSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    phone: PhoneSettings = field(default_factory=PhoneSettings)
+    pop: PopSettings = field(default_factory=PopSettings)
+    trigger: TriggerSettings = field(default_factory=TriggerSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+
+    def copy(self) -> Settings:
+        return from_dict(to_dict(self, with_secrets=True))
+
+
+# --- (de)serialisation --------------------------------------------------------------------------
+
+
+def to_dict(settings: Settings, *, with_secrets: bool = False) -> dict[str, Any]:
+    """Plain dict of the settings; secrets left out unless asked for (never for disk)."""
+    data = dataclasses.asdict(settings)
+    if not with_secrets:
+        for key in SECRET_KEYS:
+            section, name = key.split(".")
+            data[section].pop(name, None)
+    return data
+
+
+def _fill(cls: Any, raw: Any) -> Any:
+    """Build dataclass ``cls`` from ``raw``, ignoring unknown keys and keeping defaults."""
+    obj = cls()
+    if not isinstance(raw, dict):
+        return obj
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        current = getattr(obj, f.name)
+        if dataclasses.is_dataclass(current):
+            value = _fill(type(current), value)
+        elif f.name == "mapping" and isinstance(value, dict):
+            value = {r: _fill(ColumnMapping, m) for r, m in value.items() if r in ROLES}
+        setattr(obj, f.name, value)
+    return obj
+
+
+def from_dict(raw: dict[str, Any]) -> Settings:
+    settings: Settings = _fill(Settings, raw)
+    settings.version = SCHEMA_VERSION
+    return settings
+
+
+# --- dotted keys (CLI, import) -------------------------------------------------------------------
+
+
+def _parse_bool(value: str) -> bool:
+    v = value.strip().lower()
+    if v in ("1", "true", "yes", "on", "ja", "aan"):
+        return True
+    if v in ("0", "false", "no", "off", "nee", "uit"):
+        return False
+    raise ValueError(value)
+
+
+def _parse_optional_int(value: str) -> int | None:
+    v = value.strip()
+    return None if v == "" else int(v)
+
+
+@dataclass(frozen=True)
+class Key:
+    path: str
+    parse: Callable[[str], Any]
+    secret: bool = False
+
+
+KEYS: dict[str, Key] = {
+    k.path: k
+    for k in [
+        Key("afas.token", str, secret=True),
+        Key("afas.host", str),
+        Key("afas.sync_active", _parse_bool),
+        Key("afas.dossier_item_type", _parse_optional_int),
+        Key("afas.insite_url_template", str),
+        Key("afas.sync_mp3", _parse_bool),
+        Key("afas.always_sync", _parse_bool),
+        Key("afas.empty_subject_text", str),
+        Key("afas.connectors.organisations", str),
+        Key("afas.connectors.persons", str),
+        Key("afas.connectors.contacts", str),
+        Key("xelion.host", str),
+        Key("xelion.tenant", str),
+        Key("xelion.username", str),
+        Key("xelion.password", str, secret=True),
+        Key("xelion.user_space", str),
+        Key("sync.interval_minutes", int),
+        Key("phone.default_region", lambda v: v.strip().upper()),
+        Key("pop.on", lambda v: v.strip().lower()),
+        Key("pop.dedupe_seconds", int),
+        Key("trigger.http_enabled", _parse_bool),
+        Key("trigger.http_port", int),
+        Key("trigger.secret", str, secret=True),
+        Key("ui.language", lambda v: v.strip().lower()),
+    ]
+}
+
+
+class SettingsError(Exception):
+    """A settings problem with a message in the user's language."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(message))
+        self.text = message
+
+
+def _owner(settings: Settings, path: str) -> tuple[Any, str]:
+    parts = path.split(".")
+    obj: Any = settings
+    for p in parts[:-1]:
+        obj = getattr(obj, p)
+    return obj, parts[-1]
+
+
+def get_value(settings: Settings, path: str) -> Any:
+    if path not in KEYS:
+        raise SettingsError(T(f"Unknown setting '{path}'.", f"Onbekende instelling '{path}'."))
+    obj, name = _owner(settings, path)
+    return getattr(obj, name)
+
+
+def set_value(settings: Settings, path: str, raw: Any) -> None:
+    """Set one dotted key from text (or an already typed JSON value); raises SettingsError."""
+    key = KEYS.get(path)
+    if key is None:
+        raise SettingsError(T(f"Unknown setting '{path}'.", f"Onbekende instelling '{path}'."))
+    try:
+        value = key.parse(raw) if isinstance(raw, str) else _coerce(key, raw)
+    except (ValueError, TypeError):
+        raise SettingsError(
+            T(f"Invalid value for '{path}'.", f"Ongeldige waarde voor '{path}'.")
+        ) from None
+    obj, name = _owner(settings, path)
+    setattr(obj, name, value)
+
+
+def _coerce(key: Key, raw: Any) -> Any:
+    """JSON import gives typed values; check they fit the field."""
+    if raw is None and key.parse is _parse_optional_int:
+        return None
+    if isinstance(raw, bool):
+        if key.parse is not _parse_bool:
+            raise TypeError(key.path)
+        return raw
+    if isinstance(raw, int) and key.parse in (int, _parse_optional_int):
+        return raw
+    if isinstance(raw, str | int):
+        return key.parse(str(raw))
+    raise TypeError(key.path)
+
+
+def flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"afas": {"host": …}}`` → ``{"afas.host": …}`` (mapping kept as one value)."""
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and path != "afas.connectors.mapping":
+            out.update(flatten(v, path + "."))
+        else:
+            out[path] = v
+    return out
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+_AFAS_HOST = re.compile(r"^\d{5}\.rest(test|accept)?\.afas\.online$")
+
+
+def is_loopback_host(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_host(url: str, afas: bool) -> Text | None:
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if parts.scheme in ("http", "https") and is_loopback_host(host):
+        return None  # the simulated servers and tests
+    if parts.scheme != "https" or not host:
+        if afas:
+            return T(
+                "Use https://<customer id>.rest.afas.online (e.g. https://12345.rest.afas.online).",
+                "Gebruik https://<klant_id>.rest.afas.online (bijv. https://12345.rest.afas.online).",
+            )
+        return T("Use https://<host>, e.g. https://company.xelion.com.",
+                 "Gebruik https://<host>, bijv. https://bedrijf.xelion.com.")
+    if parts.path not in ("", "/") or parts.query:
+        return T("Enter only the server address, without a path.",
+                 "Vul alleen het serveradres in, zonder pad.")
+    if afas and not _AFAS_HOST.match(host):
+        return T(
+            "Not an AFAS REST host; expected <5 digits>.rest.afas.online "
+            "(or resttest / restaccept).",
+            "Geen AFAS REST-host; verwacht <5 cijfers>.rest.afas.online "
+            "(of resttest / restaccept).",
+        )
+    return None
+
+
+def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, Text]:
+    """Field-level problems, keyed by dotted key; empty when the settings are usable."""
+    errors: dict[str, Text] = {}
+    a = settings.afas
+    if not a.host.strip():
+        errors["afas.host"] = T("Profit server host is required.", "Profit server host is verplicht.")
+    elif (msg := _check_host(a.host, afas=True)) is not None:
+        errors["afas.host"] = msg
+    if require_secrets and not a.token.strip():
+        errors["afas.token"] = T("API token is required.", "API token is verplicht.")
+    tpl = a.insite_url_template.strip()
+    if not tpl:
+        errors["afas.insite_url_template"] = T(
+            "URL template is required, e.g. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
+            "URL sjabloon is verplicht, bijv. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
+        )
+    elif "<BCID>" not in tpl:
+        errors["afas.insite_url_template"] = T(
+            "The URL template must contain <BCID>.", "Het URL sjabloon moet <BCID> bevatten."
+        )
+    elif urlsplit(tpl).scheme not in ("http", "https"):
+        errors["afas.insite_url_template"] = T(
+            "The URL template must start with https://.", "Het URL sjabloon moet met https:// beginnen."
+        )
+    if a.dossier_item_type is not None and (
+        not isinstance(a.dossier_item_type, int) or a.dossier_item_type <= 0
+    ):
+        errors["afas.dossier_item_type"] = T(
+            "Dossier item type must be a positive number.",
+            "Type dossier item moet een positief getal zijn.",
+        )
+    if len(a.empty_subject_text) > 255:
+        errors["afas.empty_subject_text"] = T(
+            "At most 255 characters (AFAS limit).", "Maximaal 255 tekens (grens van AFAS)."
+        )
+    for role in ROLES:
+        cid = getattr(a.connectors, role)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", cid or ""):
+            errors[f"afas.connectors.{role}"] = T(
+                "Enter the GetConnector id (letters, digits, _ . -).",
+                "Vul het GetConnector-id in (letters, cijfers, _ . -).",
+            )
+    x = settings.xelion
+    if any((x.host, x.tenant, x.username)):
+        if not x.host.strip():
+            errors["xelion.host"] = T("Xelion server is required.", "Xelion-server is verplicht.")
+        elif (msg := _check_host(x.host, afas=False)) is not None:
+            errors["xelion.host"] = msg
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", x.tenant.strip() or "-") or not x.tenant.strip():
+            errors["xelion.tenant"] = T("Enter the Xelion tenant.", "Vul de Xelion-tenant in.")
+        if not x.username.strip():
+            errors["xelion.username"] = T("Enter the Xelion user name.", "Vul de Xelion-gebruikersnaam in.")
+    if not isinstance(settings.sync.interval_minutes, int) or not (
+        1 <= settings.sync.interval_minutes <= 24 * 60
+    ):
+        errors["sync.interval_minutes"] = T(
+            "Sync interval must be between 1 and 1440 minutes.",
+            "Synchronisatie-interval moet tussen 1 en 1440 minuten liggen.",
+        )
+    region = settings.phone.default_region
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        errors["phone.default_region"] = T(
+            "Unknown country code; use two letters such as NL or BE.",
+            "Onbekende landcode; gebruik twee letters zoals NL of BE.",
+        )
+    if settings.pop.on not in ("ring", "answer", "off"):
+        errors["pop.on"] = T("Choose ring, answer or off.", "Kies ring, answer of off.")
+    if not isinstance(settings.pop.dedupe_seconds, int) or not 0 <= settings.pop.dedupe_seconds <= 600:
+        errors["pop.dedupe_seconds"] = T("Between 0 and 600 seconds.", "Tussen 0 en 600 seconden.")
+    port = settings.trigger.http_port
+    if not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
+        errors["trigger.http_port"] = T(
+            "Port must be 0 (automatic) or 1024–65535.", "Poort moet 0 (automatisch) of 1024–65535 zijn."
+        )
+    if settings.ui.language not in ("system", "nl", "en"):
+        errors["ui.language"] = T("Choose system, nl or en.", "Kies system, nl of en.")
+    return errors
+
+
+# --- storage ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    settings: Settings
+    problem: Text | None = None  # set when the file was corrupt and kept aside
+    first_run: bool = False
+
+
+def load(paths: AppPaths) -> LoadResult:
+    """Read settings JSON (secrets not included; see secrets.load_into)."""
+    path = paths.settings_file
+    if not path.exists():
+        return LoadResult(Settings(), first_run=True)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not an object")
+        version = raw.get("version", 1)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ValueError(f"unsupported version {version!r}")
+        return LoadResult(from_dict(raw))
+    except (OSError, ValueError, UnicodeDecodeError):
+        backup = path.with_name(path.name + ".bak")
+        with contextlib.suppress(OSError):
+            os.replace(path, backup)
+        return LoadResult(
+            Settings(),
+            problem=T(
+                f"The settings file was damaged; it was kept as {backup.name} and defaults are used.",
+                f"Het instellingenbestand was beschadigd; het is bewaard als {backup.name} "
+                "en de standaardwaarden worden gebruikt.",
+            ),
+        )
+
+
+def save(paths: AppPaths, settings: Settings) -> None:
+    """Write settings JSON atomically (temp file + rename); secrets never go here."""
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(to_dict(settings), indent=2, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=paths.config_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, paths.settings_file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def new_trigger_secret() -> str:
+    return _stdlib_secrets.token_urlsafe(24)
+
+
+def settings_path(paths: AppPaths) -> Path:
+    return paths.settings_file

@@ -1,0 +1,1 @@
+"""Qt layer: the only package (with app.py) that imports PySide6 widgets."""

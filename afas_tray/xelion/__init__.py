@@ -1,0 +1,1 @@
+"""Xelion REST and websocket client."""
