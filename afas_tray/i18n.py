@@ -56,5 +56,5 @@ class Text:
         return self.get()
 
 
-def T(en: str, nl: str) -> Text:  # noqa: N802 - short by intent, used everywhere
+def T(en: str, nl: str) -> Text:
     return Text(en, nl)

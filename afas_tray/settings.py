@@ -65,6 +65,7 @@ class AfasSettings:
     sync_mp3: bool = False
     always_sync: bool = False
     empty_subject_text: str = "Telefoongesprek"
+    recording_wait_minutes: int = 10  # Xelion may publish a recording late
     connectors: ConnectorSettings = field(default_factory=ConnectorSettings)
 
 
@@ -103,6 +104,9 @@ class PopSettings:
 
     on: str = "ring"  # ring | answer | off
     dedupe_seconds: int = 5
+    internal_max_digits: int = 5  # extensions this short never pop or log
+    own_numbers: list[str] = field(default_factory=list)  # the company's own numbers: never pop
+    unknown_url_template: str = ""  # optional page for unknown callers, with <NUMBER>
 
 
 @dataclass
@@ -183,6 +187,10 @@ def _parse_bool(value: str) -> bool:
     raise ValueError(value)
 
 
+def _parse_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
 def _parse_optional_int(value: str) -> int | None:
     v = value.strip()
     return None if v == "" else int(v)
@@ -218,6 +226,10 @@ KEYS: dict[str, Key] = {
         Key("phone.default_region", lambda v: v.strip().upper()),
         Key("pop.on", lambda v: v.strip().lower()),
         Key("pop.dedupe_seconds", int),
+        Key("pop.internal_max_digits", int),
+        Key("pop.own_numbers", _parse_list),
+        Key("pop.unknown_url_template", str),
+        Key("afas.recording_wait_minutes", int),
         Key("trigger.http_enabled", _parse_bool),
         Key("trigger.http_port", int),
         Key("trigger.secret", str, secret=True),
@@ -274,6 +286,8 @@ def _coerce(key: Key, raw: Any) -> Any:
         return raw
     if isinstance(raw, int) and key.parse in (int, _parse_optional_int):
         return raw
+    if isinstance(raw, list) and key.parse is _parse_list:
+        return [str(v) for v in raw]
     if isinstance(raw, str | int):
         return key.parse(str(raw))
     raise TypeError(key.path)
@@ -400,6 +414,18 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
         errors["pop.on"] = T("Choose ring, answer or off.", "Kies ring, answer of off.")
     if not isinstance(settings.pop.dedupe_seconds, int) or not 0 <= settings.pop.dedupe_seconds <= 600:
         errors["pop.dedupe_seconds"] = T("Between 0 and 600 seconds.", "Tussen 0 en 600 seconden.")
+    tpl = settings.pop.unknown_url_template.strip()
+    if tpl and ("<NUMBER>" not in tpl or urlsplit(tpl).scheme not in ("http", "https")):
+        errors["pop.unknown_url_template"] = T(
+            "Must be an https:// address containing <NUMBER>, or empty.",
+            "Moet een https://-adres met <NUMBER> zijn, of leeg.",
+        )
+    if not isinstance(settings.afas.recording_wait_minutes, int) or not (
+        0 <= settings.afas.recording_wait_minutes <= 120
+    ):
+        errors["afas.recording_wait_minutes"] = T(
+            "Between 0 and 120 minutes.", "Tussen 0 en 120 minuten."
+        )
     port = settings.trigger.http_port
     if not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         errors["trigger.http_port"] = T(
