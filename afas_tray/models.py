@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from afas_tray.i18n import Text
+
 
 class RelationKind(StrEnum):
     ORGANISATION = "organisation"
@@ -29,3 +31,14 @@ class Match:
     contact_name: str = ""
     connector: str = ""  # GetConnector id the row came from
     rank: int = 0  # lower is better
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of `afas-tray doctor` / the settings dialog's "Test connection"."""
+
+    key: str  # stable id: "settings", "host", "token", "connector.organisations", …
+    title: Text  # what was checked, e.g. "GetConnector AfasTray_Personen"
+    ok: bool
+    detail: Text  # why it failed, or a short confirmation
+    warning: bool = False  # passed, but the user should know (e.g. secrets in a file)
