@@ -175,6 +175,20 @@ def from_dict(raw: dict[str, Any]) -> Settings:
     return settings
 
 
+def mapping_from_json(raw: Any) -> dict[str, ColumnMapping]:
+    """Column mapping from JSON (``{"contacts": {"phones": [...]}}``); raises SettingsError."""
+    ok = isinstance(raw, dict) and all(
+        r in ROLES and isinstance(m, dict)
+        and all(isinstance(v, str) for k, v in m.items() if k != "phones")
+        and isinstance(m.get("phones", []), list)
+        for r, m in raw.items()
+    )
+    if not ok:
+        raise SettingsError(T("Invalid value for 'afas.connectors.mapping'.",
+                              "Ongeldige waarde voor 'afas.connectors.mapping'."))
+    return {r: _fill(ColumnMapping, m) for r, m in raw.items()}
+
+
 # --- dotted keys (CLI, import) -------------------------------------------------------------------
 
 
@@ -333,8 +347,9 @@ def _check_host(url: str, afas: bool) -> Text | None:
         return T("Use https://<host>, e.g. https://company.xelion.com.",
                  "Gebruik https://<host>, bijv. https://bedrijf.xelion.com.")
     if parts.path not in ("", "/") or parts.query:
-        return T("Enter only the server address, without a path.",
-                 "Vul alleen het serveradres in, zonder pad.")
+        example = "https://12345.rest.afas.online" if afas else "https://company.xelion.com"
+        return T(f"Enter only the server address, without a path, e.g. {example}.",
+                 f"Vul alleen het serveradres in, zonder pad, bijv. {example}.")
     if afas and not _AFAS_HOST.match(host):
         return T(
             "Not an AFAS REST host; expected <5 digits>.rest.afas.online "
