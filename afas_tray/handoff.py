@@ -1,0 +1,315 @@
+"""Calls that arrive from outside the running app: ``afas-tray call``, ``afas-tray://`` and the
+instance channel between them.
+
+Everything here is a gate: only a phone number and a call id ever pass, checked character by
+character, so no argument, URL or request can choose what gets opened — the card is found
+through the phone book and nothing else. Pure Python, cheap to import (the CLI hand-off must
+start fast).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from urllib.parse import unquote, urlsplit
+
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.i18n import T, Text
+
+URL_SCHEME = "afas-tray"
+MAX_NUMBER_CHARS = 32
+MAX_NUMBER_DIGITS = 20
+MAX_CALL_ID_CHARS = 128
+MAX_NAME_CHARS = 100
+MAX_URL_CHARS = 2048
+MAX_LINE_CHARS = 4096
+LINE_VERSION = 1
+
+# Digits, one leading "+", and the separators people and phone systems put in numbers.
+_NUMBER_RE = re.compile(r"\+?[0-9 ()./\-]+")
+# Xelion oids, UUIDs, SIP Call-IDs (``abc@host``); nothing that needs quoting anywhere.
+_CALL_ID_RE = re.compile(r"[A-Za-z0-9._:@+=/{}~\-]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CALL_ID_KEYS = ("callid", "call_id", "call-id")
+
+
+class HandoffError(ValueError):
+    """Input that is not a call we accept; ``message`` is for the user."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message.en)
+        self.message = message
+
+
+def validate_number(raw: object) -> str:
+    """The number as given, trimmed; ``HandoffError`` unless it looks like a phone number.
+
+    Normalising (country code, national prefix) is the phone book's job; this only refuses
+    what cannot be a number, so junk never reaches a lookup or a notice.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise HandoffError(T("No phone number given.", "Geen telefoonnummer opgegeven."))
+    if _CONTROL_RE.search(raw):
+        raise HandoffError(
+            T(
+                "The phone number contains control characters.",
+                "Het telefoonnummer bevat stuurtekens.",
+            )
+        )
+    number = " ".join(raw.split())
+    if len(number) > MAX_NUMBER_CHARS:
+        raise HandoffError(
+            T(
+                "The phone number is too long (at most {n} characters).",
+                "Het telefoonnummer is te lang (hooguit {n} tekens).",
+            ).format(n=MAX_NUMBER_CHARS)
+        )
+    digits = sum(c.isdigit() for c in number)
+    if not _NUMBER_RE.fullmatch(number) or digits == 0:
+        raise HandoffError(
+            T(
+                "Not a phone number: only digits, a leading + and separators are allowed.",
+                "Geen telefoonnummer: alleen cijfers, een + vooraan en scheidingstekens zijn toegestaan.",
+            )
+        )
+    if digits > MAX_NUMBER_DIGITS:
+        raise HandoffError(
+            T(
+                "The phone number has too many digits (at most {n}).",
+                "Het telefoonnummer heeft te veel cijfers (hooguit {n}).",
+            ).format(n=MAX_NUMBER_DIGITS)
+        )
+    return number
+
+
+def validate_call_id(raw: object) -> str:
+    """A call id is optional (empty allowed); when given it must be short and plain."""
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str):
+        raise HandoffError(T("The call id is not text.", "Het gesprek-id is geen tekst."))
+    if len(raw) > MAX_CALL_ID_CHARS:
+        raise HandoffError(
+            T(
+                "The call id is too long (at most {n} characters).",
+                "Het gesprek-id is te lang (hooguit {n} tekens).",
+            ).format(n=MAX_CALL_ID_CHARS)
+        )
+    if not _CALL_ID_RE.fullmatch(raw):
+        raise HandoffError(
+            T(
+                "The call id may contain only letters, digits and . _ : @ + = / { } ~ -",
+                "Het gesprek-id mag alleen letters, cijfers en . _ : @ + = / { } ~ - bevatten.",
+            )
+        )
+    return raw
+
+
+def make_event(number: object, call_id: object = "", *, source: CallSource) -> CallEvent:
+    """A ringing incoming call from a hand-off source, after both fields passed the gate."""
+    return CallEvent(
+        number=validate_number(number),
+        call_id=validate_call_id(call_id),
+        direction=Direction.INCOMING,
+        state=CallState.RINGING,
+        source=source,
+    )
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def parse_call_args(args: Sequence[str]) -> CallEvent:
+    """``[call] NUMBER [--call-id ID | --call-id=ID]`` → a CLI call event.
+
+    The leading ``call`` word is optional so the caller may pass what follows it. The number may
+    be split over several arguments (``call +31 20 123 4567`` from a hook that does not quote).
+    """
+    items = list(args)
+    if items and items[0] == "call":
+        items = items[1:]
+    call_id = ""
+    seen_call_id = False
+    parts: list[str] = []
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        if arg == "--call-id" or arg.startswith("--call-id="):
+            if seen_call_id:
+                raise HandoffError(T("--call-id given twice.", "--call-id staat er twee keer."))
+            seen_call_id = True
+            if arg == "--call-id":
+                if i + 1 >= len(items):
+                    raise HandoffError(
+                        T("--call-id needs a value.", "--call-id heeft een waarde nodig.")
+                    )
+                call_id = items[i + 1]
+                i += 2
+                continue
+            call_id = arg.split("=", 1)[1]
+        elif arg == "--":
+            parts.extend(items[i + 1 :])
+            break
+        elif arg.startswith("--"):
+            raise HandoffError(
+                T("Unknown option for call: {opt}", "Onbekende optie bij call: {opt}").format(
+                    opt=_shown(arg)
+                )
+            )
+        else:
+            parts.append(arg)
+        i += 1
+    return make_event(" ".join(parts), call_id, source=CallSource.CLI)
+
+
+def _shown(text: str) -> str:
+    """Untrusted text made safe to echo in a message: no control characters, short."""
+    return _CONTROL_RE.sub("?", text)[:40]
+
+
+# --- URL scheme ---------------------------------------------------------------------------------
+
+
+def is_call_url(text: str) -> bool:
+    """True for anything in our scheme (so argv can tell a URL hand-off from other arguments)."""
+    return text[: len(URL_SCHEME) + 1].lower() == URL_SCHEME + ":"
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """``a=1&b=2`` → dict, percent-decoded, keys lower-cased.
+
+    Unlike ``parse_qs`` a literal ``+`` stays a plus: ``number=+31…`` is how people and phone
+    systems write numbers, and form encoding would turn it into a space. A key given twice is
+    refused: which one would win is exactly the kind of ambiguity an attacker uses.
+    """
+    params: dict[str, str] = {}
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        key, _, value = piece.partition("=")
+        try:
+            key = unquote(key, errors="strict").strip().lower()
+            value = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            raise HandoffError(
+                T("The request is not valid UTF-8.", "Het verzoek is geen geldige UTF-8.")
+            ) from None
+        if key in params:
+            raise HandoffError(
+                T("Parameter '{key}' given twice.", "Parameter '{key}' staat er twee keer.").format(
+                    key=_shown(key)
+                )
+            )
+        params[key] = value
+    return params
+
+
+def event_from_params(params: Mapping[str, str], *, source: CallSource) -> CallEvent:
+    """A call from ``number`` and ``callId`` (any spelling); every other parameter is ignored."""
+    ids = [params[k] for k in _CALL_ID_KEYS if k in params]
+    if len(ids) > 1:
+        raise HandoffError(T("Call id given twice.", "Gesprek-id staat er twee keer."))
+    return make_event(params.get("number", ""), ids[0] if ids else "", source=source)
+
+
+def parse_call_url(url: str) -> CallEvent:
+    """``afas-tray://call?number=…&callId=…`` → a URL call event.
+
+    Also accepted: ``afas-tray:call?…``, ``afas-tray:///call?…``, a trailing slash, any case in
+    the scheme and action (browsers and OSes rewrite these differently).
+    """
+    if not isinstance(url, str) or not is_call_url(url):
+        raise HandoffError(T("Not an afas-tray:// link.", "Geen afas-tray://-link."))
+    if len(url) > MAX_URL_CHARS:
+        raise HandoffError(T("The link is too long.", "De link is te lang."))
+    if _CONTROL_RE.search(url):
+        raise HandoffError(T("The link contains control characters.", "De link bevat stuurtekens."))
+    parts = urlsplit(url.strip())
+    action = (parts.netloc + parts.path).strip("/").lower()
+    if action != "call":
+        raise HandoffError(
+            T(
+                "Unknown afas-tray:// action (only 'call' exists).",
+                "Onbekende afas-tray://-actie (alleen 'call' bestaat).",
+            )
+        )
+    return event_from_params(parse_query(parts.query), source=CallSource.URL)
+
+
+def parse_argv(args: Sequence[str]) -> CallEvent | None:
+    """The call in a program's arguments (without the program name), or None if there is none.
+
+    ``call …`` and an ``afas-tray:`` URL (how Windows and Linux launch URL handlers) are calls;
+    anything else (no arguments, ``--demo``, …) is not. Malformed calls raise ``HandoffError``.
+    """
+    if not args:
+        return None
+    if is_call_url(args[0]):
+        if len(args) > 1:
+            raise HandoffError(T("Extra arguments after the link.", "Extra argumenten na de link."))
+        return parse_call_url(args[0])
+    if args[0] == "call":
+        return parse_call_args(args)
+    return None
+
+
+# --- instance channel ---------------------------------------------------------------------------
+
+
+def event_to_line(event: CallEvent) -> str:
+    """One JSON line (without the newline) for the single-instance channel."""
+    return json.dumps(
+        {
+            "v": LINE_VERSION,
+            "number": event.number,
+            "call_id": event.call_id,
+            "direction": event.direction.value,
+            "state": event.state.value,
+            "source": event.source.value,
+            "time": event.time,
+            "name": event.name,
+        },
+        ensure_ascii=True,
+        separators=(",", ":"),
+    )
+
+
+def event_from_line(line: str) -> CallEvent:
+    """Inverse of ``event_to_line``, with the same gate as every other source."""
+    bad = HandoffError(
+        T(
+            "Unreadable message from another instance.",
+            "Onleesbaar bericht van een andere instantie.",
+        )
+    )
+    if not isinstance(line, str) or len(line) > MAX_LINE_CHARS:
+        raise bad
+    try:
+        data = json.loads(line)
+    except ValueError:
+        raise bad from None
+    if not isinstance(data, dict) or data.get("v") != LINE_VERSION:
+        raise bad
+    try:
+        direction = Direction(data.get("direction", Direction.INCOMING.value))
+        state = CallState(data.get("state", CallState.RINGING.value))
+        source = CallSource(data.get("source", CallSource.CLI.value))
+    except ValueError:
+        raise bad from None
+    when = data.get("time")
+    if isinstance(when, bool) or not isinstance(when, int | float) or not math.isfinite(when):
+        raise bad
+    name = data.get("name", "")
+    if not isinstance(name, str) or len(name) > MAX_NAME_CHARS or _CONTROL_RE.search(name):
+        raise bad
+    return CallEvent(
+        number=validate_number(data.get("number")),
+        call_id=validate_call_id(data.get("call_id", "")),
+        direction=direction,
+        state=state,
+        source=source,
+        time=float(when),
+        name=name,
+    )

@@ -1,0 +1,124 @@
+"""The running instance's end of the single-instance channel (QLocalServer, no widgets).
+
+A second ``afas-tray`` (a phone hook's ``afas-tray call …``, a clicked ``afas-tray://`` link)
+connects, sends one JSON line per call and gets ``ok``; see ``afas_tray.instance_client`` for
+the Qt-free sending side and the per-user, per-profile name.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
+
+log = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 64 * 1024
+IDLE_TIMEOUT_MS = 5000  # a client that connects and says nothing does not hold a socket forever
+PROBE_TIMEOUT_MS = 300
+
+
+class SingleInstanceServer(QObject):
+    """Listens on ``name``; emits ``received`` with each line (without the newline)."""
+
+    received = Signal(str)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._name = name
+        self._server = QLocalServer(self)
+        # Only this OS user may connect (Unix: socket mode 0700; Windows: pipe DACL).
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        self._server.newConnection.connect(self._accept)
+        self._buffers: dict[QLocalSocket, bytes] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def is_listening(self) -> bool:
+        return self._server.isListening()
+
+    def error_text(self) -> str:
+        return self._server.errorString()
+
+    def listen(self) -> bool:
+        """Become the instance. False when another live instance already listens on the name.
+
+        A socket file left behind by a crashed instance is detected (nobody answers on it) and
+        removed. Windows lets two servers share a pipe name, so a probe comes first everywhere.
+        """
+        if self._server.isListening():
+            return True
+        if another_instance_alive(self._name):
+            return False
+        if self._server.listen(self._name):
+            return True
+        if self._server.serverError() != QAbstractSocket.SocketError.AddressInUseError:
+            log.warning("single instance: cannot listen: %s", self._server.errorString())
+            return False
+        # Address in use: a live instance started in between, or a stale socket of a crash.
+        if another_instance_alive(self._name):
+            return False
+        log.info("single instance: removing a stale socket left by an earlier run")
+        QLocalServer.removeServer(self._name)
+        if self._server.listen(self._name):
+            return True
+        log.warning("single instance: cannot listen: %s", self._server.errorString())
+        return False
+
+    def close(self) -> None:
+        for sock in list(self._buffers):
+            sock.abort()
+        self._buffers.clear()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while self._server.hasPendingConnections():
+            sock = self._server.nextPendingConnection()
+            if sock is None:
+                return
+            self._buffers[sock] = b""
+            timer = QTimer(sock)  # child of the socket: dies with it
+            timer.setSingleShot(True)
+            timer.timeout.connect(sock.abort)
+            timer.start(IDLE_TIMEOUT_MS)
+            sock.readyRead.connect(lambda s=sock: self._read(s))
+            sock.disconnected.connect(lambda s=sock: self._drop(s))
+            if sock.bytesAvailable():
+                self._read(sock)
+
+    def _read(self, sock: QLocalSocket) -> None:
+        if sock not in self._buffers:
+            return
+        data = self._buffers[sock] + bytes(sock.readAll().data())
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        if len(rest) > MAX_LINE_BYTES:
+            log.warning("single instance: dropped an over-long message")
+            self._buffers.pop(sock, None)
+            sock.abort()
+            return
+        self._buffers[sock] = rest
+        for raw in lines:
+            # Answer before handing on: the sender is a phone hook waiting to exit, and the
+            # receiver may take a moment (opening a browser).
+            sock.write(b"ok\n")
+            sock.flush()
+            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+            if line:
+                self.received.emit(line)
+
+    def _drop(self, sock: QLocalSocket) -> None:
+        self._buffers.pop(sock, None)
+        sock.deleteLater()
+
+
+def another_instance_alive(name: str) -> bool:
+    """True if something accepts connections on ``name`` right now."""
+    probe = QLocalSocket()
+    probe.connectToServer(name)
+    alive = probe.waitForConnected(PROBE_TIMEOUT_MS)
+    probe.abort()
+    return alive
