@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -38,6 +38,8 @@ MODULE = "calls"
 RECENT_LIMIT = 50
 _MATCH_KEEP_SECONDS = 14 * 24 * 3600  # long enough for any call report to be written
 _MEMORY_CALLS = 2000  # call ids remembered for de-duplication (transfers can come much later)
+_WRITE_WAIT_MS = 20  # longest the hot path waits for the database's write lock
+_MAX_PENDING = 1000  # call records queued while the database is busy
 
 _MIGRATIONS = (
     """
@@ -280,6 +282,7 @@ class CallRouter:
         self._popped_numbers: dict[str, float] = {}  # number -> clock of its last pop/activity
         self._own_key: tuple[tuple[str, ...], str] | None = None
         self._own: frozenset[str] = frozenset()
+        self._pending: deque[tuple[CallEvent, _Call, str]] = deque(maxlen=_MAX_PENDING)
         ensure_schema(conn, MODULE, _MIGRATIONS)
         self._choices: dict[str, str] = {
             row[0]: row[1] for row in conn.execute("SELECT normalised, bcid FROM call_choices")
@@ -337,10 +340,8 @@ class CallRouter:
                 self._popped_numbers[normalised] = now
         self._dispatch(decision)
         with self._lock:
-            try:
-                self._record(event, call, normalised)
-            except sqlite3.Error as exc:  # the card is open; a full disk must not break calls
-                log.warning("Could not store the recent call: %s", exc)
+            self._pending.append((event, call, normalised))
+            self._flush()
         return decision
 
     def _window(self) -> float:
@@ -455,6 +456,32 @@ class CallRouter:
         except Exception:  # a broken opener must not lose the call record
             log.exception("Opening the caller's card failed")
 
+    def _flush(self) -> None:
+        """Write pending call records, waiting at most a moment for the database.
+
+        Another connection may hold the write lock for seconds (the phone book being replaced);
+        the next ringing call must not wait for it, so records stay queued until it is free.
+        """
+        if not self._pending:
+            return
+        conn = self._conn
+        previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute(f"PRAGMA busy_timeout={_WRITE_WAIT_MS}")
+        try:
+            while self._pending:
+                try:
+                    self._record(*self._pending[0])
+                except sqlite3.OperationalError as exc:
+                    if "locked" in str(exc) or "busy" in str(exc):
+                        log.debug("Database busy; call record queued")
+                        return
+                    log.warning("Could not store a recent call: %s", exc)
+                except sqlite3.Error as exc:  # the card is open; a broken store must not stop calls
+                    log.warning("Could not store a recent call: %s", exc)
+                self._pending.popleft()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={previous}")
+
     def _record(self, event: CallEvent, call: _Call, normalised: str) -> None:
         m = call.shown
         match_cols = (
@@ -462,7 +489,8 @@ class CallRouter:
         )
         count = len(call.relations or [])
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        row_id = call.row_id
+        conn.execute("BEGIN IMMEDIATE")  # outside the try: a busy database has nothing to undo
         try:
             if call.row_id is not None:
                 conn.execute(
@@ -480,18 +508,21 @@ class CallRouter:
                      event.direction.value, event.state.value, event.source.value,
                      int(call.popped), count, *match_cols),
                 )
-                call.row_id = cur.lastrowid
+                row_id = cur.lastrowid
                 conn.execute(
                     "DELETE FROM recent_calls WHERE id <= ("
                     " SELECT id FROM recent_calls ORDER BY id DESC LIMIT 1 OFFSET ?)",
                     (RECENT_LIMIT,),
                 )
-            if call.call_id and not call.matches_stored:
+            store_matches = bool(call.call_id) and not call.matches_stored
+            if store_matches:
                 self._store_matches(call, normalised)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        call.row_id = row_id
+        call.matches_stored = call.matches_stored or store_matches
 
     def _store_matches(self, call: _Call, normalised: str) -> None:
         at = time.time()
@@ -507,13 +538,13 @@ class CallRouter:
                 for i, m in enumerate(call.relations or [])
             ],
         )
-        call.matches_stored = True
 
     # -- for the tray and the call-report pipeline -------------------------------------------
 
     def recent_calls(self, limit: int = RECENT_LIMIT) -> list[RecentCall]:
         """The latest calls, newest first."""
         with self._lock:
+            self._flush()
             rows = self._conn.execute(
                 "SELECT call_id, number, normalised, started, direction, state, source, popped,"
                 " match_count, bcid, name, kind, contact_id, contact_name"
@@ -539,19 +570,29 @@ class CallRouter:
         if not call_id:
             return []
         with self._lock:
+            call = self._calls.get(call_id)
+            if call is not None and call.relations is not None:  # also while a write is queued
+                return self._remembered_first(call.normalised, call.relations)
             rows = self._conn.execute(
                 "SELECT normalised, bcid, name, kind, phone, column_name, contact_id, contact_name,"
                 " connector, rank FROM call_matches WHERE call_id=? ORDER BY position",
                 (call_id,),
             ).fetchall()
-            remembered = self._choices.get(rows[0][0]) if rows else None
-        found = [
-            Match(bcid=r[1], name=r[2], kind=RelationKind(r[3]), phone=r[4], column=r[5],
-                  contact_id=r[6], contact_name=r[7], connector=r[8], rank=r[9])
-            for r in rows
-        ]
-        found.sort(key=lambda m: m.bcid != remembered)  # stable: the rest keep their rank order
-        return found
+            if not rows:
+                return []
+            return self._remembered_first(
+                rows[0][0],
+                [
+                    Match(bcid=r[1], name=r[2], kind=RelationKind(r[3]), phone=r[4],
+                          column=r[5], contact_id=r[6], contact_name=r[7], connector=r[8],
+                          rank=r[9])
+                    for r in rows
+                ],
+            )
+
+    def _remembered_first(self, normalised: str, matches: Sequence[Match]) -> list[Match]:
+        remembered = self._choices.get(normalised)
+        return sorted(matches, key=lambda m: m.bcid != remembered)  # stable: rank order otherwise
 
     def remember_choice(self, number: str, bcid: str) -> None:
         """The user picked ``bcid`` for ``number``: it becomes the default of later choices."""
@@ -559,12 +600,12 @@ class CallRouter:
         if normalised is None:
             raise ValueError("not a phone number")
         with self._lock:
+            self._choices[normalised] = bcid
             self._conn.execute(
                 "INSERT INTO call_choices(normalised, bcid, saved) VALUES (?,?,?)"
                 " ON CONFLICT(normalised) DO UPDATE SET bcid=excluded.bcid, saved=excluded.saved",
                 (normalised, bcid, time.time()),
             )
-            self._choices[normalised] = bcid
 
     def forget_choice(self, number: str) -> None:
         normalised = normalise(number, self.settings.phone.default_region)
