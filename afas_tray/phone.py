@@ -1,0 +1,200 @@
+"""Phone-number normalisation: every way a number is written lands on one E.164 match key.
+
+Parsing is left to ``phonenumbers``. This module only adds what the library does not know:
+Dutch/German extension words (``toestel 12``), the words telephony systems use for a withheld
+number, a plausibility rule for keys, and a fast path for the common plain shapes (``+31…``,
+``0031…``, ``020-…``) checked against the library's own metadata, so a lookup of an E.164 number
+costs a microsecond or two and a full phone-book refresh is not bound by parsing. The fast path
+only ever answers where the parser would give the same answer (tests compare the two).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumberFormat
+
+# Words that stand for "no caller id" in Xelion, SIP (RFC 3325 "anonymous"), desk phones, and
+# Dutch/German/English exchanges. Compared after lower-casing and trimming punctuation.
+_ANONYMOUS_WORDS = frozenset(
+    {
+        "anonymous",
+        "anoniem",
+        "anonym",
+        "withheld",
+        "number withheld",
+        "unknown",
+        "onbekend",
+        "unbekannt",
+        "private",
+        "privé",
+        "prive",
+        "restricted",
+        "unavailable",
+        "not available",
+        "hidden",
+        "verborgen",
+        "afgeschermd",
+        "geheim",
+        "nummer onderdrukt",
+        "no caller id",
+        "clip no screening",
+    }
+)
+
+# Extension markers phonenumbers does not recognise (it knows "x", "ext", "#", ";ext=" …).
+# Without this, "toestel" would be read as a vanity number (letters mapped to keypad digits).
+_EXTENSION_WORDS = re.compile(
+    r"(?i)\b(?:toestel|tst|tstl|tsl|doorkies(?:nummer|nr)?|intern|durchwahl|dw|nebenstelle|poste)"
+    r"\b\.?:?\s*(?=\d)"
+)
+# Digits with the usual separators only: these may take the fast path (anything with letters,
+# "#", extension words and so on goes to the full parser).
+_PLAIN = re.compile(r"\+?[0-9\s\-./()]+")
+_DROP_SEPARATORS = str.maketrans("", "", " \t\u00a0-./()")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# Shortest national significant number accepted when the library calls a number possible but
+# not valid (new or unlisted ranges); shorter "possible" strings are mostly junk like "12345".
+_MIN_UNVERIFIED_NSN = 7
+_INTERNAL_CHARS = re.compile(r"[\d\s\-.]+")
+
+
+def is_anonymous(raw: str | None) -> bool:
+    """True when the caller id is missing or withheld (no number to look up)."""
+    if raw is None:
+        return True
+    text = raw.strip().strip(".:;<>\"'").strip().lower()
+    return text == "" or text in _ANONYMOUS_WORDS
+
+
+def is_internal(raw: str | None, max_digits: int = 5) -> bool:
+    """True for a short internal extension (at most ``max_digits`` digits, no ``+``)."""
+    if raw is None or max_digits <= 0:
+        return False
+    text = raw.strip()
+    if not text or not _INTERNAL_CHARS.fullmatch(text):
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    return 0 < digits <= max_digits
+
+
+def normalise(raw: str | None, region: str = "NL") -> str | None:
+    """The E.164 match key of ``raw`` (extension dropped), or ``None`` for blanks, junk and
+    withheld numbers. ``region`` decides how numbers without a country code are read."""
+    if raw is None:
+        return None
+    return _normalise_cached(raw, region)
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalise_cached(raw: str, region: str) -> str | None:
+    text = raw.strip()
+    if _PLAIN.fullmatch(text):
+        fast = _fast_plain(text.translate(_DROP_SEPARATORS), region)
+        if fast is not None:
+            return fast
+    return _parse(text, region)
+
+
+def _parse(text: str, region: str) -> str | None:
+    if not text or is_anonymous(text):
+        return None
+    text = _EXTENSION_WORDS.sub(" ext. ", text)
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    number.extension = None
+    if not phonenumbers.is_valid_number(number):
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+            return None
+        if len(phonenumbers.national_significant_number(number)) < _MIN_UNVERIFIED_NSN:
+            return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _fast_plain(skeleton: str, region: str) -> str | None:
+    """The key for a separator-free number in the simple, common shapes (``+31…``, ``0031…``,
+    ``020…``), using the region's own prefixes from the phonenumbers metadata; ``None`` means
+    "let the parser decide". Tests check that it never disagrees with the parser."""
+    if skeleton.startswith("+"):
+        candidate = skeleton
+    else:
+        prefixes = _region_prefixes(region)
+        if prefixes is None:
+            return None
+        country, international, national = prefixes
+        if skeleton.startswith(international):
+            candidate = "+" + skeleton[len(international) :]
+        elif skeleton.startswith(national):
+            candidate = "+" + country + skeleton[len(national) :]
+        else:
+            return None
+    if not _E164.fullmatch(candidate):
+        return None
+    return _fast_e164(candidate)
+
+
+@lru_cache(maxsize=64)
+def _region_prefixes(region: str) -> tuple[str, str, str] | None:
+    """(country code, international prefix, national prefix) when all are plain digit strings
+    and the national prefix is stripped as is (no transform rules as in Argentina)."""
+    metadata = PhoneMetadata.metadata_for_region(region.upper())
+    if metadata is None:
+        return None
+    international = metadata.international_prefix or ""
+    national = metadata.national_prefix or ""
+    if not (international.isdigit() and national.isdigit()):
+        return None
+    if metadata.national_prefix_for_parsing != national or metadata.national_prefix_transform_rule:
+        return None
+    return str(metadata.country_code), international, national
+
+
+def _fast_e164(text: str) -> str | None:
+    """``text`` itself when the slow path would return it unchanged; ``None`` means "parse it".
+
+    Accepts only what is certainly canonical: a known country code, a national number of a
+    possible length for that country and at least ``_MIN_UNVERIFIED_NSN`` digits, and no
+    national prefix the parser would strip (``+310…``).
+    """
+    digits = text[1:]
+    for size in (1, 2, 3):
+        info = _country_info(int(digits[:size]))
+        if info is not None:
+            break
+    else:
+        return None
+    lengths, prefix, pattern = info
+    nsn = digits[size:]
+    if len(nsn) < _MIN_UNVERIFIED_NSN or len(nsn) not in lengths:
+        return None
+    if prefix is not None and prefix.match(nsn):
+        return None
+    if pattern is not None and not pattern.fullmatch(nsn):
+        return None
+    return text
+
+
+@lru_cache(maxsize=512)
+def _country_info(
+    code: int,
+) -> tuple[frozenset[int], re.Pattern[str] | None, re.Pattern[str] | None] | None:
+    region = phonenumbers.region_code_for_country_code(code)
+    if region == phonenumbers.UNKNOWN_REGION:
+        return None
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    if metadata is None or metadata.general_desc is None:
+        return None
+    lengths = frozenset(metadata.general_desc.possible_length or ())
+    local_only = frozenset(metadata.general_desc.possible_length_local_only or ())
+    prefix = metadata.national_prefix_for_parsing
+    pattern = metadata.general_desc.national_number_pattern
+    return (
+        lengths - local_only,
+        re.compile(prefix) if prefix else None,
+        re.compile(pattern) if pattern else None,
+    )
