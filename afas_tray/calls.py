@@ -7,6 +7,9 @@ called before anything is written to the store.
 
 The only URLs ever opened are the InSite template with a phone-book BcId, or the unknown-caller
 template with the normalised number, both URL-encoded: nothing else from an event reaches a URL.
+
+Give the router a connection of its own (``store.open_db`` on the app's database file): it runs
+its own short transactions, and queues its records while another connection holds the write lock.
 """
 
 from __future__ import annotations
@@ -83,6 +86,14 @@ _MIGRATIONS = (
         normalised TEXT PRIMARY KEY,
         bcid TEXT NOT NULL,
         saved REAL NOT NULL
+    );
+    """,
+    # The relation the operator picked for one call (the report goes there), remembered or not.
+    """
+    CREATE TABLE call_picks (
+        call_id TEXT PRIMARY KEY,
+        bcid TEXT NOT NULL,
+        at REAL NOT NULL
     );
     """,
 )
@@ -258,6 +269,7 @@ class _Call:
     relations: list[Match] | None = None
     matches_stored: bool = False
     shown: Match | None = None  # the relation shown in recent calls (opened or default)
+    picked: str = ""  # BcId the operator picked in the choice for this call
 
 
 class CallRouter:
@@ -387,10 +399,14 @@ class CallRouter:
     def _restore(self, call_id: str, normalised: str, now: float) -> _Call:
         """A call id not in memory: after a restart the store still knows whether it popped."""
         call = _Call(call_id, normalised, now)
-        row = self._conn.execute(
-            "SELECT id, popped FROM recent_calls WHERE call_id=? ORDER BY id DESC LIMIT 1",
-            (call_id,),
-        ).fetchone()
+        try:
+            row = self._conn.execute(
+                "SELECT id, popped FROM recent_calls WHERE call_id=? ORDER BY id DESC LIMIT 1",
+                (call_id,),
+            ).fetchone()
+        except sqlite3.Error as exc:  # a damaged store must not stop the pop
+            log.warning("Could not read recent calls: %s", exc)
+            return call
         if row is not None:
             call.row_id, call.popped = int(row[0]), bool(row[1])
         return call
@@ -572,7 +588,7 @@ class CallRouter:
         with self._lock:
             call = self._calls.get(call_id)
             if call is not None and call.relations is not None:  # also while a write is queued
-                return self._remembered_first(call.normalised, call.relations)
+                return self._preferred_first(call.normalised, call.picked, call.relations)
             rows = self._conn.execute(
                 "SELECT normalised, bcid, name, kind, phone, column_name, contact_id, contact_name,"
                 " connector, rank FROM call_matches WHERE call_id=? ORDER BY position",
@@ -580,8 +596,12 @@ class CallRouter:
             ).fetchall()
             if not rows:
                 return []
-            return self._remembered_first(
+            pick = self._conn.execute(
+                "SELECT bcid FROM call_picks WHERE call_id=?", (call_id,)
+            ).fetchone()
+            return self._preferred_first(
                 rows[0][0],
+                pick[0] if pick else "",
                 [
                     Match(bcid=r[1], name=r[2], kind=RelationKind(r[3]), phone=r[4],
                           column=r[5], contact_id=r[6], contact_name=r[7], connector=r[8],
@@ -590,9 +610,29 @@ class CallRouter:
                 ],
             )
 
-    def _remembered_first(self, normalised: str, matches: Sequence[Match]) -> list[Match]:
-        remembered = self._choices.get(normalised)
-        return sorted(matches, key=lambda m: m.bcid != remembered)  # stable: rank order otherwise
+    def _preferred_first(self, normalised: str, picked: str, matches: Sequence[Match]) -> list[Match]:
+        """This call's pick first, else the number's remembered choice; rank order otherwise."""
+        preferred = picked or self._choices.get(normalised)
+        return sorted(matches, key=lambda m: m.bcid != preferred)
+
+    def record_pick(self, call_id: str, bcid: str) -> None:
+        """The operator picked ``bcid`` in this call's choice: its report goes to that relation.
+
+        (``remember_choice`` additionally makes it the default for the number's later calls.)
+        """
+        if not call_id:
+            return
+        with self._lock:
+            call = self._calls.get(call_id)
+            if call is not None:
+                call.picked = bcid
+            now = time.time()
+            self._conn.execute("DELETE FROM call_picks WHERE at < ?", (now - _MATCH_KEEP_SECONDS,))
+            self._conn.execute(
+                "INSERT INTO call_picks(call_id, bcid, at) VALUES (?,?,?)"
+                " ON CONFLICT(call_id) DO UPDATE SET bcid=excluded.bcid, at=excluded.at",
+                (call_id, bcid, now),
+            )
 
     def remember_choice(self, number: str, bcid: str) -> None:
         """The user picked ``bcid`` for ``number``: it becomes the default of later choices."""

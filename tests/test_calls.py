@@ -34,14 +34,37 @@ from afas_tray.store import open_db
 
 TEMPLATE = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>"
 SEARCH = "https://12345.afasinsite.nl/zoeken?q=<NUMBER>"
-ORG = Match("ORG 1&2?x=#", "Bakkerij De Ruyter & Zn", RelationKind.ORGANISATION, "020-1234567",
-            "TelWork", rank=0)
-ORG_CONTACT_A = Match("ORG 1&2?x=#", "Bakkerij De Ruyter & Zn", RelationKind.CONTACT,
-                      "020 123 4567", "TelWork", contact_id="C-10", contact_name="Anna", rank=0)
-ORG_CONTACT_B = Match("ORG 1&2?x=#", "Bakkerij De Ruyter & Zn", RelationKind.CONTACT,
-                      "+31201234567", "TelWork", contact_id="C-11", contact_name="Bert", rank=2)
-OTHER = Match("ORG-2", "Slagerij Jansen", RelationKind.ORGANISATION, "0201234568", "TelWork",
-              rank=0)
+ORG = Match(
+    "ORG 1&2?x=#",
+    "Bakkerij De Ruyter & Zn",
+    RelationKind.ORGANISATION,
+    "020-1234567",
+    "TelWork",
+    rank=0,
+)
+ORG_CONTACT_A = Match(
+    "ORG 1&2?x=#",
+    "Bakkerij De Ruyter & Zn",
+    RelationKind.CONTACT,
+    "020 123 4567",
+    "TelWork",
+    contact_id="C-10",
+    contact_name="Anna",
+    rank=0,
+)
+ORG_CONTACT_B = Match(
+    "ORG 1&2?x=#",
+    "Bakkerij De Ruyter & Zn",
+    RelationKind.CONTACT,
+    "+31201234567",
+    "TelWork",
+    contact_id="C-11",
+    contact_name="Bert",
+    rank=2,
+)
+OTHER = Match(
+    "ORG-2", "Slagerij Jansen", RelationKind.ORGANISATION, "0201234568", "TelWork", rank=0
+)
 PERSON = Match("PRS-7", "Piet Pietersen", RelationKind.PERSON, "0201234568", "MobPrivate", rank=1)
 
 SHARED_MAIN = "+31201234567"  # an organisation's main number, also on its contact persons
@@ -64,10 +87,26 @@ def book() -> dict[str, list[Match]]:
         SHARED_MAIN: [ORG_CONTACT_A, ORG, ORG_CONTACT_B],
         TWO_RELATIONS: [PERSON, OTHER],
         CONTACT_OWN: [
-            Match("ORG-3", "Garage Smit", RelationKind.CONTACT, "06-12345678", "MobWork",
-                  contact_id="C-30", contact_name="Carla Smit", rank=2),
-            Match("ORG-3", "Garage Smit", RelationKind.CONTACT, "0612345678", "TelWork",
-                  contact_id="C-30", contact_name="Carla Smit", rank=3),
+            Match(
+                "ORG-3",
+                "Garage Smit",
+                RelationKind.CONTACT,
+                "06-12345678",
+                "MobWork",
+                contact_id="C-30",
+                contact_name="Carla Smit",
+                rank=2,
+            ),
+            Match(
+                "ORG-3",
+                "Garage Smit",
+                RelationKind.CONTACT,
+                "0612345678",
+                "TelWork",
+                contact_id="C-30",
+                contact_name="Carla Smit",
+                rank=3,
+            ),
         ],
     }
 
@@ -101,8 +140,9 @@ def router(book, cfg, opener, clock, db_path) -> CallRouter:
     return CallRouter(lambda n: book.get(n, []), cfg, opener, open_db(db_path), clock=clock)
 
 
-def ring(number: str, call_id: str = "", state: CallState = CallState.RINGING,
-         **kw: object) -> CallEvent:
+def ring(
+    number: str, call_id: str = "", state: CallState = CallState.RINGING, **kw: object
+) -> CallEvent:
     return CallEvent(number, call_id=call_id, state=state, **kw)  # type: ignore[arg-type]
 
 
@@ -126,8 +166,13 @@ def test_one_match_opens_one_url_encoded_card(router, opener, book):
 
 
 def test_ring_answer_transfer_hangup_of_one_call_open_one_card(router, opener, clock):
-    for state in (CallState.RINGING, CallState.ANSWERED, CallState.TRANSFERRED,
-                  CallState.ANSWERED, CallState.HUNG_UP):
+    for state in (
+        CallState.RINGING,
+        CallState.ANSWERED,
+        CallState.TRANSFERRED,
+        CallState.ANSWERED,
+        CallState.HUNG_UP,
+    ):
         router.handle(ring("0201234568", "call-7", state, source=CallSource.XELION))
         clock.now += 30  # long past the number window: only the call id ties them together
     assert len(opener.calls) == 1
@@ -262,7 +307,8 @@ def test_distinct_relations_give_a_choice_with_the_remembered_default(
     first = router.handle(ring("020 123 4568", "d1"))
     assert isinstance(first, Choice) and opener.urls == []
     assert [(c.bcid, c.kind) for c in first.candidates] == [
-        ("ORG-2", RelationKind.ORGANISATION), ("PRS-7", RelationKind.PERSON)
+        ("ORG-2", RelationKind.ORGANISATION),
+        ("PRS-7", RelationKind.PERSON),
     ]  # ranked: the organisation (rank 0) before the person (rank 1)
     assert first.default_index == 0
     assert [bcid_of(c.url) for c in first.candidates] == ["ORG-2", "PRS-7"]
@@ -274,10 +320,16 @@ def test_distinct_relations_give_a_choice_with_the_remembered_default(
     second = router.handle(ring("+31201234568", "d2"))
     assert isinstance(second, Choice) and second.default.bcid == "PRS-7"
 
-    # The choice survives a restart (it is in the store).
+    # The operator picks the organisation for this one call only: its report goes there.
+    router.record_pick("d2", "ORG-2")
+    assert [m.bcid for m in router.match_for_call("d2")] == ["ORG-2", "PRS-7"]
+
+    # The choice survives a restart (it is in the store), and so does the pick.
     again = CallRouter(lambda n: book.get(n, []), cfg, RecordingOpener(), open_db(db_path))
     third = again.handle(ring("0201234568", "d3"))
     assert isinstance(third, Choice) and third.default.bcid == "PRS-7"
+    assert [m.bcid for m in again.match_for_call("d2")] == ["ORG-2", "PRS-7"]
+    assert [m.bcid for m in again.match_for_call("d1")] == ["PRS-7", "ORG-2"]
 
 
 def test_webbrowser_fallback_opens_the_default_of_a_choice(tmp_path):
@@ -285,7 +337,9 @@ def test_webbrowser_fallback_opens_the_default_of_a_choice(tmp_path):
     router = CallRouter(
         lambda n: [PERSON, OTHER],
         _settings(),
-        WebbrowserOpener(background=False, controller=webbrowser.GenericBrowser([str(script), "%s"])),
+        WebbrowserOpener(
+            background=False, controller=webbrowser.GenericBrowser([str(script), "%s"])
+        ),
         open_db(tmp_path / "db.sqlite3"),
     )
     router.remember_choice("0201234568", "PRS-7")
@@ -412,10 +466,14 @@ def test_an_event_cannot_inject_a_url(router, cfg, opener, book, number):
         assert _allowed(url, book), url
 
 
-@hyp_settings(max_examples=300, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(number=st.text(alphabet=st.sampled_from("+0123456789 -()<>&?#=/:%BCIDNUMERhtps.\n"),
-                      max_size=30))
+@hyp_settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    number=st.text(
+        alphabet=st.sampled_from("+0123456789 -()<>&?#=/:%BCIDNUMERhtps.\n"), max_size=30
+    )
+)
 def test_fuzzed_numbers_only_ever_open_template_urls(router, cfg, opener, book, clock, number):
     cfg.pop.unknown_url_template = SEARCH
     clock.now += 100
