@@ -58,7 +58,10 @@ def validate_number(raw: object) -> str:
                 "Het telefoonnummer bevat stuurtekens.",
             )
         )
-    number = " ".join(raw.split())
+    # A number has a plus only at its start; any later "+" is a space in form encoding
+    # (``number=%2B31+20+123``), which HTTP clients produce and a literal-plus parse keeps.
+    stripped = raw.strip()
+    number = " ".join((stripped[:1] + stripped[1:].replace("+", " ")).split())
     if len(number) > MAX_NUMBER_CHARS:
         raise HandoffError(
             T(

@@ -56,8 +56,19 @@ def _private_dir(path: Path) -> bool:
         return False
     if not stat.S_ISDIR(st.st_mode):
         return False
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return False  # someone else made it first: do not put our socket there
+    if hasattr(os, "getuid"):
+        if st.st_uid != os.getuid():
+            return False  # someone else made it first: do not put our socket there
+        try:
+            parent = path.parent.stat()
+        except OSError:
+            return False
+        # A parent another user may write to (and that is not sticky, like /tmp) would let them
+        # swap our folder out from under us.
+        if parent.st_uid not in (0, os.getuid()) or (
+            parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX
+        ):
+            return False
     return not st.st_mode & 0o077
 
 
@@ -135,8 +146,8 @@ def _send_pipe(name: str, payload: bytes, timeout: float) -> bool:
         try:
             pipe = open(path, "r+b", buffering=0)  # noqa: SIM115 - closed below, in every path
             break
-        except FileNotFoundError:
-            return False  # no instance
+        except (FileNotFoundError, PermissionError):
+            return False  # no instance, or one of another user (its pipe DACL turns us away)
         except OSError:
             # ERROR_PIPE_BUSY: every listening instance is taken for a moment; try again.
             if time.monotonic() >= deadline:

@@ -25,6 +25,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -35,6 +36,24 @@ from afas_tray.instance_client import user_identity
 from afas_tray.paths import AppPaths
 
 log = logging.getLogger(__name__)
+
+
+class _NoRequestText(logging.Filter):
+    """aiohttp logs malformed requests with the parser's message, which can quote the request
+    line — secret included. Keep only the kind of error, at info level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        record.msg = "HTTP trigger: refused a malformed request (%s)"
+        record.args = (type(exc).__name__ if exc else "unknown",)
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_protocol_log = logging.getLogger(__name__ + ".protocol")
+_protocol_log.addFilter(_NoRequestText())
 
 LOOPBACK = "127.0.0.1"
 SECRET_HEADER = "X-AFAS-Tray-Secret"
@@ -131,13 +150,16 @@ class TriggerServer:
             return self._port
         sock = _bind_loopback(self._requested_port)
         self._port = sock.getsockname()[1]
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
+        # One middleware answers every request, matched route or not, so every path and
+        # method gets the same checks and the same short JSON replies.
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._middleware])
         # No access log: the request line carries the secret.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            app, access_log=None, logger=_protocol_log, handle_signals=False, shutdown_timeout=1.0
+        )
         await runner.setup()
         try:
-            await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+            await web.SockSite(runner, sock).start()
         except BaseException:
             await runner.cleanup()
             sock.close()
@@ -151,6 +173,10 @@ class TriggerServer:
         if runner is not None:
             await runner.cleanup()
             log.info("HTTP trigger stopped")
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        return await self._handle(request)
 
     async def _handle(self, request: web.Request) -> web.Response:
         if not self._bucket.take():

@@ -38,7 +38,8 @@ BAD_ARGS = [
     ["call", "anonymous"],
     ["call", "06abc45678"],
     ["call", "0612345678x"],
-    ["call", "31+612345678"],
+    ["call", "06*12345678"],
+    ["call", "06#12345678"],
     ["call", "0612\n345678"],
     ["call", "0612\x00345678"],
     ["call", "1" * 21],
@@ -81,6 +82,8 @@ GOOD_URLS = [
     # A literal + is the number's plus (not a form-encoded space); %2B too.
     ("afas-tray://call?number=+31612345678", "+31612345678", ""),
     ("afas-tray://call?number=%2B31%206%2012345678", "+31 6 12345678", ""),
+    # Form encoding from HTTP libraries: later "+" are spaces.
+    ("afas-tray://call?number=%2B31+20+123+4567", "+31 20 123 4567", ""),
     ("afas-tray://call?number=0612345678&call_id=x.y", "0612345678", "x.y"),
     ("afas-tray://call?NUMBER=0612345678&CallID=z", "0612345678", "z"),
     ("afas-tray://call?number=0612345678#fragment", "0612345678", ""),

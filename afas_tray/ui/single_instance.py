@@ -82,7 +82,7 @@ class SingleInstanceServer(QObject):
             self._buffers[sock] = b""
             timer = QTimer(sock)  # child of the socket: dies with it
             timer.setSingleShot(True)
-            timer.timeout.connect(sock.abort)
+            timer.timeout.connect(lambda s=sock: s.abort())
             timer.start(IDLE_TIMEOUT_MS)
             sock.readyRead.connect(lambda s=sock: self._read(s))
             sock.disconnected.connect(lambda s=sock: self._drop(s))
@@ -95,7 +95,7 @@ class SingleInstanceServer(QObject):
         data = self._buffers[sock] + bytes(sock.readAll().data())
         lines = data.split(b"\n")
         rest = lines.pop()
-        if len(rest) > MAX_LINE_BYTES:
+        if any(len(part) > MAX_LINE_BYTES for part in (*lines, rest)):
             log.warning("single instance: dropped an over-long message")
             self._buffers.pop(sock, None)
             sock.abort()
