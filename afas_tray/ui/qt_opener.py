@@ -1,0 +1,159 @@
+"""The tray's Opener: cards via QDesktopServices, a picker for shared numbers, a notice for strangers.
+
+Nothing here takes keyboard focus on its own: the picker and the notice show without activating.
+Call these methods on the Qt (GUI) thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QEnterEvent, QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from afas_tray.opener import WebbrowserOpener
+from afas_tray.ui.icons import app_icon
+from afas_tray.ui.picker import MatchPicker, keep_focus_elsewhere, place_near_tray
+
+if TYPE_CHECKING:
+    from afas_tray.calls import Choice, UnknownCaller
+
+NOTICE_SECONDS = 30
+
+
+class UnknownCallerNotice(QWidget):
+    """Small always-on-top notice: the number is not in the phone book; search or copy it."""
+
+    def __init__(
+        self,
+        number: str,
+        search_url: str | None,
+        open_url: Callable[[str], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            parent,
+            Qt.WindowType.Tool
+            | Qt.WindowType.WindowStaysOnTopHint
+            | Qt.WindowType.WindowDoesNotAcceptFocus,
+        )
+        self.setObjectName("UnknownCallerNotice")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.setWindowTitle(self.tr("Unknown caller — AFAS Tray"))
+        self.setWindowIcon(app_icon())
+        self.number = number
+        self._open_url = open_url
+        self._search_url = search_url
+
+        layout = QVBoxLayout(self)
+        title = QLabel(self.tr("Unknown caller"))
+        font = title.font()
+        font.setBold(True)
+        title.setFont(font)
+        layout.addWidget(title)
+        self.message = QLabel(self.tr("{number} is not in the AFAS phone book.").format(number=number))
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.message)
+
+        row = QHBoxLayout()
+        self.search_button: QPushButton | None = None
+        if search_url:
+            self.search_button = QPushButton(self.tr("Search in AFAS"))
+            self.search_button.clicked.connect(self._search)
+            row.addWidget(self.search_button)
+        self.copy_button = QPushButton(self.tr("Copy number"))
+        self.copy_button.clicked.connect(self._copy)
+        row.addWidget(self.copy_button)
+        row.addStretch(1)
+        self.close_button = QPushButton(self.tr("Close"))
+        self.close_button.clicked.connect(self.close)
+        row.addWidget(self.close_button)
+        layout.addLayout(row)
+
+        self._timer = QTimer(self, singleShot=True, interval=NOTICE_SECONDS * 1000)
+        self._timer.timeout.connect(self.close)
+        keep_focus_elsewhere(self)
+
+    def popup(self) -> None:
+        place_near_tray(self)
+        self.show()
+        self._timer.start()
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        self._timer.stop()  # the user is reaching for it: don't vanish under the mouse
+        super().enterEvent(event)
+
+    def _search(self) -> None:
+        if self._search_url:
+            self._open_url(self._search_url)
+        self.close()
+
+    def _copy(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        clipboard.setText(self.number)
+        self.copy_button.setText(self.tr("Copied"))
+
+
+class QtOpener:
+    """Implements ``afas_tray.opener.Opener`` for the tray app.
+
+    ``remember(number, bcid)`` is called when the user ticks "remember" in the picker (hand it
+    ``CallRouter.remember_choice``); ``notify(title, message)``, when given, shows the unknown-caller
+    notice as a tray message instead of the notice window (a tray message has no buttons).
+    """
+
+    def __init__(
+        self,
+        *,
+        remember: Callable[[str, str], None] | None = None,
+        notify: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self._remember = remember
+        self._notify = notify
+        self._fallback = WebbrowserOpener()
+        self.windows: list[QWidget] = []  # open pickers/notices: keep them alive
+
+    def open_url(self, url: str) -> None:
+        if not QDesktopServices.openUrl(QUrl(url)):
+            self._fallback.open_url(url)
+
+    def choose(self, decision: Choice) -> MatchPicker:
+        picker = MatchPicker(decision)
+
+        def picked(index: int, remember: bool) -> None:
+            candidate = decision.candidates[index]
+            if remember and self._remember is not None:
+                self._remember(decision.number, candidate.bcid)
+            self.open_url(candidate.url)
+
+        picker.picked.connect(picked)
+        self._keep(picker)
+        picker.popup()
+        return picker
+
+    def unknown_caller(self, notice: UnknownCaller) -> UnknownCallerNotice | None:
+        if self._notify is not None:
+            self._notify(
+                QCoreApplication.translate("QtOpener", "Unknown caller"),
+                QCoreApplication.translate(
+                    "QtOpener", "{number} is not in the AFAS phone book."
+                ).format(number=notice.number),
+            )
+            return None
+        window = UnknownCallerNotice(notice.number, notice.search_url, self.open_url)
+        self._keep(window)
+        window.popup()
+        return window
+
+    def _keep(self, window: QWidget) -> None:
+        self.windows.append(window)
+        window.destroyed.connect(lambda *_: self._forget(window))
+        if isinstance(window, MatchPicker):
+            window.picked.connect(lambda *_: self._forget(window))
+            window.dismissed.connect(lambda: self._forget(window))
+
+    def _forget(self, window: QWidget) -> None:
+        if window in self.windows:
+            self.windows.remove(window)

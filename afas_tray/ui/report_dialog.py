@@ -1,0 +1,178 @@
+"""Call report dialog: subject, text and relation for one finished call; save goes to the outbox.
+
+Usable from the keyboard alone: relation → subject → text → Save, Ctrl+Enter saves, Esc cancels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from afas_tray.ui.icons import app_icon
+from afas_tray.ui.picker import hint_label, kind_label
+
+SUBJECT_MAX = 255  # AFAS limit for KnSubject Ds
+
+
+class RelationLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> object: ...
+    @property
+    def bcid(self) -> str: ...
+
+
+class CallReportDialog(QDialog):
+    """Write the dossier item for one call. ``saved`` carries what goes to the outbox."""
+
+    saved = Signal(str, str, str, str)  # subject, text, bcid, contact_id
+
+    def __init__(
+        self,
+        *,
+        number: str,
+        time: datetime | str,
+        direction: object,
+        duration: str,
+        candidates: Sequence[RelationLike],
+        selected: int | None = None,
+        subject: str = "",
+        text: str = "",
+        empty_subject: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("CallReportDialog")
+        self.setWindowTitle(self.tr("Call report — AFAS Tray"))
+        self.setWindowIcon(app_icon())
+        self.candidates = list(candidates)
+
+        layout = QVBoxLayout(self)
+        when = time.strftime("%d-%m-%Y %H:%M") if isinstance(time, datetime) else str(time)
+        self.call_label = QLabel(
+            self.tr("{direction} call with {number} · {time} · {duration}").format(
+                direction=self._direction_text(direction),
+                number=number,
+                time=when,
+                duration=duration,
+            )
+        )
+        self.call_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.call_label.font()
+        font.setBold(True)
+        self.call_label.setFont(font)
+        layout.addWidget(self.call_label)
+
+        form = QFormLayout()
+        self.relation = QComboBox()
+        self.relation.setMinimumWidth(380)
+        self.relation.setToolTip(self.tr("The AFAS relation the dossier item is filed under."))
+        valid = selected is not None and 0 <= selected < len(self.candidates)
+        if not valid:
+            # Nothing or several matched: make the operator choose, never guess.
+            self.relation.addItem(self.tr("Choose…"), None)
+        for i, cand in enumerate(self.candidates):
+            self.relation.addItem(f"{cand.name} — {kind_label(cand.kind)} · {cand.bcid}", i)
+        if valid:
+            assert selected is not None
+            self.relation.setCurrentIndex(selected)
+        relation_label = QLabel(self.tr("&Relation"))
+        relation_label.setBuddy(self.relation)
+        form.addRow(relation_label, self.relation)
+
+        self.subject = QLineEdit(subject[:SUBJECT_MAX])
+        self.subject.setMaxLength(SUBJECT_MAX)
+        self.subject.setPlaceholderText(
+            self.tr("Empty: “{text}” is used").format(text=empty_subject)
+            if empty_subject
+            else self.tr("Short summary of the call")
+        )
+        self.counter = QLabel()
+        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance("255/255") + 4)
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        subject_row = QHBoxLayout()
+        subject_row.addWidget(self.subject, 1)
+        subject_row.addWidget(self.counter)
+        subject_label = QLabel(self.tr("&Subject"))
+        subject_label.setBuddy(self.subject)
+        form.addRow(subject_label, subject_row)
+
+        self.text = QPlainTextEdit(text)
+        self.text.setTabChangesFocus(True)  # Tab moves on, so the dialog works keyboard-only
+        self.text.setPlaceholderText(self.tr("What was discussed, agreements, follow-up"))
+        self.text.setMinimumHeight(140)
+        text_label = QLabel(self.tr("&Text"))
+        text_label.setBuddy(self.text)
+        form.addRow(text_label, self.text)
+        layout.addLayout(form)
+
+        self.keys_hint = hint_label(self.tr("Ctrl+Enter saves · Esc cancels"))
+        layout.addWidget(self.keys_hint)
+
+        buttons = QDialogButtonBox()
+        self.save_button = QPushButton(self.tr("Save"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.save_button.clicked.connect(self.save)
+        self.cancel_button.clicked.connect(self.reject)
+        layout.addWidget(buttons)
+
+        for seq in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(seq), self, self.save)
+        QWidget.setTabOrder(self.relation, self.subject)
+        QWidget.setTabOrder(self.subject, self.text)
+        QWidget.setTabOrder(self.text, self.save_button)
+        QWidget.setTabOrder(self.save_button, self.cancel_button)
+
+        self.subject.textChanged.connect(self._update)
+        self.relation.currentIndexChanged.connect(self._update)
+        self._update()
+        (self.subject if valid else self.relation).setFocus()
+
+    def _direction_text(self, direction: object) -> str:
+        value = str(getattr(direction, "value", direction))
+        if value == "in":
+            return self.tr("Incoming")
+        if value == "out":
+            return self.tr("Outgoing")
+        return self.tr("Phone")
+
+    def selected_candidate(self) -> RelationLike | None:
+        index = self.relation.currentData()
+        return self.candidates[index] if isinstance(index, int) else None
+
+    def _update(self) -> None:
+        self.counter.setText(f"{len(self.subject.text())}/{SUBJECT_MAX}")
+        self.save_button.setEnabled(self.selected_candidate() is not None)
+
+    def save(self) -> None:
+        cand = self.selected_candidate()
+        if cand is None:
+            self.relation.setFocus()
+            return
+        # A Match carries contact_id itself; a calls.Candidate carries it in .match.
+        contact_id = getattr(cand, "contact_id", None)
+        if contact_id is None:
+            contact_id = getattr(getattr(cand, "match", None), "contact_id", "")
+        contact_id = str(contact_id or "")
+        self.saved.emit(self.subject.text().strip(), self.text.toPlainText(), cand.bcid, contact_id)
+        self.accept()

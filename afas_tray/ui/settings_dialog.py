@@ -1,0 +1,714 @@
+"""Settings dialog: every field of the AFAS manual and Xelion, validated while typing.
+
+Edits a copy of the settings; the caller reads ``result_settings()`` after ``accepted``.
+"Test connection" runs the doctor checks as an asyncio task (qasync), so the window keeps
+responding and each result appears as it arrives. Open it with ``open()``/``show()`` rather than
+``exec()`` from inside a coroutine: a nested loop inside a running task blocks other tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtGui import QCloseEvent, QIcon, QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from afas_tray.i18n import Text
+from afas_tray.models import CheckResult
+from afas_tray.settings import ROLES, ColumnMapping, Settings, new_trigger_secret, validate
+from afas_tray.ui.icons import app_icon
+from afas_tray.ui.picker import hint_label
+
+log = logging.getLogger(__name__)
+
+RunChecks = Callable[[Settings], AsyncIterator[CheckResult]]
+
+ERROR_COLOUR = "#c62828"
+OK_COLOUR = "#2e7d32"
+WARN_COLOUR = "#b26a00"
+MAPPING_FIELDS = ("id", "bcid", "name", "phones", "organisation", "modified")
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class SecretEdit(QWidget):
+    """A masked line edit with a Show/Hide toggle."""
+
+    def __init__(self, value: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = layout
+        self.edit = QLineEdit(value)
+        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.toggle = QToolButton()
+        self.toggle.setCheckable(True)
+        self.toggle.toggled.connect(self._set_shown)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.toggle)
+        self._set_shown(False)
+        self.setFocusProxy(self.edit)
+
+    def add_button(self, button: QWidget) -> None:
+        self._layout.addWidget(button)
+
+    def _set_shown(self, shown: bool) -> None:
+        self.edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        self.toggle.setText(self.tr("Hide") if shown else self.tr("Show"))
+        self.toggle.setToolTip(
+            self.tr("Hide the secret again") if shown else self.tr("Show the secret while typing")
+        )
+
+
+class SettingsDialog(QDialog):
+    """Edit a copy of ``settings``; Save stays disabled while ``validate`` finds a problem."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        run_checks: RunChecks | None = None,
+        first_run: bool = False,
+        problem: Text | None = None,
+        trigger_port: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("SettingsDialog")
+        self.setWindowTitle(self.tr("Settings — AFAS Tray"))
+        self.setWindowIcon(app_icon())
+        self._settings = settings.copy()
+        self._run_checks = run_checks
+        self._first_run = first_run
+        self._trigger_port = trigger_port
+        self._task: asyncio.Future[None] | None = None
+        self._errors: dict[str, QLabel] = {}  # dotted key -> message label under the field
+        self._key_tab: dict[str, int] = {}
+        self._touched: set[str] = set()
+        self._editors: dict[str, QWidget] = {}
+        self.result_labels: list[QLabel] = []
+        self.errors: dict[str, Text] = {}
+
+        outer = QVBoxLayout(self)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("banner")
+        if problem is not None:
+            self.banner.setText(str(problem))
+            self.banner.setStyleSheet(
+                "QLabel { background: #fdecea; border: 1px solid #e57373; border-radius: 4px;"
+                " padding: 8px; color: #5f2120; }"
+            )
+        elif first_run:
+            self.banner.setText(
+                self.tr(
+                    "Welcome! Fill in the AFAS connection (API token, Profit server host and URL "
+                    "template) and your Xelion account, then press Test connection."
+                )
+            )
+            self.banner.setStyleSheet(
+                "QLabel { background: #e8f1fb; border: 1px solid #90b8e0; border-radius: 4px;"
+                " padding: 8px; color: #0d2f52; }"
+            )
+        self.banner.setVisible(problem is not None or first_run)
+        outer.addWidget(self.banner)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._afas_tab(), self.tr("AFAS"))
+        self.tabs.addTab(self._xelion_tab(), self.tr("Xelion"))
+        self.tabs.addTab(self._pop_tab(), self.tr("Caller pop"))
+        self.tabs.addTab(self._advanced_tab(), self.tr("Advanced"))
+        outer.addWidget(self.tabs, 1)
+
+        outer.addWidget(self._checks_box())
+
+        self.summary = QLabel()
+        self.summary.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.summary.setWordWrap(True)
+        outer.addWidget(self.summary)
+
+        self.buttons = QDialogButtonBox()
+        self.save_button = QPushButton(self.tr("Save"))
+        self.save_button.setDefault(True)
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.save_button.clicked.connect(self._save)
+        self.cancel_button.clicked.connect(self.reject)
+        outer.addWidget(self.buttons)
+
+        self.setMinimumWidth(680)
+        self._revalidate()
+
+    # --- building blocks -------------------------------------------------------------------------
+
+    def _add_row(
+        self,
+        form: QFormLayout,
+        key: str,
+        label: str | None,
+        editor: QWidget,
+        hint: str = "",
+        tab: int = 0,
+    ) -> None:
+        """One field: label, editor, grey hint and a red message that appears when invalid."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 2)
+        column.setSpacing(2)
+        if isinstance(editor, QSpinBox | QComboBox):
+            column.addWidget(editor, 0, Qt.AlignmentFlag.AlignLeft)  # short values: no full width
+        else:
+            column.addWidget(editor)
+        if hint:
+            column.addWidget(hint_label(hint))
+        error = QLabel()
+        error.setObjectName("error")
+        error.setWordWrap(True)
+        error.setStyleSheet(f"color: {ERROR_COLOUR};")
+        error.hide()
+        column.addWidget(error)
+        self._errors[key] = error
+        self._key_tab[key] = tab
+        self._editors[key] = editor
+        if label is None:
+            form.addRow(QLabel(), box)
+        else:
+            caption = QLabel(label)
+            caption.setBuddy(editor)
+            form.addRow(caption, box)
+
+    def _line(self, value: str, placeholder: str = "", key: str = "") -> QLineEdit:
+        edit = QLineEdit(value)
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(False)
+        edit.textChanged.connect(lambda *_: self._changed(key))
+        return edit
+
+    def _secret(self, value: str, key: str, placeholder: str = "") -> SecretEdit:
+        secret = SecretEdit(value)
+        secret.edit.setPlaceholderText(placeholder)
+        secret.edit.textChanged.connect(lambda *_: self._changed(key))
+        return secret
+
+    def _check(self, text: str, value: bool, key: str) -> QCheckBox:
+        box = QCheckBox(text)
+        box.setChecked(value)
+        box.toggled.connect(lambda *_: self._changed(key))
+        return box
+
+    def _spin(self, value: int, low: int, high: int, suffix: str, key: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setValue(value if isinstance(value, int) else low)
+        spin.setSuffix(suffix)
+        spin.setMinimumWidth(140)
+        spin.valueChanged.connect(lambda *_: self._changed(key))
+        return spin
+
+    @staticmethod
+    def _form() -> tuple[QWidget, QFormLayout]:
+        page = QWidget()
+        form = QFormLayout(page)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        return page, form
+
+    # --- tabs ---------------------------------------------------------------------------------------
+
+    def _afas_tab(self) -> QWidget:
+        a = self._settings.afas
+        page, form = self._form()
+        self.afas_token = self._secret(
+            a.token, "afas.token", self.tr("<token><version>1</version><data>…</data></token>")
+        )
+        self._add_row(
+            form, "afas.token", self.tr("API token"), self.afas_token,
+            self.tr("Generated in Profit for the app connector; the whole token or only its data part."),
+        )
+        self.afas_host = self._line(a.host, "https://12345.rest.afas.online", "afas.host")
+        self._add_row(
+            form, "afas.host", self.tr("Profit server host"), self.afas_host,
+            self.tr("Test and accept environments use resttest or restaccept."),
+        )
+        self.afas_sync_active = self._check(self.tr("Sync active"), a.sync_active, "afas.sync_active")
+        self._add_row(
+            form, "afas.sync_active", None, self.afas_sync_active,
+            self.tr("Keeps the phone book up to date and uploads call reports."),
+        )
+        self.afas_dossier_type = self._line(
+            "" if a.dossier_item_type is None else str(a.dossier_item_type),
+            self.tr("e.g. 5"),
+            "afas.dossier_item_type",
+        )
+        self.afas_dossier_type.setValidator(
+            QRegularExpressionValidator(QRegularExpression(r"\d{0,9}"), self.afas_dossier_type)
+        )
+        self._add_row(
+            form, "afas.dossier_item_type", self.tr("Dossier item type"), self.afas_dossier_type,
+            self.tr("Needed to upload call reports; the number of the type in Profit."),
+        )
+        self.afas_template = self._line(
+            a.insite_url_template,
+            "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>",
+            "afas.insite_url_template",
+        )
+        self._add_row(
+            form, "afas.insite_url_template", self.tr("URL template Profit organisation/person"),
+            self.afas_template,
+            self.tr("<BCID> is replaced by the caller's relation number."),
+        )
+        self.afas_sync_mp3 = self._check(self.tr("Sync MP3 recordings"), a.sync_mp3, "afas.sync_mp3")
+        self._add_row(
+            form, "afas.sync_mp3", None, self.afas_sync_mp3,
+            self.tr("Attaches the call recording to the dossier item."),
+        )
+        self.afas_always_sync = self._check(self.tr("Always sync"), a.always_sync, "afas.always_sync")
+        self._add_row(
+            form, "afas.always_sync", None, self.afas_always_sync,
+            self.tr("Logs every finished call with a known relation, also without a report."),
+        )
+        self.afas_empty_subject = self._line(
+            a.empty_subject_text, self.tr("e.g. Phone call"), "afas.empty_subject_text"
+        )
+        self.afas_empty_subject.setMaxLength(255)
+        self._add_row(
+            form, "afas.empty_subject_text", self.tr("Text for empty subject"),
+            self.afas_empty_subject,
+            self.tr("Profit requires a subject; used when a report has none."),
+        )
+        self.afas_recording_wait = self._spin(
+            a.recording_wait_minutes, 0, 120, self.tr(" min"), "afas.recording_wait_minutes"
+        )
+        self._add_row(
+            form, "afas.recording_wait_minutes", self.tr("Wait for recording"),
+            self.afas_recording_wait,
+            self.tr("Xelion can publish a recording minutes after hang-up."),
+        )
+        return page
+
+    def _xelion_tab(self) -> QWidget:
+        x = self._settings.xelion
+        page, form = self._form()
+        tab = 1
+        self.xelion_host = self._line(x.host, "https://company.xelion.com", "xelion.host")
+        self._add_row(
+            form, "xelion.host", self.tr("Xelion server"), self.xelion_host,
+            self.tr("Leave the Xelion fields empty to receive calls only from the command line or a phone."),
+            tab,
+        )
+        self.xelion_tenant = self._line(x.tenant, self.tr("e.g. master"), "xelion.tenant")
+        self._add_row(
+            form, "xelion.tenant", self.tr("Tenant"), self.xelion_tenant,
+            self.tr("The tenant name in the Xelion address."), tab,
+        )
+        self.xelion_username = self._line(x.username, self.tr("e.g. j.jansen"), "xelion.username")
+        self._add_row(form, "xelion.username", self.tr("User name"), self.xelion_username, "", tab)
+        self.xelion_password = self._secret(x.password, "xelion.password")
+        self._add_row(
+            form, "xelion.password", self.tr("Password"), self.xelion_password,
+            self.tr("Stored in the system keychain, never in a file."), tab,
+        )
+        self.xelion_user_space = self._line(
+            x.user_space, x.effective_user_space() if not x.user_space else "", "xelion.user_space"
+        )
+        self._add_row(
+            form, "xelion.user_space", self.tr("User space"), self.xelion_user_space,
+            self.tr("Unique name for this computer; empty uses the machine name."), tab,
+        )
+        return page
+
+    def _pop_tab(self) -> QWidget:
+        p = self._settings.pop
+        t = self._settings.trigger
+        page, form = self._form()
+        tab = 2
+        self.pop_on = QComboBox()
+        for value, text in (
+            ("ring", self.tr("When the phone rings")),
+            ("answer", self.tr("When I answer")),
+            ("off", self.tr("Off")),
+        ):
+            self.pop_on.addItem(text, value)
+        self.pop_on.setMinimumWidth(260)
+        self.pop_on.setCurrentIndex(max(0, self.pop_on.findData(p.on)))
+        self.pop_on.currentIndexChanged.connect(lambda *_: self._changed("pop.on"))
+        self._add_row(
+            form, "pop.on", self.tr("Open the AFAS card"), self.pop_on,
+            self.tr("When the caller's relation card opens in the browser."), tab,
+        )
+        self.pop_dedupe = self._spin(p.dedupe_seconds, 0, 600, self.tr(" s"), "pop.dedupe_seconds")
+        self._add_row(
+            form, "pop.dedupe_seconds", self.tr("Ignore repeats within"), self.pop_dedupe,
+            self.tr("The same call reported twice opens one card."), tab,
+        )
+        self.pop_internal = self._spin(
+            p.internal_max_digits, 0, 12, self.tr(" digits"), "pop.internal_max_digits"
+        )
+        self._add_row(
+            form, "pop.internal_max_digits", self.tr("Internal extensions up to"),
+            self.pop_internal,
+            self.tr("Calls from numbers this short never open a card and are not logged."), tab,
+        )
+        self.pop_own_numbers = self._line(
+            ", ".join(p.own_numbers), "+31 20 123 4567, 020 765 4321", "pop.own_numbers"
+        )
+        self._add_row(
+            form, "pop.own_numbers", self.tr("Own numbers"), self.pop_own_numbers,
+            self.tr("The company's own numbers, comma separated: never a card, never logged."), tab,
+        )
+        self.pop_unknown = self._line(
+            p.unknown_url_template, "https://12345.afasinsite.nl/…?…=<NUMBER>",
+            "pop.unknown_url_template",
+        )
+        self._add_row(
+            form, "pop.unknown_url_template", self.tr("Page for unknown callers"),
+            self.pop_unknown,
+            self.tr("Optional; <NUMBER> is replaced by the caller's number. Empty: a notice only."),
+            tab,
+        )
+        self.trigger_enabled = self._check(
+            self.tr("Loopback HTTP trigger"), t.http_enabled, "trigger.http_enabled"
+        )
+        self._add_row(
+            form, "trigger.http_enabled", None, self.trigger_enabled,
+            self.tr("Lets a desk phone or softphone on this computer report calls."), tab,
+        )
+        self.trigger_port = self._spin(t.http_port, 0, 65535, "", "trigger.http_port")
+        self.trigger_port.setSpecialValueText(self.tr("Automatic"))
+        if self._trigger_port:
+            port_hint = self.tr("Now listening on http://127.0.0.1:{port}/call?number=…").format(
+                port=self._trigger_port
+            )
+        else:
+            port_hint = self.tr("Automatic picks a free port per user (terminal servers).")
+        self._add_row(form, "trigger.http_port", self.tr("Port"), self.trigger_port, port_hint, tab)
+        self.trigger_secret = self._secret(t.secret, "trigger.secret")
+        self.new_secret_button = QToolButton()
+        self.new_secret_button.setText(self.tr("New"))
+        self.new_secret_button.setToolTip(self.tr("Generate a new random secret"))
+        self.new_secret_button.clicked.connect(
+            lambda: self.trigger_secret.edit.setText(new_trigger_secret())
+        )
+        self.trigger_secret.add_button(self.new_secret_button)
+        self._add_row(
+            form, "trigger.secret", self.tr("Secret"), self.trigger_secret,
+            self.tr("The phone sends it with every call, so no other program can pop cards."), tab,
+        )
+        self.trigger_enabled.toggled.connect(self._trigger_enabled_changed)
+        self._trigger_enabled_changed(t.http_enabled)
+        return page
+
+    def _trigger_enabled_changed(self, enabled: bool) -> None:
+        self.trigger_port.setEnabled(enabled)
+        self.trigger_secret.setEnabled(enabled)
+
+    def _advanced_tab(self) -> QWidget:
+        a = self._settings.afas
+        page = QWidget()
+        column = QVBoxLayout(page)
+        tab = 3
+
+        connectors = QGroupBox(self.tr("GetConnectors"))
+        form = QFormLayout(connectors)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.connector_edits: dict[str, QLineEdit] = {}
+        titles = {
+            "organisations": self.tr("Organisations"),
+            "persons": self.tr("Persons"),
+            "contacts": self.tr("Contact persons"),
+        }
+        for role in ROLES:
+            key = f"afas.connectors.{role}"
+            edit = self._line(getattr(a.connectors, role), "", key)
+            self.connector_edits[role] = edit
+            hint = (
+                self.tr("All three must exist in Profit; one may return no rows.")
+                if role == "contacts"
+                else ""
+            )
+            self._add_row(form, key, titles[role], edit, hint, tab)
+        column.addWidget(connectors)
+
+        mapping_box = QGroupBox(self.tr("Column mapping (empty: detected automatically)"))
+        grid = QGridLayout(mapping_box)
+        row_titles = {
+            "id": self.tr("Id column"),
+            "bcid": self.tr("BcId column"),
+            "name": self.tr("Name column"),
+            "phones": self.tr("Phone columns"),
+            "organisation": self.tr("Organisation column"),
+            "modified": self.tr("Modified column"),
+        }
+        self.mapping_edits: dict[tuple[str, str], QLineEdit] = {}
+        for c, role in enumerate(ROLES, start=1):
+            head = QLabel(titles[role])
+            head.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            grid.addWidget(head, 0, c)
+        for r, name in enumerate(MAPPING_FIELDS, start=1):
+            grid.addWidget(QLabel(row_titles[name]), r, 0)
+            for c, role in enumerate(ROLES, start=1):
+                m = a.connectors.mapping.get(role, ColumnMapping())
+                value = getattr(m, name)
+                edit = self._line(
+                    ", ".join(value) if isinstance(value, list) else str(value),
+                    self.tr("automatic"),
+                    "afas.connectors.mapping",
+                )
+                if name == "phones":
+                    edit.setToolTip(self.tr("Several columns, comma separated, e.g. TelWork, MobWork"))
+                self.mapping_edits[(role, name)] = edit
+                grid.addWidget(edit, r, c)
+        column.addWidget(mapping_box)
+
+        general = QGroupBox(self.tr("General"))
+        form = QFormLayout(general)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.sync_interval = self._spin(
+            self._settings.sync.interval_minutes, 1, 24 * 60, self.tr(" min"), "sync.interval_minutes"
+        )
+        self._add_row(
+            form, "sync.interval_minutes", self.tr("Sync interval"), self.sync_interval,
+            self.tr("How often the phone book is refreshed; a click on the icon syncs at once."), tab,
+        )
+        self.region = self._line(self._settings.phone.default_region, "NL", "phone.default_region")
+        self.region.setMaxLength(2)
+        self.region.setMaximumWidth(60)
+        self._add_row(
+            form, "phone.default_region", self.tr("Default country"), self.region,
+            self.tr("For numbers written without a country code (NL, BE, DE, …)."), tab,
+        )
+        self.language = QComboBox()
+        for value, text in (
+            ("system", self.tr("System language")),
+            ("nl", self.tr("Nederlands")),
+            ("en", self.tr("English")),
+        ):
+            self.language.addItem(text, value)
+        self.language.setMinimumWidth(200)
+        self.language.setCurrentIndex(max(0, self.language.findData(self._settings.ui.language)))
+        self.language.currentIndexChanged.connect(lambda *_: self._changed("ui.language"))
+        self._add_row(form, "ui.language", self.tr("Language"), self.language, "", tab)
+        column.addWidget(general)
+        column.addStretch(1)
+        return page
+
+    def _checks_box(self) -> QWidget:
+        box = QGroupBox(self.tr("Connection"))
+        column = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.test_button = QPushButton(self.tr("Test connection"))
+        self.test_button.setToolTip(
+            self.tr("Checks the host, the token, the three GetConnectors and Xelion.")
+        )
+        self.test_button.setAutoDefault(False)
+        self.test_button.clicked.connect(self._start_checks)
+        self.test_button.setVisible(self._run_checks is not None)
+        self.test_status = QLabel()
+        row.addWidget(self.test_button)
+        row.addWidget(self.test_status, 1)
+        column.addLayout(row)
+        self.results_box = QWidget()
+        self.results_layout = QVBoxLayout(self.results_box)
+        self.results_layout.setContentsMargins(4, 0, 0, 0)
+        self.results_layout.setSpacing(2)
+        column.addWidget(self.results_box)
+        box.setVisible(self._run_checks is not None)
+        return box
+
+    # --- reading the widgets ------------------------------------------------------------------------
+
+    def _collect(self) -> Settings:
+        s = self._settings.copy()
+        a = s.afas
+        a.token = self.afas_token.edit.text().strip()
+        a.host = self.afas_host.text().strip()
+        a.sync_active = self.afas_sync_active.isChecked()
+        digits = self.afas_dossier_type.text().strip()
+        a.dossier_item_type = int(digits) if digits else None
+        a.insite_url_template = self.afas_template.text().strip()
+        a.sync_mp3 = self.afas_sync_mp3.isChecked()
+        a.always_sync = self.afas_always_sync.isChecked()
+        a.empty_subject_text = self.afas_empty_subject.text()
+        a.recording_wait_minutes = self.afas_recording_wait.value()
+        for role, edit in self.connector_edits.items():
+            setattr(a.connectors, role, edit.text().strip())
+        mapping: dict[str, ColumnMapping] = {}
+        for role in ROLES:
+            values: dict[str, Any] = {}
+            for name in MAPPING_FIELDS:
+                text = self.mapping_edits[(role, name)].text()
+                values[name] = _split_list(text) if name == "phones" else text.strip()
+            m = ColumnMapping(**values)
+            if m != ColumnMapping():
+                mapping[role] = m
+        a.connectors.mapping = mapping
+        x = s.xelion
+        x.host = self.xelion_host.text().strip()
+        x.tenant = self.xelion_tenant.text().strip()
+        x.username = self.xelion_username.text().strip()
+        x.password = self.xelion_password.edit.text()
+        x.user_space = self.xelion_user_space.text().strip()
+        p = s.pop
+        p.on = str(self.pop_on.currentData())
+        p.dedupe_seconds = self.pop_dedupe.value()
+        p.internal_max_digits = self.pop_internal.value()
+        p.own_numbers = _split_list(self.pop_own_numbers.text())
+        p.unknown_url_template = self.pop_unknown.text().strip()
+        t = s.trigger
+        t.http_enabled = self.trigger_enabled.isChecked()
+        t.http_port = self.trigger_port.value()
+        t.secret = self.trigger_secret.edit.text().strip()
+        s.sync.interval_minutes = self.sync_interval.value()
+        s.phone.default_region = self.region.text().strip().upper()
+        s.ui.language = str(self.language.currentData())
+        return s
+
+    def _changed(self, key: str) -> None:
+        if key:
+            self._touched.add(key)
+        self._revalidate()
+
+    def _revalidate(self) -> None:
+        current = self._collect()
+        if current.trigger.http_enabled and not current.trigger.secret:
+            # The trigger needs a secret; fill one in rather than nag about it.
+            self.trigger_secret.edit.setText(new_trigger_secret())
+            return  # setText re-enters via textChanged
+        self.errors = validate(current, require_secrets=True)
+        bad_tabs: set[int] = set()
+        for key, label in self._errors.items():
+            message = self.errors.get(key)
+            if message is not None and self._first_run and key not in self._touched:
+                editor = self._editors.get(key)
+                if isinstance(editor, QLineEdit) and not editor.text():
+                    message = None  # first run: don't shout about fields not reached yet
+                if isinstance(editor, SecretEdit) and not editor.edit.text():
+                    message = None
+            label.setText(str(message) if message is not None else "")
+            label.setVisible(message is not None)
+            if key in self.errors:
+                bad_tabs.add(self._key_tab[key])
+        unplaced = [str(m) for k, m in self.errors.items() if k not in self._errors]
+        warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        for i in range(self.tabs.count()):
+            self.tabs.setTabIcon(i, warning if i in bad_tabs else QIcon())
+        if self.errors:
+            self.summary.setText(
+                " ".join([self.tr("Complete or correct the marked fields to save."), *unplaced])
+            )
+        else:
+            self.summary.setText("")
+        self.summary.setVisible(bool(self.errors))
+        self.save_button.setEnabled(not self.errors)
+
+    # --- test connection -------------------------------------------------------------------------
+
+    def _start_checks(self) -> None:
+        if self._run_checks is None or (self._task is not None and not self._task.done()):
+            return
+        for label in self.result_labels:
+            label.deleteLater()
+        self.result_labels.clear()
+        self.test_button.setEnabled(False)
+        self.test_status.setText(self.tr("Testing…"))
+        try:
+            self._task = asyncio.ensure_future(self._checks(self._collect()))
+        except RuntimeError:  # no asyncio loop runs under Qt (qasync not set up)
+            self.test_button.setEnabled(True)
+            self.test_status.setText(self.tr("The test could not start."))
+
+    async def _checks(self, settings: Settings) -> None:
+        assert self._run_checks is not None
+        total = failed = 0
+        try:
+            async for result in self._run_checks(settings):
+                total += 1
+                failed += 0 if result.ok else 1
+                self._add_result(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("Test connection stopped", exc_info=True)
+            failed += 1
+            self.test_status.setText(self.tr("The test stopped unexpectedly; see the log."))
+        else:
+            if failed:
+                self.test_status.setText(
+                    self.tr("{failed} of {total} checks failed.").format(failed=failed, total=total)
+                )
+            else:
+                self.test_status.setText(self.tr("All {total} checks passed.").format(total=total))
+        finally:
+            self.test_button.setEnabled(True)
+
+    def _add_result(self, result: CheckResult) -> None:
+        if not result.ok:
+            mark, colour = "✗", ERROR_COLOUR
+        elif result.warning:
+            mark, colour = "!", WARN_COLOUR
+        else:
+            mark, colour = "✓", OK_COLOUR
+        detail = str(result.detail)
+        line = f"{mark} {result.title}" + (f" — {detail}" if detail else "")
+        label = QLabel(line)
+        label.setObjectName("result")
+        label.setWordWrap(True)
+        label.setStyleSheet(f"color: {colour};")
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setProperty("ok", result.ok)
+        self.results_layout.addWidget(label)
+        self.result_labels.append(label)
+
+    def result_lines(self) -> list[str]:
+        return [label.text() for label in self.result_labels]
+
+    def checks_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    # --- closing -----------------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        self._revalidate()
+        if not self.errors:
+            self.accept()
+
+    def result_settings(self) -> Settings:
+        """The edited settings (a new object; the one passed in is untouched)."""
+        return self._collect()
+
+    def done(self, result: int) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        super().closeEvent(event)
+

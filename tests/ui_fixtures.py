@@ -1,0 +1,205 @@
+"""Shared sample data and fixtures for the Qt widget tests (imported by the test_ui_* modules).
+
+Also renders the screenshots looked at during review:
+    QT_QPA_PLATFORM=offscreen python tests/ui_fixtures.py shots/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+if __name__ == "__main__":  # run as a script: make the package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from afas_tray.i18n import T, set_language
+from afas_tray.models import CheckResult, RelationKind
+from afas_tray.settings import Settings
+from afas_tray.ui.i18n_qt import install_translator
+
+
+def valid_settings() -> Settings:
+    s = Settings()
+    s.afas.host = "https://12345.rest.afas.online"
+    s.afas.token = "<token><version>1</version><data>ABCDEF0123456789</data></token>"
+    s.afas.insite_url_template = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>"
+    s.afas.dossier_item_type = 5
+    s.xelion.host = "https://acme.xelion.com"
+    s.xelion.tenant = "master"
+    s.xelion.username = "j.jansen"
+    s.xelion.password = "xelion-secret"
+    return s
+
+
+@dataclass(frozen=True)
+class Cand:
+    """Shaped like calls.Candidate / models.Match as far as the widgets care."""
+
+    name: str
+    kind: RelationKind
+    bcid: str
+    url: str = ""
+    contact_id: str = ""
+
+
+@dataclass(frozen=True)
+class PickChoice:
+    number: str
+    candidates: tuple[Cand, ...]
+    default_index: int = 0
+
+
+CANDIDATES = (
+    Cand("Bakkerij De Vries B.V.", RelationKind.ORGANISATION, "ORG-1001",
+         "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=ORG-1001"),
+    Cand("Jan de Vries", RelationKind.PERSON, "PRS-2002",
+         "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=PRS-2002"),
+    Cand("Installatiebedrijf Noord", RelationKind.ORGANISATION, "ORG-1003",
+         "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=ORG-1003", contact_id="C-77"),
+)
+NUMBER = "+31 20 123 4567"
+
+# Sample values shown in the widgets: data, not UI text (the translation test ignores them).
+SAMPLE_DATA = [NUMBER, *(c.name for c in CANDIDATES), *(c.bcid for c in CANDIDATES)]
+
+
+def check_results(settings: Settings) -> list[CheckResult]:
+    ids = settings.afas.connectors
+    return [
+        CheckResult("host", T("Profit server host", "Profit server host"), True,
+                    T("reachable, Profit 2024.1", "bereikbaar, Profit 2024.1")),
+        CheckResult("token", T("API token", "API token"), True, T("accepted", "geaccepteerd")),
+        CheckResult("connector.organisations", T(f"GetConnector {ids.organisations}",
+                    f"GetConnector {ids.organisations}"), True, T("1,204 rows", "1.204 rijen")),
+        CheckResult("connector.persons", T(f"GetConnector {ids.persons}",
+                    f"GetConnector {ids.persons}"), False,
+                    T("not found (404): create it in Profit", "niet gevonden (404): maak hem aan in Profit")),
+        CheckResult("connector.contacts", T(f"GetConnector {ids.contacts}",
+                    f"GetConnector {ids.contacts}"), True, T("312 rows", "312 rijen")),
+        CheckResult("xelion", T("Xelion login", "Xelion-aanmelding"), True,
+                    T("signed in as j.jansen", "aangemeld als j.jansen"), warning=False),
+    ]
+
+
+def slow_checks(delay: float = 0.05) -> Callable[[Settings], AsyncIterator[CheckResult]]:
+    """A run_checks stand-in that yields the sample results with a pause before each."""
+
+    async def run(settings: Settings) -> AsyncIterator[CheckResult]:
+        for result in check_results(settings):
+            await asyncio.sleep(delay)
+            yield result
+
+    return run
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait, letting the loop (and so Qt) run, until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop on the test's QApplication, as app.py runs one."""
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def use_language(app: QApplication, language: str) -> None:
+    install_translator(app, language)
+
+
+@pytest.fixture
+def english(qapp: QApplication) -> Iterator[None]:
+    install_translator(qapp, "en")
+    yield
+    set_language(None)
+
+
+@pytest.fixture
+def dutch(qapp: QApplication) -> Iterator[None]:
+    install_translator(qapp, "nl")
+    yield
+    install_translator(qapp, "en")
+    set_language(None)
+
+
+# --- screenshots -------------------------------------------------------------------------------
+
+
+def render_shots(out: Path) -> list[Path]:
+    from PySide6.QtWidgets import QWidget
+
+    from afas_tray.ui.picker import MatchPicker
+    from afas_tray.ui.qt_opener import UnknownCallerNotice
+    from afas_tray.ui.report_dialog import CallReportDialog
+    from afas_tray.ui.settings_dialog import SettingsDialog
+
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(widget: QWidget, name: str) -> None:
+        widget.adjustSize()
+        widget.show()
+        app.processEvents()
+        path = out / f"{name}.png"
+        widget.grab().save(str(path))
+        written.append(path)
+
+    for lang in ("en", "nl"):
+        install_translator(app, lang)
+        settings = valid_settings()
+        settings.afas.host = "http://example.com"  # one visible validation message
+        dialog = SettingsDialog(settings, run_checks=slow_checks())
+        for result in check_results(settings):
+            dialog._add_result(result)
+        dialog.test_status.setText(dialog.tr("{failed} of {total} checks failed.").format(failed=1, total=6))
+        for i in range(dialog.tabs.count()):
+            dialog.tabs.setCurrentIndex(i)
+            save(dialog, f"settings-{lang}-{i + 1}")
+        dialog.close()
+        first = SettingsDialog(Settings(), run_checks=slow_checks(), first_run=True)
+        save(first, f"settings-{lang}-first-run")
+        first.close()
+        picker = MatchPicker(PickChoice(NUMBER, CANDIDATES, 1))
+        save(picker, f"picker-{lang}")
+        picker.close()
+        report = CallReportDialog(
+            number=NUMBER, time="25-11-2025 10:42", direction="in", duration="3:12",
+            candidates=CANDIDATES, selected=None, subject="Offerte nieuwe oven",
+            text="Wil een offerte voor een nieuwe oven; terugbellen donderdag.",
+            empty_subject="Telefoongesprek",
+        )
+        save(report, f"report-{lang}")
+        report.close()
+        notice = UnknownCallerNotice(NUMBER, "https://12345.afasinsite.nl/zoeken?q=x", lambda _u: None)
+        save(notice, f"unknown-{lang}")
+        notice.close()
+    install_translator(app, "en")
+    return written
+
+
+if __name__ == "__main__":
+    for p in render_shots(Path(sys.argv[1] if len(sys.argv) > 1 else "shots")):
+        print(p)
