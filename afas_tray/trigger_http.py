@@ -157,8 +157,8 @@ class TriggerServer:
         runner = web.AppRunner(
             app, access_log=None, logger=_protocol_log, handle_signals=False, shutdown_timeout=1.0
         )
-        await runner.setup()
         try:
+            await runner.setup()
             await web.SockSite(runner, sock).start()
         except BaseException:
             await runner.cleanup()
