@@ -10,20 +10,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from afas_tray import __version__
 from afas_tray.i18n import T, Text
-from afas_tray.profile import Profile
-from afas_tray.settings import (
-    KEYS,
-    SettingsError,
-    flatten,
-    get_value,
-    mapping_from_json,
-    set_value,
-    validate,
-)
+
+if TYPE_CHECKING:
+    from afas_tray.profile import Profile
 
 
 def _fail(message: Text | str, code: int = 2) -> int:
@@ -39,6 +32,9 @@ def _mask(value: str) -> str:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from afas_tray.profile import Profile
+    from afas_tray.settings import KEYS, SettingsError, flatten, get_value
+
     profile = Profile.open()
     loaded = profile.load()
     if loaded.problem is not None:
@@ -93,6 +89,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def _apply(profile: Profile, settings: Any, values: dict[str, Any]) -> int:
     """Set all values or none: validate the touched keys before anything is written."""
+    from afas_tray.settings import SettingsError, mapping_from_json, set_value, validate
+
     work = settings.copy()
     try:
         for path, raw in values.items():
@@ -108,6 +106,100 @@ def _apply(profile: Profile, settings: Any, values: dict[str, Any]) -> int:
         err = errors[touched[0]]
         return _fail(T(f"{touched[0]}: {err.en}", f"{touched[0]}: {err.nl}"))
     profile.save(work)
+    return 0
+
+
+# --- doctor, sync, lookup --------------------------------------------------------------------------
+
+
+def _load_settings(profile: Profile) -> Any:
+    loaded = profile.load()
+    if loaded.problem is not None:
+        print(f"afas-tray: {loaded.problem}", file=sys.stderr)
+    return loaded.settings
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from afas_tray.doctor import run_checks
+    from afas_tray.profile import Profile
+
+    profile = Profile.open()
+    settings = _load_settings(profile)
+    failed = 0
+
+    async def go() -> None:
+        nonlocal failed
+        async for result in run_checks(settings, profile.secrets):
+            mark = "OK  " if result.ok and not result.warning else "WARN" if result.ok else "FAIL"
+            failed += 0 if result.ok else 1
+            print(f"[{mark}] {result.title}: {result.detail}", flush=True)
+
+    asyncio.run(go())
+    return 1 if failed else 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from afas_tray.phonebook import PhoneBook
+    from afas_tray.profile import Profile
+    from afas_tray.settings import validate
+    from afas_tray.sync import ROLE_NAMES, SyncError, default_client, full_refresh
+
+    profile = Profile.open()
+    settings = _load_settings(profile)
+    errors = validate(settings, require_secrets=True)
+    if errors:
+        key, msg = next(iter(errors.items()))
+        return _fail(T(f"{key}: {msg.en} (see `afas-tray config`)", f"{key}: {msg.nl} (zie `afas-tray config`)"))
+    book = PhoneBook(profile.paths.database_file)
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def progress(role: str, rows: int) -> None:
+        now = time.monotonic()
+        if tty and now - last[0] > 0.1:
+            last[0] = now
+            print(f"\r{ROLE_NAMES[role]}: {rows:,} …".ljust(50), end="", file=sys.stderr, flush=True)
+
+    async def go() -> Any:
+        async with default_client(settings) as client:
+            return await full_refresh(client, settings, book, progress)
+
+    try:
+        result = asyncio.run(go())
+    except SyncError as exc:
+        if tty:
+            print(file=sys.stderr)
+        return _fail(exc.text, 1)
+    if tty:
+        print("\r".ljust(50), end="\r", file=sys.stderr)
+    parts = ", ".join(f"{n:,} {ROLE_NAMES[r]}" for r, n in result.rows.items())
+    print(T(f"Phone book synced: {parts}; {book.numbers():,} numbers in {result.seconds:.1f} s.",
+            f"Telefoonboek gesynchroniseerd: {parts}; {book.numbers():,} nummers in {result.seconds:.1f} s."))
+    return 0
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from afas_tray.calls import card_url
+    from afas_tray.phonebook import PhoneBook
+    from afas_tray.profile import Profile
+
+    profile = Profile.open()
+    settings = _load_settings(profile)
+    book = PhoneBook(profile.paths.database_file)
+    matches = book.lookup(args.number, settings.phone.default_region)
+    if not matches:
+        print(T(f"No relation has the number {args.number}.", f"Geen relatie heeft het nummer {args.number}."))
+        return 1
+    template = settings.afas.insite_url_template
+    for m in matches:
+        who = f"{m.name} ({m.kind}, BcId {m.bcid}"
+        who += f", {T('contact', 'contactpersoon')} {m.contact_name or m.contact_id})" if m.contact_id else ")"
+        print(f"{who}  {card_url(template, m.bcid) or ''}".rstrip())
     return 0
 
 
@@ -132,11 +224,60 @@ def build_parser() -> argparse.ArgumentParser:
     i = csub.add_parser("import", help="apply a JSON file of settings")
     i.add_argument("file")
     c.set_defaults(func=cmd_config)
+
+    sub.add_parser("call", help="hand a ringing call to the running app: call NUMBER [--call-id ID]")
+    d = sub.add_parser("doctor", help="check settings, AFAS connection, token and the three connectors")
+    d.set_defaults(func=cmd_doctor)
+    sy = sub.add_parser("sync", help="refresh the phone book from AFAS")
+    sy.add_argument("--once", action="store_true", required=True, help="one refresh, headless")
+    sy.set_defaults(func=cmd_sync)
+    lk = sub.add_parser("lookup", help="find the AFAS relation for a phone number")
+    lk.add_argument("number")
+    lk.set_defaults(func=cmd_lookup)
     return p
+
+
+def cmd_call(args_list: list[str]) -> int:
+    """Hand a ringing call to the running instance; start one when none runs.
+
+    On the hot path of every ringing call: imports only the hand-off modules.
+    """
+    from afas_tray.handoff import HandoffError, event_to_line, parse_call_args
+    from afas_tray.instance_client import instance_name, send_to_instance
+    from afas_tray.paths import app_paths
+
+    try:
+        event = parse_call_args(args_list)
+    except HandoffError as exc:
+        return _fail(exc.message)
+    paths = app_paths()
+    if send_to_instance(instance_name(paths), event_to_line(event)):
+        return 0
+    return _start_app_with(event)
+
+
+def _start_app_with(event: Any) -> int:
+    """No instance runs: start the tray app detached, carrying the call as an afas-tray:// URL."""
+    import subprocess
+    from urllib.parse import urlencode
+
+    url = "afas-tray://call?" + urlencode({"number": event.number, "callId": event.call_id})
+    cmd = [sys.executable, url] if getattr(sys, "frozen", False) else \
+        [sys.executable, "-m", "afas_tray", url]
+    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                              "stderr": subprocess.DEVNULL, "close_fds": True}
+    if sys.platform == "win32":
+        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True
+    subprocess.Popen(cmd, **kwargs)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["call"]:
+        return cmd_call(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.command is None:

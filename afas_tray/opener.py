@@ -25,10 +25,10 @@ class Opener(Protocol):
     def open_url(self, url: str) -> None:
         """Open one InSite card (or search page) in the default browser."""
 
-    def choose(self, decision: Choice) -> None:
+    def choose(self, decision: Choice) -> object:
         """Several distinct relations match: let the user pick (or take the default)."""
 
-    def unknown_caller(self, notice: UnknownCaller) -> None:
+    def unknown_caller(self, notice: UnknownCaller) -> object:
         """No relation matches: tell the user, offer search / copy number."""
 
 

@@ -1,0 +1,156 @@
+"""AppCore: the running app without any window — sync loop, call sources, caller pop.
+
+The Qt layer (app.py) creates one AppCore, gives it an Opener, and shows its StatusBoard.
+Everything here runs on the one asyncio loop (qasync under Qt, plain asyncio in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from afas_tray.calls import CallRouter, Decision, RecentCall
+from afas_tray.events import CallEvent, CallState
+from afas_tray.i18n import T
+from afas_tray.opener import Opener
+from afas_tray.phonebook import PhoneBook
+from afas_tray.profile import Profile
+from afas_tray.settings import Settings, new_trigger_secret, validate
+from afas_tray.status import State, StatusBoard
+from afas_tray.store import open_db
+from afas_tray.sync import ClientFactory, SyncEngine, default_client
+
+log = logging.getLogger(__name__)
+
+
+class AppCore:
+    def __init__(self, profile: Profile, settings: Settings, opener: Opener, *,
+                 client_factory: ClientFactory = default_client) -> None:
+        self.profile = profile
+        self.settings = settings
+        self.board = StatusBoard()
+        self.book = PhoneBook(profile.paths.database_file, settings.phone.default_region)
+        self.engine = SyncEngine(settings, self.book, self.board, client_factory=client_factory)
+        self.router = CallRouter(
+            lambda number: self.book.lookup(number, self.settings.phone.default_region),
+            settings, opener, open_db(profile.paths.database_file),
+        )
+        self.on_call_finished: list[Callable[[CallEvent], None]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._xelion_stream: Any = None
+        self._trigger: Any = None
+        self.trigger_port: int = 0
+        self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        return not validate(self.settings, require_secrets=True)
+
+    async def start(self) -> None:
+        self._refresh_configured_state()
+        self._tasks.append(asyncio.ensure_future(self.engine.run()))
+        await self._start_sources()
+
+    async def stop(self) -> None:
+        await self._stop_sources()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks.clear()
+        self.book.close()
+
+    def _refresh_configured_state(self) -> None:
+        if not self.configured:
+            self.board.update(state=State.NOT_CONFIGURED, message=T(
+                "Open Settings to connect AFAS.", "Open Instellingen om AFAS te koppelen."))
+        elif self.board.current.state is State.NOT_CONFIGURED:
+            self.board.update(state=State.IDLE, message=None)
+
+    async def apply_settings(self, settings: Settings) -> None:
+        """Save new settings and let every part pick them up without a restart."""
+        if settings.trigger.http_enabled and not settings.trigger.secret:
+            settings.trigger.secret = new_trigger_secret()
+        self.profile.save(settings)
+        self.settings = settings
+        self.router.settings = settings
+        self.book.region = settings.phone.default_region
+        self.engine.update_settings(settings)
+        self._refresh_configured_state()
+        await self._stop_sources()
+        await self._start_sources()
+
+    # -- calls -----------------------------------------------------------------------------------
+    def handle_event(self, event: CallEvent) -> Decision:
+        decision = self.router.handle(event)
+        if event.state is CallState.HUNG_UP:
+            for hook in list(self.on_call_finished):
+                try:
+                    hook(event)
+                except Exception:
+                    log.exception("call-finished hook failed")
+        return decision
+
+    def _on_event(self, event: CallEvent) -> None:
+        self.handle_event(event)
+
+    def recent_calls(self) -> list[RecentCall]:
+        return self.router.recent_calls()
+
+    # -- sources ---------------------------------------------------------------------------------
+    async def _start_sources(self) -> None:
+        s = self.settings
+        if s.xelion.configured:
+            from afas_tray.xelion.client import XelionClient
+            from afas_tray.xelion.events import XelionEventStream
+
+            client = XelionClient(s.xelion.host, s.xelion.tenant, s.xelion.username,
+                                  s.xelion.password, s.xelion.effective_user_space())
+            stream = XelionEventStream(client, self._on_event, self._xelion_status)
+            self._xelion_stream = (client, stream)
+
+            async def run_stream() -> None:
+                async with client:
+                    await stream.run()
+
+            self._tasks.append(asyncio.ensure_future(run_stream()))
+        if s.trigger.http_enabled and s.trigger.secret:
+            from afas_tray.trigger_http import TriggerServer, default_port_for_user
+
+            port = s.trigger.http_port or default_port_for_user(self.profile.paths)
+            self._trigger = TriggerServer(self._on_event, s.trigger.secret, port)
+            try:
+                self.trigger_port = await self._trigger.start()
+            except OSError:
+                # The per-user port is taken (another operator?): pick any free one and show it.
+                self._trigger = TriggerServer(self._on_event, s.trigger.secret, 0)
+                self.trigger_port = await self._trigger.start()
+            log.info("loopback trigger on 127.0.0.1:%d", self.trigger_port)
+
+    async def _stop_sources(self) -> None:
+        if self._xelion_stream is not None:
+            _client, stream = self._xelion_stream
+            stream.stop()
+            self._xelion_stream = None
+        if self._trigger is not None:
+            await self._trigger.stop()
+            self._trigger = None
+            self.trigger_port = 0
+
+    def _xelion_status(self, status: Any) -> None:
+        self.board.update(xelion=status.text)
+
+    def network_changed(self) -> None:
+        """The OS says the network changed or the machine woke: reconnect at once."""
+        if self._xelion_stream is not None:
+            self._xelion_stream[1].kick()
+
+
+def _last_sync(book: PhoneBook) -> float | None:
+    info = book.last_refresh
+    return info.at if info else None

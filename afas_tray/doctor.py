@@ -1,0 +1,82 @@
+"""The checks behind `afas-tray doctor` and the settings dialog's "Test connection".
+
+Each check yields one CheckResult as soon as it is known, so a window can show them one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from afas_tray.afas.client import AfasClient
+from afas_tray.afas.errors import AfasAuthError, AfasConnectionError, AfasError, AfasTimeout
+from afas_tray.i18n import T
+from afas_tray.models import CheckResult
+from afas_tray.phonebook import ColumnError, detect_columns
+from afas_tray.secrets import SecretStore
+from afas_tray.settings import ROLES, ColumnMapping, Settings, validate
+from afas_tray.sync import ROLE_NAMES
+
+OK = T("OK", "OK")
+
+
+async def run_checks(settings: Settings, secrets: SecretStore | None = None) -> AsyncIterator[CheckResult]:
+    errors = validate(settings, require_secrets=True)
+    title = T("Settings", "Instellingen")
+    if errors:
+        key, msg = next(iter(errors.items()))
+        more = len(errors) - 1
+        extra = T(f" (+{more} more)", f" (+{more} meer)") if more else T("", "")
+        yield CheckResult("settings", title, False, T(f"{key}: {msg.en}{extra.en}",
+                                                       f"{key}: {msg.nl}{extra.nl}"))
+    else:
+        yield CheckResult("settings", title, True, T("complete and valid", "volledig en geldig"))
+    if secrets is not None:
+        yield CheckResult("secrets", T("Secret storage", "Opslag van geheimen"), True,
+                          secrets.describe(), warning=not secrets.uses_keychain)
+    if "afas.host" in errors or "afas.token" in errors:
+        return
+
+    host_title = T(f"Profit server {settings.afas.host}", f"Profit-server {settings.afas.host}")
+    token_title = T("API token", "API token")
+    try:
+        async with AfasClient(settings.afas.host, settings.afas.token, retries=1, timeout=20) as client:
+            try:
+                version = await client.profit_version()
+            except AfasAuthError as exc:
+                yield CheckResult("host", host_title, True, T("reachable", "bereikbaar"))
+                yield CheckResult("token", token_title, False, exc.text)
+                return
+            except (AfasConnectionError, AfasTimeout) as exc:
+                yield CheckResult("host", host_title, False, exc.text)
+                return
+            except AfasError as exc:
+                yield CheckResult("host", host_title, False, exc.text)
+                return
+            yield CheckResult("host", host_title, True,
+                              T(f"reachable, Profit {version}", f"bereikbaar, Profit {version}"))
+            yield CheckResult("token", token_title, True, T("accepted", "geaccepteerd"))
+            for role in ROLES:
+                yield await _check_connector(client, settings, role)
+    except AfasError as exc:  # e.g. a malformed token caught before any request
+        yield CheckResult("token", token_title, False, exc.text)
+
+
+async def _check_connector(client: AfasClient, settings: Settings, role: str) -> CheckResult:
+    connector_id = settings.afas.connectors.ids()[role]
+    name = ROLE_NAMES[role]
+    title = T(f"GetConnector {connector_id} ({name.en})", f"GetConnector {connector_id} ({name.nl})")
+    key = f"connector.{role}"
+    try:
+        meta = await client.metainfo(connector_id)
+        mapping = detect_columns(role, connector_id, meta.fields,
+                                 settings.afas.connectors.mapping.get(role, ColumnMapping()))
+        async for _page in client.iter_pages(connector_id, order_by=[mapping.id], take=1):
+            break
+    except ColumnError as exc:
+        return CheckResult(key, title, False, exc.text)
+    except AfasError as exc:
+        return CheckResult(key, title, False, exc.text)
+    phones = ", ".join(mapping.phones)
+    return CheckResult(key, title, True,
+                       T(f"readable; name {mapping.name}, phones {phones}",
+                         f"leesbaar; naam {mapping.name}, telefoon {phones}"))

@@ -1,0 +1,204 @@
+"""The tray icon and its menu; a small status window where no tray exists.
+
+The menu is rebuilt on ``aboutToShow`` so it always shows the current state and recent calls.
+All actions go to a controller (the composition root), the widgets hold no logic.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from afas_tray import APP_NAME
+from afas_tray.status import State, Status
+from afas_tray.ui.icons import tray_icon
+
+IS_MAC = sys.platform == "darwin"
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("Tray", text)
+
+
+class Controller(Protocol):
+    demo: bool
+
+    def sync_now(self) -> None: ...
+    def toggle_pause(self) -> None: ...
+    def is_paused(self) -> bool: ...
+    def recent_calls(self) -> Sequence[Any]: ...
+    def open_recent(self, call: Any) -> None: ...
+    def write_report(self, call: Any) -> None: ...
+    def open_settings(self) -> None: ...
+    def open_log_folder(self) -> None: ...
+    def show_about(self) -> None: ...
+    def simulate_call(self) -> None: ...
+    def quit(self) -> None: ...
+
+
+def state_title(status: Status) -> str:
+    return {
+        State.IDLE: tr("Up to date"),
+        State.SYNCING: tr("Syncing…"),
+        State.ERROR: tr("Needs attention"),
+        State.PAUSED: tr("Sync paused"),
+        State.NOT_CONFIGURED: tr("Not set up yet"),
+    }[status.state]
+
+
+def tooltip_text(status: Status, now: float | None = None) -> str:
+    lines = [f"{APP_NAME} — {state_title(status)}"]
+    if status.state is State.SYNCING and status.progress is not None:
+        lines[0] += f" {int(status.progress * 100)}%"
+    if status.message is not None:
+        lines.append(str(status.message))
+    if status.last_sync:
+        age = max(0, int(((now or time.time()) - status.last_sync) // 60))
+        when = time.strftime("%H:%M", time.localtime(status.last_sync))
+        lines.append(tr("Last sync: %1 (%2 min ago)").replace("%1", when).replace("%2", str(age)))
+    else:
+        lines.append(tr("Last sync: never"))
+    lines.append(tr("Phone book: %1 relations").replace("%1", f"{status.book_size:,}".replace(",", ".")))
+    lines.append(tr("Reports waiting: %1").replace("%1", str(status.outbox_backlog)))
+    if status.xelion is not None:
+        lines.append(tr("Xelion: %1").replace("%1", str(status.xelion)))
+    return "\n".join(lines)
+
+
+def call_label(call: Any) -> str:
+    when = time.strftime("%H:%M", time.localtime(call.time))
+    who = call.match_name or tr("unknown")
+    return f"{when}  {call.number} — {who}"
+
+
+def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
+    """Fill ``menu`` with the current actions (also used by the status window's button)."""
+    menu.clear()
+    head = menu.addAction(f"{APP_NAME}: {state_title(status)}")
+    head.setEnabled(False)
+    if status.message is not None:
+        msg = menu.addAction(str(status.message)[:120])
+        msg.setEnabled(False)
+    menu.addSeparator()
+    menu.addAction(tr("Sync now"), controller.sync_now)
+    recent = menu.addMenu(tr("Recent calls"))
+    calls = list(controller.recent_calls())[:15]
+    if not calls:
+        empty = recent.addAction(tr("No calls yet"))
+        empty.setEnabled(False)
+    for call in calls:
+        sub = recent.addMenu(call_label(call))
+        open_act = sub.addAction(tr("Open card"), lambda c=call: controller.open_recent(c))
+        open_act.setEnabled(bool(call.match_bcid))
+        sub.addAction(tr("Write report…"), lambda c=call: controller.write_report(c))
+    if controller.demo:
+        menu.addAction(tr("Simulate incoming call"), controller.simulate_call)
+    menu.addAction(tr("Resume sync") if controller.is_paused() else tr("Pause sync"),
+                   controller.toggle_pause)
+    menu.addSeparator()
+    menu.addAction(tr("Settings…"), controller.open_settings)
+    menu.addAction(tr("Open log folder"), controller.open_log_folder)
+    menu.addAction(tr("About %1").replace("%1", APP_NAME), controller.show_about)
+    menu.addSeparator()
+    menu.addAction(tr("Quit"), controller.quit)
+
+
+class Tray(QObject):
+    """QSystemTrayIcon whose look says the state; left click syncs (the menu on macOS)."""
+
+    def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.status = Status()
+        self.icon = QSystemTrayIcon()
+        self.menu = QMenu()
+        self.menu.aboutToShow.connect(self._rebuild)
+        build_menu(self.menu, controller, self.status)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.show_status(self.status)
+        self.on_message_clicked: Callable[[], None] | None = None
+        self.icon.messageClicked.connect(self._message_clicked)
+
+    def show(self) -> None:
+        self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def show_status(self, status: Status) -> None:
+        self.status = status
+        self.icon.setIcon(tray_icon(status.state.value, mask=IS_MAC))
+        self.icon.setToolTip(tooltip_text(status))
+
+    def notify(self, title: str, text: str, *, error: bool = False,
+               on_click: Callable[[], None] | None = None) -> None:
+        self.on_message_clicked = on_click
+        kind = QSystemTrayIcon.MessageIcon.Warning if error else QSystemTrayIcon.MessageIcon.Information
+        self.icon.showMessage(title, text, kind, 8000)
+
+    def _message_clicked(self) -> None:
+        if self.on_message_clicked:
+            self.on_message_clicked()
+
+    def _rebuild(self) -> None:
+        build_menu(self.menu, self.controller, self.status)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        # Windows/Linux: a left click syncs; macOS opens the menu on click by convention.
+        if reason == QSystemTrayIcon.ActivationReason.Trigger and not IS_MAC:
+            self.controller.sync_now()
+
+
+class StatusWindow(QWidget):
+    """Where no tray exists (GNOME without AppIndicator): the same state and actions, visibly."""
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        self.setWindowTitle(APP_NAME)
+        self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, False)
+        self.icon_label = QLabel()
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.menu = QMenu(self)
+        self.menu.aboutToShow.connect(lambda: build_menu(self.menu, controller, self._status))
+        sync = QPushButton(tr("Sync now"))
+        sync.clicked.connect(controller.sync_now)
+        more = QPushButton(tr("Menu"))
+        more.setMenu(self.menu)
+        top = QHBoxLayout()
+        top.addWidget(self.icon_label)
+        top.addWidget(self.text, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(sync)
+        buttons.addWidget(more)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(buttons)
+        self._status = Status()
+        self.show_status(self._status)
+        self.setMinimumWidth(360)
+
+    def show_status(self, status: Status) -> None:
+        self._status = status
+        icon: QIcon = tray_icon(status.state.value)
+        self.icon_label.setPixmap(icon.pixmap(48, 48))
+        self.text.setText(tooltip_text(status))
+        self.setWindowIcon(icon)
