@@ -42,3 +42,22 @@ class CheckResult:
     ok: bool
     detail: Text  # why it failed, or a short confirmation
     warning: bool = False  # passed, but the user should know (e.g. secrets in a file)
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """One call report on its way to AFAS as a dossier item (KnSubject), keyed by the Xelion call.
+
+    Built by the report pipeline (reports.py) from a finished call; queued and sent by the outbox.
+    """
+
+    key: str  # the Xelion communication oid: one dossier item per finished call, ever
+    call_id: str
+    bcid: str  # KnSubjectLink BcId (organisation or person)
+    subject: str  # Ds, at most 255 characters
+    text: str  # SbTx: report text plus the call's facts (the outbox adds its own marker line)
+    date: str  # Da: AFAS local (Europe/Amsterdam) time, "YYYY-MM-DDTHH:MM:SS"
+    dossier_type: int  # StId
+    contact_id: str = ""  # KnSubjectLink CdId when the match was a contact person
+    audio_file: str = ""  # path of the downloaded MP3 in the spool folder, if it goes along
+    audio_name: str = ""  # file name shown in AFAS, e.g. "gesprek-2026-11-25-1403.mp3"

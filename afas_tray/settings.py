@@ -49,6 +49,7 @@ class ConnectorSettings:
     organisations: str = "AfasTray_Organisaties"
     persons: str = "AfasTray_Personen"
     contacts: str = "AfasTray_Contactpersonen"
+    subjects: str = "Profit_Subjects"  # dossier items: how the outbox checks what already arrived
     mapping: dict[str, ColumnMapping] = field(default_factory=dict)  # role -> mapping
 
     def ids(self) -> dict[str, str]:
@@ -231,6 +232,7 @@ KEYS: dict[str, Key] = {
         Key("afas.connectors.organisations", str),
         Key("afas.connectors.persons", str),
         Key("afas.connectors.contacts", str),
+        Key("afas.connectors.subjects", str),
         Key("xelion.host", str),
         Key("xelion.tenant", str),
         Key("xelion.username", str),
