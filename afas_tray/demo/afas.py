@@ -1,0 +1,763 @@
+"""Simulated AFAS Profit REST server (real HTTP on loopback) for ``--demo`` mode and the tests.
+
+Follows the shapes of AFAS's published OpenAPI files and DESIGN.md. Choices where the real
+server's behaviour is not published:
+
+* An unknown (or removed) GetConnector id answers ``404`` with an empty body, as Profit does for
+  an endpoint it does not have; the client names the connector from its own request.
+* Injected failures (``fail_next``) come before the token check, as a maintenance proxy would.
+  ``"timeout"`` handles the request first (a POST *is* stored) and then withholds the answer,
+  which is exactly the case where a client must not blindly post again.
+* ``KnSubjectLink.BcId`` accepts the relation's BcId or its number (BcCo).
+* Text filters and ordering ignore case, as Profit's SQL Server collation does; empty values
+  sort first.
+
+Run it on its own::
+
+    python -m afas_tray.demo.afas --port 8765 --relations 5000 --seed 1 --token-data HEX
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import collections
+import datetime as dt
+import functools
+import hmac
+import html
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict
+from itertools import islice
+from typing import Any
+
+from aiohttp import web
+
+from afas_tray.demo.sample_data import (
+    CONNECTORS,
+    ConnectorDef,
+    DossierItem,
+    FieldDef,
+    Organisation,
+    SampleData,
+    amsterdam_now_z,
+)
+
+DEFAULT_TOKEN_DATA = "5E3C0DE5A17A5D3E40A1F0CE11DEAD00B16B00B5C0FFEE0FACADE15BADC0DE42"
+PROFIT_VERSION = "25.4.2"
+MAX_BODY_BYTES = 75 * 1024 * 1024
+MAX_QUERY_CHARS = 2000
+SUBJECTS_CONNECTOR = "Profit_Subjects"
+PROFIT_ERROR_NUMBER = -2146232832  # the .NET HRESULT Profit puts in most errorNumber fields
+
+_TOKEN_RE = re.compile(r"\s*<token>\s*<version>1</version>\s*<data>([0-9A-Fa-f]+)</data>\s*</token>\s*")
+_DUMPS = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+SUBJECTS_DEF = ConnectorDef(
+    SUBJECTS_CONNECTOR,
+    "Dossieritems",
+    (
+        FieldDef("SbId", "Dossieritem", "int", 9),
+        FieldDef("StId", "Type dossieritem", "int", 9),
+        FieldDef("Ds", "Onderwerp", "string", 255),
+        FieldDef("SbTx", "Toelichting", "string", 0),
+        FieldDef("Da", "Datum", "date", 0),
+        FieldDef("BcId", "Organisatie/persoon", "string", 15),
+    ),
+    "SbId",
+)
+
+UPDATE_CONNECTORS = [
+    {"id": "KnSubject", "description": "Dossieritem"},
+    {"id": "KnSubjectAttachment", "description": "Bijlage dossieritem"},
+]
+
+
+def token_xml(data: str) -> str:
+    return f"<token><version>1</version><data>{data}</data></token>"
+
+
+class ProfitError(Exception):
+    """A validation error as Profit reports it: 500 with externalMessage."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _error_response(message: str, status: int = 500) -> web.Response:
+    body = {
+        "externalMessage": message,
+        "errorNumber": PROFIT_ERROR_NUMBER,
+        "profitLogReference": uuid.uuid4().hex.upper(),
+    }
+    return web.json_response(body, status=status, dumps=_DUMPS)
+
+
+def _as_list(value: Any, what: str) -> list[Any]:
+    """AFAS writes Objects and Element sometimes as a dict, sometimes as a list."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return value
+    raise ProfitError(f"Ongeldige opbouw van '{what}'.")
+
+
+# --- GetConnector query engine -----------------------------------------------------------------
+
+
+def _norm(value: Any, dtype: str) -> Any:
+    if value is None:
+        return None
+    if dtype == "string":
+        return str(value).casefold()
+    if dtype == "date":
+        return str(value).rstrip("Z")
+    return value
+
+
+def _coerce(value: str, field: FieldDef) -> Any:
+    if field.data_type == "int":
+        try:
+            return int(value)
+        except ValueError:
+            raise ProfitError(f"Filterwaarde '{value}' voor veld '{field.id}' is geen geldig getal.") from None
+    if field.data_type == "boolean":
+        return value.strip().lower() in ("1", "true", "waar", "ja")
+    if field.data_type == "date":
+        return value.rstrip("Z")
+    return value.casefold()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).casefold()
+
+
+def _matches(value: Any, op: int, wanted: Any, raw: str, dtype: str) -> bool:
+    v = _norm(value, dtype)
+    if op == 8:
+        return v is None or v == ""
+    if op == 9:
+        return not (v is None or v == "")
+    if op in (1, 7):
+        if v is None and dtype == "string":
+            v = ""
+        return (v == wanted) == (op == 1)
+    if op in (2, 3, 4, 5):
+        if v is None:
+            return False
+        try:
+            return {2: v >= wanted, 3: v <= wanted, 4: v > wanted, 5: v < wanted}[op]
+        except TypeError:
+            return False
+    text, needle = _text(value), raw.casefold()
+    if op == 6:
+        return needle in text
+    if op == 11:
+        return needle not in text
+    if op == 10:
+        return text.startswith(needle)
+    if op == 12:
+        return not text.startswith(needle)
+    if op == 13:
+        return text.endswith(needle)
+    if op == 14:
+        return not text.endswith(needle)
+    raise ProfitError(f"Operator {op} wordt niet ondersteund.")
+
+
+Predicate = tuple[str, int, Any, str, str]  # field id, operator, coerced value, raw value, dtype
+
+
+def parse_filters(params: dict[str, str], cdef: ConnectorDef) -> list[list[Predicate]]:
+    """``filterfieldids=A,B;C`` etc.: ``,`` is AND within a group, ``;`` is OR between groups."""
+    ids = params.get("filterfieldids", "")
+    if not ids:
+        return []
+    fields = {f.id.casefold(): f for f in cdef.fields}
+    id_groups = ids.split(";")
+    value_groups = params.get("filtervalues", "").split(";")
+    op_groups = params.get("operatortypes", "").split(";")
+    if not (len(id_groups) == len(value_groups) == len(op_groups)):
+        raise ProfitError("Het aantal filtervelden, filterwaarden en operatoren komt niet overeen.")
+    groups: list[list[Predicate]] = []
+    for gid, gval, gop in zip(id_groups, value_groups, op_groups, strict=True):
+        fids, fvals, fops = gid.split(","), gval.split(","), gop.split(",")
+        if not (len(fids) == len(fvals) == len(fops)):
+            raise ProfitError("Het aantal filtervelden, filterwaarden en operatoren komt niet overeen.")
+        group: list[Predicate] = []
+        for fid, fval, fop in zip(fids, fvals, fops, strict=True):
+            field = fields.get(fid.strip().casefold())
+            if field is None:
+                raise ProfitError(f"Het filterveld '{fid}' bestaat niet in de GetConnector '{cdef.id}'.")
+            try:
+                op = int(fop)
+            except ValueError:
+                raise ProfitError(f"Operator '{fop}' is ongeldig.") from None
+            if not 1 <= op <= 14:
+                raise ProfitError(f"Operator {op} wordt niet ondersteund.")
+            wanted = None if op in (8, 9) else _coerce(fval, field)
+            group.append((field.id, op, wanted, fval, field.data_type))
+        groups.append(group)
+    return groups
+
+
+def row_matches(row: dict[str, Any], groups: list[list[Predicate]]) -> bool:
+    return any(all(_matches(row.get(f), op, w, raw, dt_) for f, op, w, raw, dt_ in g) for g in groups)
+
+
+def sort_rows(rows: list[dict[str, Any]], order: list[tuple[str, bool, str]]) -> None:
+    """Sort in place; ``order`` is (field, descending, dtype); stable sorts from the last key."""
+    for fid, desc, dtype in reversed(order):
+        rows.sort(key=lambda r, f=fid, d=dtype: (0, "") if r.get(f) is None else (1, _norm(r.get(f), d)), reverse=desc)
+
+
+# --- the server --------------------------------------------------------------------------------
+
+
+class AfasSimulator:
+    """A simulated AFAS Profit environment. Knobs are plain attributes and methods; the same knobs
+    are reachable over HTTP under ``/_sim/`` for a server in another process."""
+
+    def __init__(
+        self,
+        data: SampleData | None = None,
+        *,
+        relations: int = 1000,
+        seed: int = 1,
+        token_data: str = DEFAULT_TOKEN_DATA,
+        latency: float = 0.0,
+        hang_seconds: float = 60.0,
+    ) -> None:
+        self.data = data or SampleData(relations, seed)
+        self.token_data = token_data.strip().upper()
+        self.latency = latency
+        self.hang_seconds = hang_seconds
+        self.token_revoked = False
+        self.removed_connectors: set[str] = set()
+        self.dossier_item_types: set[int] | None = None  # None: any positive number is a type
+        self.allowed_ips: set[str] | None = None  # None: no IP restriction (else 403 for others)
+        self.subjects: list[DossierItem] = []
+        self._next_sbid = 50001
+        self._failures: collections.deque[tuple[str, int]] = collections.deque()
+        self._cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self.requests = 0
+        self.rows_served = 0
+        self.in_flight = 0
+        self.peak_concurrent = 0
+        self.insite_hits = 0
+        self.log: collections.deque[str] = collections.deque(maxlen=10_000)  # "GET /path"
+        self._runner: web.AppRunner | None = None
+        self._closing: asyncio.Event | None = None
+        self.url = ""
+
+    # -- knobs -----------------------------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        """The token XML a user would paste (the demo's own, not a secret)."""
+        return token_xml(self.token_data)
+
+    def fail_next(self, count: int = 1, status: int | str = 500, retry_after: int = 1) -> None:
+        """Fail the next ``count`` Profit requests: 500, 503 (with ``retry_after``) or
+        ``"timeout"`` (handled, then no answer for ``hang_seconds``)."""
+        kind = str(status)
+        if kind not in ("500", "503", "timeout"):
+            raise ValueError("status must be 500, 503 or 'timeout'")
+        self._failures.extend([(kind, retry_after)] * count)
+
+    def revoke_token(self, revoked: bool = True) -> None:
+        self.token_revoked = revoked
+
+    def remove_connector(self, connector_id: str, removed: bool = True) -> None:
+        key = connector_id.casefold()
+        if removed:
+            self.removed_connectors.add(key)
+        else:
+            self.removed_connectors.discard(key)
+
+    def reset_stats(self) -> None:
+        self.requests = self.rows_served = self.peak_concurrent = self.insite_hits = 0
+        self.log.clear()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "rows_served": self.rows_served,
+            "peak_concurrent": self.peak_concurrent,
+            "in_flight": self.in_flight,
+            "subjects": len(self.subjects),
+            "insite_hits": self.insite_hits,
+        }
+
+    def subject_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"SbId": s.sb_id, "StId": s.st_id, "Ds": s.subject, "SbTx": s.text, "Da": s.date, "BcId": s.bcid}
+            for s in self.subjects
+        ]
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0 picks a free port); returns the base URL without
+        ``/ProfitRestServices``."""
+        self._closing = asyncio.Event()
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = self._runner.addresses
+        bound_port = sockets[0][1]
+        self.url = f"http://{host}:{bound_port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._closing is not None:
+            self._closing.set()  # release hung "timeout" handlers
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> AfasSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        lower = [p.lower() for p in parts]
+        if lower[:1] == ["_sim"]:
+            return await self._control(request, parts[1:])
+        if lower[:1] == ["insite"]:
+            return self._insite(request, lower[1:])
+        if lower[:1] != ["profitrestservices"]:
+            return web.Response(status=404)
+        return await self._profit(request, parts[1:], lower[1:])
+
+    async def _profit(self, request: web.Request, parts: list[str], lower: list[str]) -> web.StreamResponse:
+        self.requests += 1
+        self.log.append(f"{request.method} {request.path}")
+        self.in_flight += 1
+        self.peak_concurrent = max(self.peak_concurrent, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            failure = self._failures.popleft() if self._failures else None
+            if failure and failure[0] == "500":
+                return _error_response("Er is een onverwachte fout opgetreden.")
+            if failure and failure[0] == "503":
+                body = {
+                    "error": {
+                        "code": "503",
+                        "message": "Service temporarily unavailable due to scheduled maintenance. Please check afasstatus.nl for details.",
+                    },
+                    "retry_after": failure[1],
+                }
+                return web.json_response(body, status=503, headers={"Retry-After": str(failure[1])})
+            if len(request.rel_url.raw_query_string) > MAX_QUERY_CHARS:
+                # IIS refuses an over-long query string before Profit sees it.
+                return web.Response(status=404, text="<h2>404 - File or directory not found.</h2>", content_type="text/html")
+            if self.allowed_ips is not None and request.remote not in self.allowed_ips:
+                return web.Response(status=403)
+            if not self._authorised(request):
+                return web.Response(status=401)  # Profit: empty body
+            try:
+                response = await self._route(request, parts, lower)
+            except ProfitError as exc:
+                response = _error_response(exc.message)
+            if failure and failure[0] == "timeout":
+                await self._hang()
+            return response
+        finally:
+            self.in_flight -= 1
+
+    async def _hang(self) -> None:
+        assert self._closing is not None
+        try:
+            await asyncio.wait_for(self._closing.wait(), self.hang_seconds)
+        except TimeoutError:
+            pass
+
+    def _authorised(self, request: web.Request) -> bool:
+        if self.token_revoked:
+            return False
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "afastoken":
+            return False
+        try:
+            xml = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return False  # plain tokens are refused: Profit wants the base64 of the XML
+        match = _TOKEN_RE.fullmatch(xml)
+        return bool(match) and hmac.compare_digest(match.group(1).upper().encode(), self.token_data.encode())
+
+    async def _route(self, request: web.Request, parts: list[str], lower: list[str]) -> web.StreamResponse:
+        method = request.method
+        if lower == ["profitversion"] and method == "GET":
+            return web.json_response({"version": PROFIT_VERSION})
+        if lower == ["metainfo"] and method == "GET":
+            gets = [{"id": c.id, "description": c.description} for c in self._connectors().values()]
+            return web.json_response({"updateConnectors": UPDATE_CONNECTORS, "getConnectors": gets, "info": {"envid": "O12345AA", "appName": "AFAS Tray demo", "group": "AFAS Tray", "tokenExpiry": "0"}}, dumps=_DUMPS)
+        if len(lower) == 3 and lower[:2] == ["metainfo", "get"] and method == "GET":
+            cdef = self._connectors().get(parts[2].casefold())
+            if cdef is None:
+                return web.Response(status=404)
+            return web.json_response({"name": cdef.id, "description": cdef.description, "fields": [f.meta() for f in cdef.fields]}, dumps=_DUMPS)
+        if lower == ["connectors", "knsubject"] and method == "POST":
+            return await self._post_subject(request, attachment_only=False)
+        if lower == ["connectors", "knsubject", "knsubjectattachment"] and method == "POST":
+            return await self._post_subject(request, attachment_only=True)
+        if len(lower) == 2 and lower[0] == "connectors" and method == "GET":
+            cdef = self._connectors().get(parts[1].casefold())
+            if cdef is None:
+                return web.Response(status=404)
+            return self._get_connector(cdef, request)
+        return web.Response(status=404)
+
+    def _connectors(self) -> dict[str, ConnectorDef]:
+        all_defs = [*CONNECTORS.values(), SUBJECTS_DEF]
+        return {c.id.casefold(): c for c in all_defs if c.id.casefold() not in self.removed_connectors}
+
+    # -- GetConnector ----------------------------------------------------------------------
+
+    def _get_connector(self, cdef: ConnectorDef, request: web.Request) -> web.Response:
+        params = {k.lower(): v for k, v in request.query.items()}
+        try:
+            skip = max(0, int(params.get("skip", "0") or 0))
+            take = int(params.get("take", "100") or 100)
+        except ValueError:
+            raise ProfitError("De waarde voor skip of take is ongeldig.") from None
+        fields = {f.id.casefold(): f for f in cdef.fields}
+        order: list[tuple[str, bool, str]] = []
+        for item in (s.strip() for s in params.get("orderbyfieldids", "").split(",")):
+            if not item:
+                continue
+            desc = item.startswith("-")
+            field = fields.get(item.lstrip("-").casefold())
+            if field is None:
+                raise ProfitError(f"Het sorteerveld '{item.lstrip('-')}' bestaat niet in de GetConnector '{cdef.id}'.")
+            order.append((field.id, desc, field.data_type))
+        groups = parse_filters(params, cdef)
+        limit = None if take < 0 else take
+
+        if cdef.id != SUBJECTS_CONNECTOR and not groups and (not order or order == [(cdef.key, False, order[0][2])]):
+            # Natural key order without filters: only the asked rows are ever generated.
+            rows = list(islice(self.data.rows(cdef.id, skip), limit))
+        else:
+            rows = self._query(cdef, order, groups, params)[skip : None if limit is None else skip + limit]
+        self.rows_served += len(rows)
+        return web.json_response({"skip": skip, "take": take, "rows": rows}, dumps=_DUMPS)
+
+    def _query(self, cdef: ConnectorDef, order: list[tuple[str, bool, str]], groups: list[list[Predicate]], params: dict[str, str]) -> list[dict[str, Any]]:
+        filter_key = (params.get("filterfieldids"), params.get("filtervalues"), params.get("operatortypes"))
+        key = (cdef.id, tuple(order), filter_key, self.data.version, len(self.subjects))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        source: Iterator[dict[str, Any]] = iter(self.subject_rows()) if cdef.id == SUBJECTS_CONNECTOR else self.data.rows(cdef.id)
+        rows = [r for r in source if row_matches(r, groups)] if groups else list(source)
+        sort_rows(rows, order)
+        if len(self._cache) > 8:
+            self._cache.clear()
+        self._cache[key] = rows
+        return rows
+
+    # -- KnSubject -------------------------------------------------------------------------
+
+    async def _post_subject(self, request: web.Request, *, attachment_only: bool) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return web.Response(status=413)
+        raw = await request.read()  # aiohttp answers 413 itself past client_max_size
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ProfitError("De aangeboden gegevens zijn geen geldige JSON.") from None
+        if not isinstance(body, dict) or not isinstance(body.get("KnSubject"), dict):
+            raise ProfitError("Het object 'KnSubject' ontbreekt in de aangeboden gegevens.")
+        elements = _as_list(body["KnSubject"].get("Element"), "KnSubject.Element")
+        if not elements:
+            raise ProfitError("Het object 'KnSubject' bevat geen Element.")
+        # Validate every element before storing any: Profit rolls the whole request back.
+        planned = [self._check_attachment_update(e) if attachment_only else self._check_subject(e) for e in elements]
+        sb_id = 0
+        for item in planned:
+            if attachment_only:
+                target, attachments = item
+                target.attachments.extend(attachments)
+                sb_id = target.sb_id
+            else:
+                item.sb_id = self._next_sbid
+                self._next_sbid += 1
+                self.subjects.append(item)
+                sb_id = item.sb_id
+        return web.json_response({"results": {"KnSubject": {"SbId": str(sb_id)}}}, status=201)
+
+    def _check_subject(self, element: dict[str, Any]) -> DossierItem:
+        fields = element.get("Fields")
+        if not isinstance(fields, dict):
+            raise ProfitError("Type dossieritem: verplicht veld is niet gevuld.")
+        st_id = fields.get("StId")
+        if st_id is None or st_id == "":
+            raise ProfitError("Type dossieritem: verplicht veld is niet gevuld.")
+        if isinstance(st_id, bool) or not (isinstance(st_id, int) or (isinstance(st_id, str) and st_id.strip().isdigit())):
+            raise ProfitError(f"Type dossieritem: de waarde '{st_id}' is geen geldig getal.")
+        st = int(st_id)
+        if st <= 0 or (self.dossier_item_types is not None and st not in self.dossier_item_types):
+            raise ProfitError(f"Type dossieritem '{st}' bestaat niet.")
+        ds = fields.get("Ds")
+        if not isinstance(ds, str) or not ds.strip():
+            raise ProfitError("Onderwerp: verplicht veld is niet gevuld.")
+        if len(ds) > 255:
+            raise ProfitError("Onderwerp: de waarde is langer dan de maximale lengte van 255 tekens.")
+        text = fields.get("SbTx") or ""
+        if not isinstance(text, str):
+            raise ProfitError("Toelichting: ongeldige waarde.")
+        date = fields.get("Da")
+        if date in (None, ""):
+            date = amsterdam_now_z()
+        else:
+            try:
+                dt.datetime.fromisoformat(str(date).rstrip("Z"))
+            except ValueError:
+                raise ProfitError(f"Datum: de waarde '{date}' is geen geldige datum.") from None
+        links, attachments = self._check_objects(element.get("Objects"), allow_links=True)
+        return DossierItem(0, st, ds, text, str(date), links, attachments)
+
+    def _check_attachment_update(self, element: dict[str, Any]) -> tuple[DossierItem, list[tuple[str, int]]]:
+        sb_id = element.get("@SbId")
+        target = next((s for s in self.subjects if str(s.sb_id) == str(sb_id)), None)
+        if target is None:
+            raise ProfitError(f"Dossieritem '{sb_id}' bestaat niet.")
+        _links, attachments = self._check_objects(element.get("Objects"), allow_links=False)
+        if not attachments:
+            raise ProfitError("Er is geen bijlage aangeboden.")
+        return target, attachments
+
+    def _check_objects(self, objects: Any, *, allow_links: bool) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+        links: list[dict[str, Any]] = []
+        attachments: list[tuple[str, int]] = []
+        for holder in _as_list(objects, "Objects"):
+            for name, obj in holder.items():
+                if not isinstance(obj, dict):
+                    raise ProfitError(f"Ongeldige opbouw van '{name}'.")
+                elements = _as_list(obj.get("Element"), f"{name}.Element")
+                if name == "KnSubjectLink" and allow_links:
+                    links.extend(self._check_link(e) for e in elements)
+                elif name == "KnSubjectAttachment":
+                    attachments.extend(self._check_attachment(e) for e in elements)
+                else:
+                    raise ProfitError(f"Het object '{name}' is onbekend binnen 'KnSubject'.")
+        return links, attachments
+
+    def _check_link(self, element: dict[str, Any]) -> dict[str, Any]:
+        fields = element.get("Fields")
+        if not isinstance(fields, dict):
+            raise ProfitError("KnSubjectLink: Fields ontbreekt.")
+        bcid = fields.get("BcId")
+        if bcid not in (None, "") and self.data.find_relation(str(bcid)) is None:
+            raise ProfitError(f"Organisatie/persoon '{bcid}' bestaat niet.")
+        cdid = fields.get("CdId")
+        if cdid not in (None, "") and self.data.find_contact(str(cdid)) is None:
+            raise ProfitError(f"Contact '{cdid}' bestaat niet.")
+        return dict(fields)
+
+    def _check_attachment(self, element: dict[str, Any]) -> tuple[str, int]:
+        fields = element.get("Fields")
+        if not isinstance(fields, dict):
+            raise ProfitError("KnSubjectAttachment: Fields ontbreekt.")
+        name = fields.get("FileName")
+        if not isinstance(name, str) or not name.strip():
+            raise ProfitError("Bijlage: bestandsnaam is niet gevuld.")
+        stream = fields.get("FileStream")
+        if not isinstance(stream, str) or not stream:
+            raise ProfitError(f"Bijlage '{name}': de bestandsinhoud ontbreekt.")
+        try:
+            size = len(base64.b64decode(stream, validate=True))
+        except (binascii.Error, ValueError):
+            raise ProfitError(f"Bijlage '{name}': de bestandsinhoud is geen geldige base64.") from None
+        return name, size
+
+    # -- InSite card -----------------------------------------------------------------------
+
+    def _insite(self, request: web.Request, lower: list[str]) -> web.Response:
+        if lower != ["verkooprelatie-prs"]:
+            return web.Response(status=404, text="Pagina niet gevonden", content_type="text/html")
+        self.insite_hits += 1
+        bcid = next((v for k, v in request.query.items() if k.lower() == "bcid"), "")
+        relation = self.data.find_relation(bcid)
+        if relation is None:
+            return web.Response(status=404, text=f"<h1>Relatie {html.escape(bcid)} niet gevonden</h1>", content_type="text/html")
+        kind = "Organisatie" if isinstance(relation, Organisation) else "Persoon"
+        numbers = [(label, value) for label, value in (
+            ("Telefoon werk", relation.tel_work),
+            ("Mobiel werk", relation.mob_work),
+            ("Telefoon privé", getattr(relation, "tel_private", None)),
+            ("Mobiel privé", getattr(relation, "mob_private", None)),
+        ) if value]
+        rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in numbers)
+        page = (
+            "<!doctype html><html lang=nl><head><meta charset=utf-8>"
+            f"<title>{html.escape(relation.name)} - Verkooprelatie</title></head><body>"
+            f"<h1>{html.escape(relation.name)}</h1><p>{kind} {html.escape(relation.number)} (BcId {relation.bcid})</p>"
+            f"<table>{rows}</table><p><small>AFAS Tray demo - gesimuleerde InSite</small></p></body></html>"
+        )
+        return web.Response(text=page, content_type="text/html")
+
+    # -- /_sim/ control API ----------------------------------------------------------------
+
+    async def _control(self, request: web.Request, parts: list[str]) -> web.Response:
+        body: dict[str, Any] = {}
+        if request.method == "POST" and request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return web.json_response({"error": "invalid JSON"}, status=400)
+        what = parts[0].lower() if parts else ""
+        try:
+            if what == "stats":
+                return web.json_response(self.stats())
+            if what == "reset":
+                self.reset_stats()
+            elif what == "latency":
+                self.latency = float(body.get("seconds", 0))
+            elif what == "fail":
+                self.fail_next(int(body.get("count", 1)), body.get("status", 500), int(body.get("retry_after", 1)))
+            elif what == "ips":
+                ips = body.get("allowed")
+                self.allowed_ips = None if ips is None else {str(ip) for ip in ips}
+            elif what == "token":
+                self.revoke_token(bool(body.get("revoked", True)))
+            elif what == "connectors" and len(parts) == 2:
+                self.remove_connector(parts[1], bool(body.get("removed", True)))
+            elif what == "subjects":
+                return web.json_response([asdict(s) for s in self.subjects], dumps=_DUMPS)
+            elif what == "mutate":
+                self._mutate(body)
+            else:
+                return web.json_response({"error": "unknown control"}, status=404)
+        except (KeyError, ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True, **self.stats()})
+
+    def _mutate(self, body: dict[str, Any]) -> None:
+        op, key = body["op"], body["id"]
+        if op == "phone":
+            self.data.change_phone(key, body["column"], body.get("value"))
+        elif op == "contact_phone":
+            self.data.change_contact_phone(key, body["column"], body.get("value"))
+        elif op == "delete":
+            self.data.delete_relation(key)
+        elif op == "delete_contact":
+            self.data.delete_contact(key)
+        elif op == "touch":
+            self.data.touch(key, body.get("value"))
+        elif op == "rename":
+            self.data.rename(key, body["value"])
+        else:
+            raise ValueError(f"unknown op {op}")
+
+
+class SimulatorThread:
+    """Runs an :class:`AfasSimulator` on its own event loop in a background thread, for the CLI
+    demo mode and the benchmarks (so the server's work does not share the client's loop)."""
+
+    def __init__(self, simulator: AfasSimulator | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.simulator = simulator or AfasSimulator()
+        self._host, self._port = host, port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                self.url = loop.run_until_complete(self.simulator.start(self._host, self._port))
+            except BaseException as exc:
+                errors.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.simulator.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="afas-simulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if errors:
+            raise errors[0]
+        return self.url
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop = None
+            self._thread = None
+
+    def __enter__(self) -> SimulatorThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m afas_tray.demo.afas", description="Simulated AFAS Profit REST server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--relations", type=int, default=1000, help="organisations + persons (100 to 1,000,000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--token-data", default=DEFAULT_TOKEN_DATA, help="hex data part of the token to accept")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    args = parser.parse_args(argv)
+    if not re.fullmatch(r"[0-9A-Fa-f]+", args.token_data):
+        parser.error("--token-data must be hexadecimal")
+
+    async def serve() -> None:
+        sim = AfasSimulator(relations=args.relations, seed=args.seed, token_data=args.token_data, latency=args.latency)
+        url = await sim.start(args.host, args.port)
+        print(f"Simulated AFAS Profit at {url}/ProfitRestServices ({args.relations} relations, seed {args.seed})")
+        print(f"InSite URL template: {url}/insite/verkooprelatie-prs?BcId=<BCID>")
+        print("Token: the XML around --token-data (the demo's own token); Ctrl+C stops.", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
