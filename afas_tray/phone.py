@@ -54,6 +54,7 @@ _EXTENSION_WORDS = re.compile(
 # "#", extension words and so on goes to the full parser).
 _PLAIN = re.compile(r"\+?[0-9\s\-./()]+")
 _DROP_SEPARATORS = str.maketrans("", "", " \t\u00a0-./()")
+_TRUNK_ZERO = re.compile(r"(?:\+|00)\s*([1-9][0-9]{0,2})\s*(\(0\))")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Shortest national significant number accepted when the library calls a number possible but
 # not valid (new or unlisted ranges); shorter "possible" strings are mostly junk like "12345".
@@ -92,7 +93,7 @@ def normalise(raw: str | None, region: str = "NL") -> str | None:
 def _normalise_cached(raw: str, region: str) -> str | None:
     text = raw.strip()
     if _PLAIN.fullmatch(text):
-        fast = _fast_plain(text.translate(_DROP_SEPARATORS), region)
+        fast = _fast_plain(_drop_trunk_zero(text).translate(_DROP_SEPARATORS), region)
         if fast is not None:
             return fast
     return _parse(text, region)
@@ -114,6 +115,34 @@ def _parse(text: str, region: str) -> str | None:
         if len(phonenumbers.national_significant_number(number)) < _MIN_UNVERIFIED_NSN:
             return None
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _drop_trunk_zero(text: str) -> str:
+    """``+31 (0)20 …`` → ``+31 20 …``: the parser strips that national prefix as well, but only
+    when ``(0)`` follows a whole country code (``+3 (0)1…`` is Greece to the parser) of a
+    country whose national prefix is ``0`` (Italy keeps its zero)."""
+    found = _TRUNK_ZERO.match(text)
+    if found is None:
+        return text
+    code = found.group(1)
+    for size in range(1, len(code) + 1):
+        if _country_info(int(code[:size])) is not None:
+            if size == len(code) and _trunk_is_zero(int(code)):
+                return text[: found.start(2)] + text[found.end(2) :]
+            return text
+    return text
+
+
+@lru_cache(maxsize=512)
+def _trunk_is_zero(code: int) -> bool:
+    """Whether the parser strips a plain ``0`` national prefix for this country code."""
+    region = phonenumbers.region_code_for_country_code(code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    return (
+        metadata is not None
+        and metadata.national_prefix_for_parsing == "0"
+        and not metadata.national_prefix_transform_rule
+    )
 
 
 def _fast_plain(skeleton: str, region: str) -> str | None:

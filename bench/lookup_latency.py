@@ -1,0 +1,153 @@
+"""Lookup latency of a phone book holding 1,000,000 numbers.
+
+Builds the book through the same path a full refresh takes (RefreshBuilder.add_rows per page of
+1,000 rows, then commit), from the simulated AFAS data (``afas_tray.demo.sample_data``: Dutch
+numbers written the many ways people type them, extensions, Belgian numbers, junk). Then looks up
+10,000 numbers in mixed formats, hits and misses, timing each ``PhoneBook.lookup`` including
+normalisation, with a cold normalisation cache.
+
+    python bench/lookup_latency.py [--numbers 1000000] [--queries 10000] [--keep DIR]
+
+Target: p99 < 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+
+from afas_tray import phone
+from afas_tray.demo.sample_data import CONNECTORS, SampleData
+from afas_tray.phonebook import FieldInfo, PhoneBook, detect_columns
+from afas_tray.settings import ColumnMapping
+
+ROLES = {
+    "organisations": "AfasTray_Organisaties",
+    "persons": "AfasTray_Personen",
+    "contacts": "AfasTray_Contactpersonen",
+}
+PAGE = 1000
+NUMBERS_PER_RELATION = 1.5  # what the sample data gives (blank, junk and mobile-less rows)
+TARGET_P99_MS = 1.0
+
+
+def pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    page: list[dict[str, Any]] = []
+    for row in rows:
+        page.append(row)
+        if len(page) == PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def build(book: PhoneBook, data: SampleData, sample: list[str], every: int) -> float:
+    """Full refresh of ``book`` from ``data``; keeps every ``every``-th written number."""
+    started = time.perf_counter()
+    builder = book.begin_refresh()
+    seen = 0
+    with builder:
+        for role, connector in ROLES.items():
+            fields = [FieldInfo(f.id, f.label, f.data_type) for f in CONNECTORS[connector].fields]
+            mapping = detect_columns(role, connector, fields, ColumnMapping())
+            for page in pages(data.rows(connector)):
+                builder.add_rows(role, connector, mapping, page)
+                for row in page:
+                    for col in mapping.phones:
+                        if row.get(col):
+                            seen += 1
+                            if seen % every == 0:
+                                sample.append(str(row[col]))
+        builder.commit()
+    return time.perf_counter() - started
+
+
+def queries(sample: list[str], count: int, rng: random.Random) -> list[str]:
+    """Mixed formats: as typed in AFAS, E.164 (what Xelion sends), 0031…, national; plus misses
+    (the sample data never uses the 555 block after the area code)."""
+    out: list[str] = []
+    written = [s for s in sample if phone.normalise(s)]
+    while len(out) < count:
+        roll = rng.random()
+        if roll < 0.25:
+            area = rng.choice(("20", "10", "30", "6", "40", "513"))
+            tail = "".join(rng.choice("0123456789") for _ in range(9 - len(area) - 3))
+            out.append(rng.choice((f"+31{area}555{tail}", f"0{area}-555{tail}")))
+            continue
+        raw = rng.choice(written)
+        key = phone.normalise(raw) or ""
+        if roll < 0.5:
+            out.append(raw)
+        elif roll < 0.8:
+            out.append(key)
+        elif roll < 0.9:
+            out.append("00" + key[1:])
+        elif key.startswith("+31"):
+            out.append(f"0{key[3:5]} {key[5:8]} {key[8:]}")
+        else:
+            out.append(key)
+    rng.shuffle(out)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--numbers", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=10_000)
+    parser.add_argument("--keep", type=Path, help="build the database here and keep it")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = (args.keep or Path(tmp)) / "phonebook.sqlite"
+        db.unlink(missing_ok=True)
+        book = PhoneBook(db)
+        relations = max(100, int(args.numbers / NUMBERS_PER_RELATION))
+        data = SampleData(relations=relations, seed=7)
+        sample: list[str] = []
+        every = max(1, args.numbers // (args.queries * 2))
+        seconds = build(book, data, sample, every)
+        numbers, size = book.numbers(), book.size()
+        book.close()
+        book = PhoneBook(db)  # fresh connection, as after an app start
+        db_mb = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) / 1e6
+
+        rng = random.Random(11)
+        todo = queries(sample, args.queries, rng)
+        phone._normalise_cached.cache_clear()  # cold: every number parsed during its lookup
+        for number in todo[:200]:  # warm SQLite's page cache and statement cache a little
+            book.lookup(number)
+        phone._normalise_cached.cache_clear()
+        timings: list[float] = []
+        hits = 0
+        for number in todo:
+            t0 = time.perf_counter_ns()
+            found = book.lookup(number)
+            timings.append((time.perf_counter_ns() - t0) / 1e6)
+            hits += bool(found)
+        book.close()
+
+    timings.sort()
+    p50 = statistics.median(timings)
+    p99 = timings[int(len(timings) * 0.99) - 1]
+    print(f"book: {numbers:,} numbers, {size:,} relations; built in {seconds:.1f} s "
+          f"({numbers / seconds:,.0f} numbers/s); database {db_mb:,.0f} MB")
+    print(f"lookups: {len(todo):,} mixed formats, {hits:,} hits / {len(todo) - hits:,} misses")
+    print(f"latency: p50 {p50 * 1000:.0f} µs, p99 {p99 * 1000:.0f} µs, max {timings[-1]:.2f} ms")
+    ok = p99 < TARGET_P99_MS
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99:.3f} ms "
+          f"{'<' if ok else '>='} {TARGET_P99_MS:g} ms target")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
