@@ -1,0 +1,631 @@
+"""Xelion REST client: session (login, renew, logout), finished calls, recordings.
+
+Shapes follow Xelion's public API user guide: ``POST me/login`` with ``userName``/``password``/
+``userSpace`` gives ``authentication``, ``renewalToken`` and ``validUntil``; every later request
+carries ``Authorization: xelion <token>``; ``POST me/renew`` takes the renewal token as a bare JSON
+string. Xelion blocks clients that call it too often, so this module never polls: the session is
+renewed once shortly before it ends, a 401 triggers exactly one new login, and call lists are only
+fetched when the caller asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from afas_tray.logs import register_secret
+from afas_tray.xelion.errors import (
+    CODE_ACCOUNT_DISABLED,
+    CODE_ALREADY_LOGGED_IN,
+    CODE_MFA_REQUIRED,
+    CODE_MFA_REQUIRED_OLD,
+    CODE_PASSWORD_EXPIRED,
+    CODE_WRONG_CREDENTIALS,
+    XelionAlreadyLoggedIn,
+    XelionAuthError,
+    XelionBadReply,
+    XelionError,
+    XelionMfaRequired,
+    XelionRequestError,
+    XelionSessionExpired,
+    XelionUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+_CREDENTIAL_CODES = {
+    CODE_WRONG_CREDENTIALS,
+    CODE_ALREADY_LOGGED_IN,
+    CODE_ACCOUNT_DISABLED,
+    CODE_PASSWORD_EXPIRED,
+    CODE_MFA_REQUIRED,
+    CODE_MFA_REQUIRED_OLD,
+}
+_XELION_DATE = "%Y-%m-%d %H:%M:%S"
+# Renew this long before validUntil at most; short sessions renew at 80 % of their life.
+_MAX_RENEW_LEAD = 300.0
+_MIN_RENEW_SLEEP = 0.5
+
+
+def parse_xelion_date(value: object) -> datetime | None:
+    """Xelion dates are UTC ``yyyy-MM-dd HH:mm:ss``; accept ISO forms too."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return datetime.strptime(text, _XELION_DATE).replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_xelion_date(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(_XELION_DATE)
+
+
+@dataclass(frozen=True)
+class CommunicationItem:
+    """One entry of ``GET communications`` (a CallLog)."""
+
+    oid: str
+    date: datetime | None  # UTC
+    subject: str
+    common_name: str
+    object_type: str
+
+
+@dataclass(frozen=True)
+class CommunicationsPage:
+    items: list[CommunicationItem]
+    previous_id: str | None
+    next_id: str | None
+    limit: int
+
+    @property
+    def next_cursor(self) -> str | None:
+        """Pass this as ``after`` for the next page (``None``: keep the cursor you had)."""
+        if self.items:
+            return self.next_id or self.items[-1].oid
+        return None
+
+    @property
+    def has_more(self) -> bool:
+        return len(self.items) >= self.limit
+
+
+@dataclass(frozen=True)
+class Participant:
+    role: str  # rtFrom / rtTo / …
+    address: str  # phone number or extension
+    name: str
+
+
+@dataclass(frozen=True)
+class CallDetails:
+    """``GET communications/<oid>`` of a CallLog, reduced to what a call report needs."""
+
+    oid: str
+    call_id: str
+    date: datetime | None  # UTC, start of the call
+    end_time: datetime | None  # UTC
+    duration_sec: int
+    incoming: bool
+    number: str  # the other party's number
+    other_name: str  # the other party's name as Xelion knows it
+    operator: str  # the Xelion user on our side
+    subject: str
+    participants: tuple[Participant, ...]
+
+
+class XelionClient:
+    """Async Xelion REST client. Use as ``async with XelionClient(...) as client:``."""
+
+    def __init__(
+        self,
+        host: str,
+        tenant: str,
+        username: str,
+        password: str,
+        user_space: str,
+        *,
+        app_key: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._host = host.rstrip("/")
+        self.tenant = tenant.strip()
+        self.username = username
+        self.user_space = user_space
+        self._password = password
+        self._app_key = app_key
+        self._transport = transport
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        self.base_url = f"{self._host}/api/v1/{self.tenant}/"
+        self.host_label = urlsplit(self._host).netloc or self._host
+        register_secret(password)
+        if app_key:
+            register_secret(app_key)
+        self._http: httpx.AsyncClient | None = None
+        self._token: str | None = None
+        self._renewal: str | None = None
+        self._valid_until: datetime | None = None
+        # Wall-clock time at which to renew: the monotonic clock stops while a laptop sleeps,
+        # and a session that ran out during sleep must be renewed right after waking.
+        self._renew_at = 0.0
+        self._lock = asyncio.Lock()
+        self._renew_task: asyncio.Task[None] | None = None
+        self.last_error: XelionError | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> XelionClient:
+        self._ensure_http()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Log out (so the next start can use the same userSpace) and close connections."""
+        if self._token:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.logout(), timeout=5)
+        self._stop_renewal()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _ensure_http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                transport=self._transport,
+                timeout=self._timeout,
+                headers={"Accept": "application/json"},
+            )
+        return self._http
+
+    @property
+    def logged_in(self) -> bool:
+        return self._token is not None
+
+    @property
+    def valid_until(self) -> datetime | None:
+        return self._valid_until
+
+    # -- session ---------------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Log in now (also ends this client's previous session, if it had one)."""
+        async with self._lock:
+            await self._login_locked()
+
+    async def logout(self) -> None:
+        """End the session on the server; errors are ignored (the server expires it anyway)."""
+        async with self._lock:
+            token = self._token
+            self._token = None
+            self._renewal = None
+            self._valid_until = None
+            self._stop_renewal()
+            if token is None:
+                return
+            try:
+                resp = await self._send("POST", "me/logout", headers=self._auth(token))
+                if resp.status_code >= 400:
+                    log.info("Xelion logout answered HTTP %s", resp.status_code)
+            except XelionError as exc:
+                log.info("Xelion logout failed: %s", exc)
+
+    async def ensure_session(self) -> None:
+        """Make sure a valid session exists: renew when due, log in again when renewal fails.
+
+        Called before every request, and by the event stream after a network change or wake-up.
+        """
+        if self._token is not None and time.time() < self._renew_at:
+            return
+        async with self._lock:
+            if self._token is not None and time.time() < self._renew_at:
+                return
+            if self._token is not None and self._renewal is not None:
+                try:
+                    await self._renew_locked()
+                    return
+                except XelionUnavailable:
+                    raise  # no network: a login would fail the same way
+                except XelionError as exc:
+                    # Renewal refused (expired, server restarted …): quietly log in again.
+                    log.info("Xelion session renewal refused (%s); logging in again", exc.code)
+            await self._login_locked()
+
+    async def _login_locked(self) -> None:
+        body: dict[str, str] = {
+            "userName": self.username,
+            "password": self._password,
+            "userSpace": self.user_space,
+        }
+        if self._app_key:
+            body["appKey"] = self._app_key
+        old = self._token
+        # Sending the old token ends that session first (guide: me/login), so a re-login with
+        # the same userSpace is not refused as "already logged in".
+        resp = await self._send("POST", "me/login", json=body,
+                                headers=self._auth(old) if old else None)
+        if resp.status_code == 401 and old is not None:
+            code, _ = _error_info(resp)
+            if code not in _CREDENTIAL_CODES:
+                # The server did not like the stale token itself: try once without it.
+                resp = await self._send("POST", "me/login", json=body)
+        self._token = None
+        self._renewal = None
+        if resp.status_code != 200:
+            err = self._login_error(resp)
+            self.last_error = err
+            log.warning("Xelion login for %s (userSpace %s) failed: %s",
+                        self.username, self.user_space, err)
+            raise err
+        self._accept_session(self._json(resp, "me/login"), "me/login")
+        self.last_error = None
+        log.info("Logged in to Xelion %s as %s (userSpace %s), valid until %s",
+                 self.host_label, self.username, self.user_space,
+                 self._valid_until.isoformat() if self._valid_until else "?")
+
+    async def _renew_locked(self) -> None:
+        assert self._token is not None and self._renewal is not None
+        resp = await self._send("POST", "me/renew", json=self._renewal,
+                                headers=self._auth(self._token))
+        if resp.status_code != 200:
+            code, message = _error_info(resp)
+            raise self._general_error(resp, "me/renew", code, message)
+        self._accept_session(self._json(resp, "me/renew"), "me/renew")
+        log.info("Xelion session renewed, valid until %s",
+                 self._valid_until.isoformat() if self._valid_until else "?")
+
+    def _accept_session(self, data: Mapping[str, Any], path: str) -> None:
+        token = data.get("authentication")
+        renewal = data.get("renewalToken")
+        if not isinstance(token, str) or not token:
+            raise XelionBadReply.for_path(self.host_label, path, "no session token")
+        register_secret(token)
+        if isinstance(renewal, str) and renewal:
+            register_secret(renewal)
+        self._token = token
+        self._renewal = renewal if isinstance(renewal, str) and renewal else None
+        self._valid_until = parse_xelion_date(data.get("validUntil"))
+        now = time.time()
+        if self._valid_until is None:
+            lifetime = 3600.0  # undocumented absence: assume an hour, a 401 would correct us
+        else:
+            lifetime = (self._valid_until - datetime.now(UTC)).total_seconds()
+        lead = min(_MAX_RENEW_LEAD, max(lifetime * 0.2, 1.0))
+        self._renew_at = now + max(lifetime - lead, 0.0)
+        self._start_renewal()
+
+    def _start_renewal(self) -> None:
+        if self._renew_task is None or self._renew_task.done():
+            self._renew_task = asyncio.get_running_loop().create_task(
+                self._renew_loop(), name="xelion-renew")
+
+    def _stop_renewal(self) -> None:
+        task = self._renew_task
+        self._renew_task = None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _renew_loop(self) -> None:
+        """Renew once shortly before validUntil; back off gently when the network is away."""
+        failures = 0
+        while self._token is not None:
+            await asyncio.sleep(max(self._renew_at - time.time(), _MIN_RENEW_SLEEP))
+            if self._token is None:
+                return
+            try:
+                await self.ensure_session()
+                failures = 0
+            except (XelionAuthError, XelionMfaRequired, XelionAlreadyLoggedIn) as exc:
+                self.last_error = exc  # only now is the user bothered
+                return
+            except XelionError as exc:
+                failures += 1
+                self.last_error = exc
+                log.info("Xelion session renewal postponed: %s", exc)
+                await asyncio.sleep(min(60.0, 2.0**failures))
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def websocket_url(self) -> str:
+        """``POST me/websocket``: the ``wss://`` address of this session's websocket."""
+        resp = await self._request("POST", "me/websocket")
+        data = self._checked_json(resp, "me/websocket")
+        url = data.get("object")
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("ws", "wss"):
+            raise XelionBadReply.for_path(self.host_label, "me/websocket", "no websocket address")
+        return url
+
+    async def communications(self, after: str | None, limit: int = 50) -> CommunicationsPage:
+        """Finished calls (CallLog) newer than the ``after`` cursor, oldest first.
+
+        Store ``page.next_cursor`` only after the calls of a page are safely queued; then paging
+        from the stored cursor leaves no gaps and repeats nothing, across restarts too.
+        """
+        params: dict[str, str | int] = {
+            "limit": limit,
+            "order": "ascending",
+            "where": "obj_type=CallLog",
+        }
+        if after:
+            params["after"] = after
+        resp = await self._request("GET", "communications", params=params)
+        return self._page(self._checked_json(resp, "communications"), limit)
+
+    async def newest_cursor(self) -> str | None:
+        """The oid of the newest CallLog: a starting cursor that skips all history."""
+        params: dict[str, str | int] = {
+            "limit": 1,
+            "order": "descending",
+            "where": "obj_type=CallLog",
+        }
+        resp = await self._request("GET", "communications", params=params)
+        page = self._page(self._checked_json(resp, "communications"), 1)
+        return page.items[0].oid if page.items else None
+
+    async def communication(self, oid: str) -> CallDetails:
+        path = f"communications/{oid}"
+        resp = await self._request("GET", path)
+        data = self._checked_json(resp, path)
+        obj = data.get("object")
+        if not isinstance(obj, dict):
+            raise XelionBadReply.for_path(self.host_label, path, "no object")
+        return self._details(oid, obj)
+
+    async def audio(self, oid: str) -> bytes | None:
+        """The call's recording (MP3), or ``None`` when Xelion has none (yet): 404/10100."""
+        path = f"communications/{oid}/audio"
+        resp = await self._request("GET", path)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            code, message = _error_info(resp)
+            raise self._general_error(resp, path, code, message)
+        return resp.content
+
+    async def audio_to_file(self, oid: str, target: Path) -> int | None:
+        """Stream the recording into ``target``; bytes written, or ``None`` without recording.
+
+        Streams through a ``.part`` file and renames it, so a big recording never sits in memory
+        and an interrupted download never looks complete.
+        """
+        path = f"communications/{oid}/audio"
+        resp = await self._request("GET", path, stream=True)
+        try:
+            if resp.status_code == 404:
+                return None
+            if resp.status_code != 200:
+                await resp.aread()
+                code, message = _error_info(resp)
+                raise self._general_error(resp, path, code, message)
+            part = target.with_name(target.name + ".part")
+            written = 0
+            try:
+                with part.open("wb") as fh:
+                    async for chunk in resp.aiter_bytes(65536):
+                        fh.write(chunk)
+                        written += len(chunk)
+                os.replace(part, target)
+            except httpx.TransportError as exc:
+                part.unlink(missing_ok=True)
+                raise XelionUnavailable.unreachable(self.host_label) from exc
+            except BaseException:
+                part.unlink(missing_ok=True)
+                raise
+            return written
+        finally:
+            await resp.aclose()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @staticmethod
+    def _auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"xelion {token}"}
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: object = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        http = self._ensure_http()
+        request = http.build_request(method, path, params=params, json=json, headers=headers)
+        try:
+            return await http.send(request, stream=stream)
+        except httpx.TransportError as exc:
+            # The exception text names only the host; never the body or headers.
+            log.info("Xelion %s %s: %s", method, path, type(exc).__name__)
+            raise XelionUnavailable.unreachable(self.host_label) from None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """An authorised request; one 401 leads to one new login and one retry, never a loop."""
+        await self.ensure_session()
+        for attempt in (0, 1):
+            token = self._token
+            if token is None:
+                raise XelionSessionExpired.default()
+            resp = await self._send(method, path, params=params, headers=self._auth(token),
+                                    stream=stream)
+            if resp.status_code != 401:
+                return resp
+            await resp.aclose()
+            if attempt == 1:
+                break
+            log.info("Xelion answered 401 to %s %s; logging in again once", method, path)
+            async with self._lock:
+                if self._token == token:  # nobody else has logged in again meanwhile
+                    self._token = None
+                    await self._login_locked()
+        raise XelionSessionExpired.default()
+
+    def _json(self, resp: httpx.Response, path: str) -> dict[str, Any]:
+        try:
+            data = resp.json()
+        except ValueError:
+            raise XelionBadReply.for_path(self.host_label, path, "not JSON") from None
+        if not isinstance(data, dict):
+            raise XelionBadReply.for_path(self.host_label, path, "not a JSON object")
+        return data
+
+    def _checked_json(self, resp: httpx.Response, path: str) -> dict[str, Any]:
+        if resp.status_code >= 300:
+            code, message = _error_info(resp)
+            raise self._general_error(resp, path, code, message)
+        return self._json(resp, path)
+
+    def _scrub(self, message: str) -> str:
+        for secret in (self._password, self._token, self._renewal, self._app_key):
+            if secret and secret in message:
+                message = message.replace(secret, "***")
+        return message[:200]
+
+    def _login_error(self, resp: httpx.Response) -> XelionError:
+        code, message = _error_info(resp)
+        if code == CODE_WRONG_CREDENTIALS:
+            return XelionAuthError.wrong_credentials(self.username)
+        if code in (CODE_MFA_REQUIRED, CODE_MFA_REQUIRED_OLD):
+            return XelionMfaRequired.for_user(self.username)
+        if code == CODE_ALREADY_LOGGED_IN:
+            return XelionAlreadyLoggedIn.for_space(self.username, self.user_space)
+        if code == CODE_ACCOUNT_DISABLED:
+            return XelionAuthError.account_disabled(self.username)
+        if code == CODE_PASSWORD_EXPIRED:
+            return XelionAuthError.password_expired(self.username)
+        if resp.status_code == 401 and code is None:
+            # A 401 without Xelion's error body: treat as refused credentials.
+            return XelionAuthError.wrong_credentials(self.username)
+        return self._general_error(resp, "me/login", code, message)
+
+    def _general_error(self, resp: httpx.Response, path: str, code: int | None, message: str
+                       ) -> XelionError:
+        status = resp.status_code
+        message = self._scrub(message)
+        if status == 429:
+            return XelionUnavailable.busy(self.host_label)
+        if status >= 500:
+            return XelionUnavailable.server_error(self.host_label, status, code, message)
+        if status == 401:
+            return XelionSessionExpired.default()
+        return XelionRequestError.refused(path, status, code, message)
+
+    def _page(self, data: Mapping[str, Any], limit: int) -> CommunicationsPage:
+        rows = data.get("data")
+        if not isinstance(rows, list):
+            raise XelionBadReply.for_path(self.host_label, "communications", "no data list")
+        items: list[CommunicationItem] = []
+        for row in rows:
+            obj = row.get("object") if isinstance(row, dict) else None
+            if not isinstance(obj, dict) or obj.get("oid") in (None, ""):
+                continue
+            object_type = str(obj.get("objectType") or "")
+            if object_type and object_type != "CallLog":
+                continue
+            items.append(CommunicationItem(
+                oid=str(obj["oid"]),
+                date=parse_xelion_date(obj.get("date")),
+                subject=str(obj.get("subject") or ""),
+                common_name=str(obj.get("commonName") or ""),
+                object_type=object_type or "CallLog",
+            ))
+        meta = data.get("meta")
+        paging = meta.get("paging") if isinstance(meta, dict) else None
+        prev_id = next_id = None
+        if isinstance(paging, dict):
+            prev_id = _str_or_none(paging.get("previousId"))
+            next_id = _str_or_none(paging.get("nextId"))
+        return CommunicationsPage(items=items, previous_id=prev_id, next_id=next_id, limit=limit)
+
+    def _details(self, oid: str, obj: Mapping[str, Any]) -> CallDetails:
+        participants: list[Participant] = []
+        for p in obj.get("participants") or []:
+            if not isinstance(p, dict):
+                continue
+            addressable = p.get("addressable")
+            name = str(p.get("commonName") or "")
+            if not name and isinstance(addressable, dict):
+                name = str(addressable.get("commonName") or "")
+            participants.append(Participant(
+                role=str(p.get("role") or ""),
+                address=str(p.get("address") or ""),
+                name=name,
+            ))
+        incoming = bool(obj.get("incoming"))
+        # Incoming: the other party sent (rtFrom) and we received (rtTo); outgoing the reverse.
+        other_role, own_role = ("rtFrom", "rtTo") if incoming else ("rtTo", "rtFrom")
+        other = next((p for p in participants if p.role == other_role), None)
+        own = next((p for p in participants if p.role == own_role), None)
+        duration = obj.get("durationSec")
+        return CallDetails(
+            oid=str(obj.get("oid") or oid),
+            call_id=str(obj.get("callId") or ""),
+            date=parse_xelion_date(obj.get("date")),
+            end_time=parse_xelion_date(obj.get("callEndTime")),
+            duration_sec=int(duration) if isinstance(duration, int | float) else 0,
+            incoming=incoming,
+            number=other.address if other else "",
+            other_name=other.name if other else "",
+            operator=own.name if own else "",
+            subject=str(obj.get("subject") or ""),
+            participants=tuple(participants),
+        )
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _error_info(resp: httpx.Response) -> tuple[int | None, str]:
+    """Xelion's error body: ``{"errorCode": 10004, "message": "...", "info": "..."}``."""
+    try:
+        data = resp.json()
+    except (ValueError, httpx.ResponseNotRead):
+        return None, ""
+    if not isinstance(data, dict):
+        return None, ""
+    code = data.get("errorCode")
+    try:
+        code_int = int(code) if code is not None else None
+    except (TypeError, ValueError):
+        code_int = None
+    message = data.get("message")
+    return code_int, message if isinstance(message, str) else ""

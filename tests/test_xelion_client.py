@@ -1,0 +1,241 @@
+"""XelionClient against the simulated Xelion server over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from afas_tray.demo.xelion import XelionSimulator
+from afas_tray.xelion.client import XelionClient
+from afas_tray.xelion.errors import (
+    XelionAlreadyLoggedIn,
+    XelionAuthError,
+    XelionError,
+    XelionMfaRequired,
+    XelionRequestError,
+    XelionUnavailable,
+)
+
+pytest.register_assert_rewrite("xelion_fixtures")
+pytest_plugins = ["xelion_fixtures"]
+
+from xelion_fixtures import MFA_PASSWORD, MFA_USER, PASSWORD, USER  # noqa: E402
+
+Factory = Callable[..., XelionClient]
+
+
+async def test_login_then_calls_use_the_session(xelion_sim: XelionSimulator,
+                                                xelion_client_factory: Factory) -> None:
+    client = xelion_client_factory()
+    page = await client.communications(None)  # logs in on first use
+    assert page.items == []
+    assert client.logged_in and client.valid_until is not None
+    assert client.valid_until > datetime.now(UTC)
+    assert xelion_sim.counts["POST me/login"] == 1
+
+
+async def test_each_login_refusal_has_its_own_error(xelion_sim: XelionSimulator,
+                                                    xelion_client_factory: Factory) -> None:
+    with pytest.raises(XelionAuthError) as wrong:
+        await xelion_client_factory(password="not-the-password").login()
+    assert wrong.value.code == 10004 and wrong.value.needs_user
+    assert USER in wrong.value.text.en and USER in wrong.value.text.nl
+    assert "wachtwoord" in wrong.value.text.nl
+
+    with pytest.raises(XelionMfaRequired) as mfa:
+        await xelion_client_factory(MFA_USER, MFA_PASSWORD).login()
+    assert mfa.value.code == 10013 and "MFA" in mfa.value.text.en
+
+    first = xelion_client_factory(user_space="afas-tray-PC1")
+    await first.login()
+    with pytest.raises(XelionAlreadyLoggedIn) as twice:
+        await xelion_client_factory(user_space="afas-tray-PC1").login()
+    assert twice.value.code == 10005
+    assert "afas-tray-PC1" in twice.value.text.en and "afas-tray-PC1" in twice.value.text.nl
+    assert "device name" in twice.value.text.en  # says what to do about it
+
+    # Once the first one logs out, the same userSpace is free again.
+    await first.logout()
+    second = xelion_client_factory(user_space="afas-tray-PC1")
+    await second.login()
+    assert second.logged_in
+
+
+async def test_session_is_renewed_before_valid_until_without_a_new_login(
+        xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
+    xelion_sim.session_seconds = 1.5
+    client = xelion_client_factory()
+    await client.login()
+    await asyncio.sleep(2.2)  # past the first validUntil
+    await client.communications(None)
+    assert xelion_sim.counts["POST me/renew"] >= 1
+    assert xelion_sim.counts["POST me/login"] == 1  # never had to log in again
+    assert client.last_error is None
+
+
+async def test_renewal_failure_logs_in_again_silently(xelion_sim: XelionSimulator,
+                                                      xelion_client_factory: Factory) -> None:
+    xelion_sim.session_seconds = 1.5
+    xelion_sim.fail_renewals = True
+    client = xelion_client_factory()
+    await client.login()
+    await asyncio.sleep(2.2)
+    page = await client.communications(None)  # no exception reaches the user
+    assert page.items == []
+    assert xelion_sim.counts["POST me/renew"] >= 1
+    # The re-login ended the old session first, so the same userSpace was not "already in use".
+    assert xelion_sim.counts["POST me/login"] >= 2
+    assert client.last_error is None
+
+
+async def test_a_401_leads_to_exactly_one_new_login(xelion_sim: XelionSimulator,
+                                                    xelion_client_factory: Factory) -> None:
+    client = xelion_client_factory()
+    await client.login()
+    xelion_sim.expire_sessions()
+    await client.communications(None)
+    assert xelion_sim.counts["POST me/login"] == 2
+
+    # Now the password changes on the server: one login attempt, then a clear error; no loop.
+    xelion_sim.users[USER] = "changed-by-admin"
+    xelion_sim.expire_sessions()
+    with pytest.raises(XelionAuthError):
+        await client.communications(None)
+    assert xelion_sim.counts["POST me/login"] == 3
+    # Three GETs in all: a 401 and its one retry, then a 401 whose re-login was refused.
+    assert xelion_sim.counts["GET communications"] == 3
+
+
+async def test_paging_from_a_stored_cursor_has_no_gaps_and_no_repeats(
+        xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
+    first_batch = [xelion_sim.log_call(f"+31201234{i:03d}") for i in range(23)]
+    client = xelion_client_factory()
+
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await client.communications(cursor, limit=5)
+        seen += [item.oid for item in page.items]
+        cursor = page.next_cursor or cursor
+        if not page.has_more:
+            break
+    assert seen == first_batch
+    assert xelion_sim.counts["GET communications"] == 5  # 23 calls in pages of 5
+
+    # Later (after a restart, from the stored cursor): only the new calls.
+    new_batch = [xelion_sim.log_call(f"+31651234{i:03d}") for i in range(3)]
+    page = await client.communications(cursor, limit=5)
+    assert [item.oid for item in page.items] == new_batch
+    assert not page.has_more
+    empty = await client.communications(page.next_cursor, limit=5)
+    assert empty.items == [] and empty.next_cursor is None
+    assert await client.newest_cursor() == new_batch[-1]
+    assert all(item.object_type == "CallLog" and item.date is not None for item in page.items)
+
+
+async def test_call_details_after_a_real_call(xelion_sim: XelionSimulator,
+                                              xelion_client_factory: Factory) -> None:
+    call_id = xelion_sim.ring("+31201234567", name="Bakkerij de Vries")
+    xelion_sim.answer(call_id)
+    await asyncio.sleep(1.1)
+    oid = xelion_sim.hangup(call_id)
+    assert oid is not None
+    client = xelion_client_factory()
+
+    page = await client.communications(None)
+    assert [item.oid for item in page.items] == [oid]
+    details = await client.communication(oid)
+    assert details.call_id == call_id
+    assert details.incoming is True
+    assert details.number == "+31201234567"
+    assert details.other_name == "Bakkerij de Vries"
+    assert details.operator == USER
+    assert details.duration_sec >= 1
+    assert details.date is not None and details.date.tzinfo is UTC
+    assert details.end_time is not None and details.end_time >= details.date
+
+    outgoing = xelion_sim.ring("+31651112223", incoming=False)
+    out_oid = xelion_sim.hangup(outgoing)
+    assert out_oid is not None
+    out = await client.communication(out_oid)
+    assert out.incoming is False and out.number == "+31651112223" and out.operator == USER
+
+    with pytest.raises(XelionRequestError) as missing:
+        await client.communication("999999")
+    assert missing.value.code == 10100
+
+
+async def test_audio_bytes_file_and_missing_recording(xelion_sim: XelionSimulator,
+                                                      xelion_client_factory: Factory,
+                                                      tmp_path: Path) -> None:
+    xelion_sim.audio_size = 2_000_000
+    with_rec = xelion_sim.log_call("+31201234567", recording=True)
+    without = xelion_sim.log_call("+31201234568", recording=False)
+    client = xelion_client_factory()
+
+    data = await client.audio(with_rec)
+    assert data is not None and data.startswith(b"ID3") and len(data) == 2_000_000
+    assert await client.audio(without) is None
+
+    target = tmp_path / "call.mp3"
+    assert await client.audio_to_file(with_rec, target) == 2_000_000
+    assert target.read_bytes() == data
+    assert not (tmp_path / "call.mp3.part").exists()
+    missing = tmp_path / "none.mp3"
+    assert await client.audio_to_file(without, missing) is None
+    assert not missing.exists()
+
+
+async def test_a_late_recording_appears_after_its_delay(xelion_sim: XelionSimulator,
+                                                        xelion_client_factory: Factory) -> None:
+    xelion_sim.recording_delay = 0.8
+    oid = xelion_sim.log_call("+31201234567")
+    client = xelion_client_factory()
+    assert await client.audio(oid) is None
+    await asyncio.sleep(0.9)
+    assert (await client.audio(oid) or b"").startswith(b"ID3")
+
+
+async def test_unreachable_server_gives_unavailable() -> None:
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with XelionClient(f"http://127.0.0.1:{port}", "demo", USER, PASSWORD, "x") as client:
+        with pytest.raises(XelionUnavailable) as exc:
+            await client.login()
+    assert f"127.0.0.1:{port}" in exc.value.text.en
+    assert not exc.value.needs_user
+
+
+async def test_secrets_never_reach_errors_or_logs(xelion_sim: XelionSimulator,
+                                                  xelion_client_factory: Factory,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    xelion_sim.session_seconds = 1.5
+    errors: list[XelionError] = []
+    for password in ("wrong-" + PASSWORD, PASSWORD + "x"):
+        try:
+            await xelion_client_factory(password=password).login()
+        except XelionError as exc:
+            errors.append(exc)
+    client = xelion_client_factory()
+    await client.login()
+    try:
+        await xelion_client_factory().login()  # same userSpace: refused
+    except XelionError as exc:
+        errors.append(exc)
+    await asyncio.sleep(1.2)  # a renewal happens
+    await client.websocket_url()
+    assert len(errors) == 3 and xelion_sim.issued_secrets
+    secrets = [PASSWORD, "wrong-" + PASSWORD, *xelion_sim.issued_secrets]
+    texts = [caplog.text] + [f"{e} {e.text.en} {e.text.nl} {e!r}" for e in errors]
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text
+    assert "Logged in to Xelion" in caplog.text  # the log does say what happened
