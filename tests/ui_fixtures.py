@@ -61,12 +61,25 @@ class PickChoice:
 
 
 CANDIDATES = (
-    Cand("Bakkerij De Vries B.V.", RelationKind.ORGANISATION, "ORG-1001",
-         "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=ORG-1001"),
-    Cand("Jan de Vries", RelationKind.PERSON, "PRS-2002",
-         "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=PRS-2002"),
-    Cand("Installatiebedrijf Noord", RelationKind.ORGANISATION, "ORG-1003",
-         "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=ORG-1003", contact_id="C-77"),
+    Cand(
+        "Bakkerij De Vries B.V.",
+        RelationKind.ORGANISATION,
+        "ORG-1001",
+        "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=ORG-1001",
+    ),
+    Cand(
+        "Jan de Vries",
+        RelationKind.PERSON,
+        "PRS-2002",
+        "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=PRS-2002",
+    ),
+    Cand(
+        "Installatiebedrijf Noord",
+        RelationKind.ORGANISATION,
+        "ORG-1003",
+        "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=ORG-1003",
+        contact_id="C-77",
+    ),
 )
 NUMBER = "+31 20 123 4567"
 
@@ -77,18 +90,41 @@ SAMPLE_DATA = [NUMBER, *(c.name for c in CANDIDATES), *(c.bcid for c in CANDIDAT
 def check_results(settings: Settings) -> list[CheckResult]:
     ids = settings.afas.connectors
     return [
-        CheckResult("host", T("Profit server host", "Profit server host"), True,
-                    T("reachable, Profit 2024.1", "bereikbaar, Profit 2024.1")),
+        CheckResult(
+            "host",
+            T("Profit server host", "Profit server host"),
+            True,
+            T("reachable, Profit 2024.1", "bereikbaar, Profit 2024.1"),
+        ),
         CheckResult("token", T("API token", "API token"), True, T("accepted", "geaccepteerd")),
-        CheckResult("connector.organisations", T(f"GetConnector {ids.organisations}",
-                    f"GetConnector {ids.organisations}"), True, T("1,204 rows", "1.204 rijen")),
-        CheckResult("connector.persons", T(f"GetConnector {ids.persons}",
-                    f"GetConnector {ids.persons}"), False,
-                    T("not found (404): create it in Profit", "niet gevonden (404): maak hem aan in Profit")),
-        CheckResult("connector.contacts", T(f"GetConnector {ids.contacts}",
-                    f"GetConnector {ids.contacts}"), True, T("312 rows", "312 rijen")),
-        CheckResult("xelion", T("Xelion login", "Xelion-aanmelding"), True,
-                    T("signed in as j.jansen", "aangemeld als j.jansen"), warning=False),
+        CheckResult(
+            "connector.organisations",
+            T(f"GetConnector {ids.organisations}", f"GetConnector {ids.organisations}"),
+            True,
+            T("1,204 rows", "1.204 rijen"),
+        ),
+        CheckResult(
+            "connector.persons",
+            T(f"GetConnector {ids.persons}", f"GetConnector {ids.persons}"),
+            False,
+            T(
+                "not found (404): create it in Profit",
+                "niet gevonden (404): maak hem aan in Profit",
+            ),
+        ),
+        CheckResult(
+            "connector.contacts",
+            T(f"GetConnector {ids.contacts}", f"GetConnector {ids.contacts}"),
+            True,
+            T("312 rows", "312 rijen"),
+        ),
+        CheckResult(
+            "xelion",
+            T("Xelion login", "Xelion-aanmelding"),
+            True,
+            T("signed in as j.jansen", "aangemeld als j.jansen"),
+            warning=False,
+        ),
     ]
 
 
@@ -115,6 +151,9 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop on the test's QApplication, as app.py runs one."""
+    # As in the tray app: closing a dialog must not end the (qasync-driven) app.exec().
+    quit_on_close = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     try:
@@ -122,6 +161,7 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+        qapp.setQuitOnLastWindowClosed(quit_on_close)
 
 
 def use_language(app: QApplication, language: str) -> None:
@@ -174,7 +214,9 @@ def render_shots(out: Path) -> list[Path]:
         dialog = SettingsDialog(settings, run_checks=slow_checks())
         for result in check_results(settings):
             dialog._add_result(result)
-        dialog.test_status.setText(dialog.tr("{failed} of {total} checks failed.").format(failed=1, total=6))
+        dialog.test_status.setText(
+            dialog.tr("{failed} of {total} checks failed.").format(failed=1, total=6)
+        )
         for i in range(dialog.tabs.count()):
             dialog.tabs.setCurrentIndex(i)
             save(dialog, f"settings-{lang}-{i + 1}")
@@ -186,14 +228,21 @@ def render_shots(out: Path) -> list[Path]:
         save(picker, f"picker-{lang}")
         picker.close()
         report = CallReportDialog(
-            number=NUMBER, time="25-11-2025 10:42", direction="in", duration="3:12",
-            candidates=CANDIDATES, selected=None, subject="Offerte nieuwe oven",
+            number=NUMBER,
+            time="25-11-2025 10:42",
+            direction="in",
+            duration="3:12",
+            candidates=CANDIDATES,
+            selected=None,
+            subject="Offerte nieuwe oven",
             text="Wil een offerte voor een nieuwe oven; terugbellen donderdag.",
             empty_subject="Telefoongesprek",
         )
         save(report, f"report-{lang}")
         report.close()
-        notice = UnknownCallerNotice(NUMBER, "https://12345.afasinsite.nl/zoeken?q=x", lambda _u: None)
+        notice = UnknownCallerNotice(
+            NUMBER, "https://12345.afasinsite.nl/zoeken?q=x", lambda _u: None
+        )
         save(notice, f"unknown-{lang}")
         notice.close()
     install_translator(app, "en")

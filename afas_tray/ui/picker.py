@@ -181,7 +181,9 @@ class MatchPicker(QWidget):
         rows = min(len(choice.candidates), MAX_ROWS_SHOWN)
         row_h = self.list.sizeHintForRow(0) if choice.candidates else 20
         # Exactly as tall as the rows (up to nine), instead of the view's generous default.
-        self.list.setFixedHeight(header.sizeHint().height() + max(rows, 1) * row_h + 2 * self.list.frameWidth() + 2)
+        self.list.setFixedHeight(
+            header.sizeHint().height() + max(rows, 1) * row_h + 2 * self.list.frameWidth() + 2
+        )
         self.list.setMinimumWidth(460)
         self.list.itemDoubleClicked.connect(lambda *_: self.accept_current())
         layout.addWidget(self.list)

@@ -53,7 +53,9 @@ class UnknownCallerNotice(QWidget):
         font.setBold(True)
         title.setFont(font)
         layout.addWidget(title)
-        self.message = QLabel(self.tr("{number} is not in the AFAS phone book.").format(number=number))
+        self.message = QLabel(
+            self.tr("{number} is not in the AFAS phone book.").format(number=number)
+        )
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
 

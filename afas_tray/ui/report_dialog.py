@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -132,12 +132,17 @@ class CallReportDialog(QDialog):
         self.cancel_button = QPushButton(self.tr("Cancel"))
         buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        for button in (self.save_button, self.cancel_button):
+            button.setAutoDefault(False)
         self.save_button.clicked.connect(self.save)
         self.cancel_button.clicked.connect(self.reject)
         layout.addWidget(buttons)
 
         for seq in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(seq), self, self.save)
+        # The text box takes Ctrl+Enter for itself before any shortcut sees it.
+        self.text.installEventFilter(self)
+        self._saved = False
         QWidget.setTabOrder(self.relation, self.subject)
         QWidget.setTabOrder(self.subject, self.text)
         QWidget.setTabOrder(self.text, self.save_button)
@@ -164,8 +169,30 @@ class CallReportDialog(QDialog):
         self.counter.setText(f"{len(self.subject.text())}/{SUBJECT_MAX}")
         self.save_button.setEnabled(self.selected_candidate() is not None)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.text and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                self.save()
+                return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Plain Enter must not file a half-written report (QDialog would press the default
+        # button); Ctrl+Enter saves through the shortcut.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+            event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def save(self) -> None:
         cand = self.selected_candidate()
+        if self._saved:
+            return
         if cand is None:
             self.relation.setFocus()
             return
@@ -174,5 +201,6 @@ class CallReportDialog(QDialog):
         if contact_id is None:
             contact_id = getattr(getattr(cand, "match", None), "contact_id", "")
         contact_id = str(contact_id or "")
+        self._saved = True
         self.saved.emit(self.subject.text().strip(), self.text.toPlainText(), cand.bcid, contact_id)
         self.accept()

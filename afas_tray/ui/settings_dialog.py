@@ -248,17 +248,30 @@ class SettingsDialog(QDialog):
             a.token, "afas.token", self.tr("<token><version>1</version><data>…</data></token>")
         )
         self._add_row(
-            form, "afas.token", self.tr("API token"), self.afas_token,
-            self.tr("Generated in Profit for the app connector; the whole token or only its data part."),
+            form,
+            "afas.token",
+            self.tr("API token"),
+            self.afas_token,
+            self.tr(
+                "Generated in Profit for the app connector; the whole token or only its data part."
+            ),
         )
         self.afas_host = self._line(a.host, "https://12345.rest.afas.online", "afas.host")
         self._add_row(
-            form, "afas.host", self.tr("Profit server host"), self.afas_host,
+            form,
+            "afas.host",
+            self.tr("Profit server host"),
+            self.afas_host,
             self.tr("Test and accept environments use resttest or restaccept."),
         )
-        self.afas_sync_active = self._check(self.tr("Sync active"), a.sync_active, "afas.sync_active")
+        self.afas_sync_active = self._check(
+            self.tr("Sync active"), a.sync_active, "afas.sync_active"
+        )
         self._add_row(
-            form, "afas.sync_active", None, self.afas_sync_active,
+            form,
+            "afas.sync_active",
+            None,
+            self.afas_sync_active,
             self.tr("Keeps the phone book up to date and uploads call reports."),
         )
         self.afas_dossier_type = self._line(
@@ -270,7 +283,10 @@ class SettingsDialog(QDialog):
             QRegularExpressionValidator(QRegularExpression(r"\d{0,9}"), self.afas_dossier_type)
         )
         self._add_row(
-            form, "afas.dossier_item_type", self.tr("Dossier item type"), self.afas_dossier_type,
+            form,
+            "afas.dossier_item_type",
+            self.tr("Dossier item type"),
+            self.afas_dossier_type,
             self.tr("Needed to upload call reports; the number of the type in Profit."),
         )
         self.afas_template = self._line(
@@ -279,18 +295,30 @@ class SettingsDialog(QDialog):
             "afas.insite_url_template",
         )
         self._add_row(
-            form, "afas.insite_url_template", self.tr("URL template Profit organisation/person"),
+            form,
+            "afas.insite_url_template",
+            self.tr("URL template Profit organisation/person"),
             self.afas_template,
             self.tr("<BCID> is replaced by the caller's relation number."),
         )
-        self.afas_sync_mp3 = self._check(self.tr("Sync MP3 recordings"), a.sync_mp3, "afas.sync_mp3")
+        self.afas_sync_mp3 = self._check(
+            self.tr("Sync MP3 recordings"), a.sync_mp3, "afas.sync_mp3"
+        )
         self._add_row(
-            form, "afas.sync_mp3", None, self.afas_sync_mp3,
+            form,
+            "afas.sync_mp3",
+            None,
+            self.afas_sync_mp3,
             self.tr("Attaches the call recording to the dossier item."),
         )
-        self.afas_always_sync = self._check(self.tr("Always sync"), a.always_sync, "afas.always_sync")
+        self.afas_always_sync = self._check(
+            self.tr("Always sync"), a.always_sync, "afas.always_sync"
+        )
         self._add_row(
-            form, "afas.always_sync", None, self.afas_always_sync,
+            form,
+            "afas.always_sync",
+            None,
+            self.afas_always_sync,
             self.tr("Logs every finished call with a known relation, also without a report."),
         )
         self.afas_empty_subject = self._line(
@@ -298,7 +326,9 @@ class SettingsDialog(QDialog):
         )
         self.afas_empty_subject.setMaxLength(255)
         self._add_row(
-            form, "afas.empty_subject_text", self.tr("Text for empty subject"),
+            form,
+            "afas.empty_subject_text",
+            self.tr("Text for empty subject"),
             self.afas_empty_subject,
             self.tr("Profit requires a subject; used when a report has none."),
         )
@@ -306,7 +336,9 @@ class SettingsDialog(QDialog):
             a.recording_wait_minutes, 0, 120, self.tr(" min"), "afas.recording_wait_minutes"
         )
         self._add_row(
-            form, "afas.recording_wait_minutes", self.tr("Wait for recording"),
+            form,
+            "afas.recording_wait_minutes",
+            self.tr("Wait for recording"),
             self.afas_recording_wait,
             self.tr("Xelion can publish a recording minutes after hang-up."),
         )
@@ -318,28 +350,45 @@ class SettingsDialog(QDialog):
         tab = 1
         self.xelion_host = self._line(x.host, "https://company.xelion.com", "xelion.host")
         self._add_row(
-            form, "xelion.host", self.tr("Xelion server"), self.xelion_host,
-            self.tr("Leave the Xelion fields empty to receive calls only from the command line or a phone."),
+            form,
+            "xelion.host",
+            self.tr("Xelion server"),
+            self.xelion_host,
+            self.tr(
+                "Leave the Xelion fields empty to receive calls only from the command line or a phone."
+            ),
             tab,
         )
         self.xelion_tenant = self._line(x.tenant, self.tr("e.g. master"), "xelion.tenant")
         self._add_row(
-            form, "xelion.tenant", self.tr("Tenant"), self.xelion_tenant,
-            self.tr("The tenant name in the Xelion address."), tab,
+            form,
+            "xelion.tenant",
+            self.tr("Tenant"),
+            self.xelion_tenant,
+            self.tr("The tenant name in the Xelion address."),
+            tab,
         )
         self.xelion_username = self._line(x.username, self.tr("e.g. j.jansen"), "xelion.username")
         self._add_row(form, "xelion.username", self.tr("User name"), self.xelion_username, "", tab)
         self.xelion_password = self._secret(x.password, "xelion.password")
         self._add_row(
-            form, "xelion.password", self.tr("Password"), self.xelion_password,
-            self.tr("Stored in the system keychain, never in a file."), tab,
+            form,
+            "xelion.password",
+            self.tr("Password"),
+            self.xelion_password,
+            self.tr("Stored in the system keychain, never in a file."),
+            tab,
         )
         self.xelion_user_space = self._line(
             x.user_space, x.effective_user_space() if not x.user_space else "", "xelion.user_space"
         )
         self._add_row(
-            form, "xelion.user_space", self.tr("User space"), self.xelion_user_space,
-            self.tr("Unique name for this computer; empty uses the machine name."), tab,
+            form,
+            "xelion.user_space",
+            self.tr("User space"),
+            self.xelion_user_space,
+            self.tr("Unique name for this computer; empty uses the machine name."),
+            tab,
         )
         return page
 
@@ -359,35 +408,53 @@ class SettingsDialog(QDialog):
         self.pop_on.setCurrentIndex(max(0, self.pop_on.findData(p.on)))
         self.pop_on.currentIndexChanged.connect(lambda *_: self._changed("pop.on"))
         self._add_row(
-            form, "pop.on", self.tr("Open the AFAS card"), self.pop_on,
-            self.tr("When the caller's relation card opens in the browser."), tab,
+            form,
+            "pop.on",
+            self.tr("Open the AFAS card"),
+            self.pop_on,
+            self.tr("When the caller's relation card opens in the browser."),
+            tab,
         )
         self.pop_dedupe = self._spin(p.dedupe_seconds, 0, 600, self.tr(" s"), "pop.dedupe_seconds")
         self._add_row(
-            form, "pop.dedupe_seconds", self.tr("Ignore repeats within"), self.pop_dedupe,
-            self.tr("The same call reported twice opens one card."), tab,
+            form,
+            "pop.dedupe_seconds",
+            self.tr("Ignore repeats within"),
+            self.pop_dedupe,
+            self.tr("The same call reported twice opens one card."),
+            tab,
         )
         self.pop_internal = self._spin(
             p.internal_max_digits, 0, 12, self.tr(" digits"), "pop.internal_max_digits"
         )
         self._add_row(
-            form, "pop.internal_max_digits", self.tr("Internal extensions up to"),
+            form,
+            "pop.internal_max_digits",
+            self.tr("Internal extensions up to"),
             self.pop_internal,
-            self.tr("Calls from numbers this short never open a card and are not logged."), tab,
+            self.tr("Calls from numbers this short never open a card and are not logged."),
+            tab,
         )
         self.pop_own_numbers = self._line(
             ", ".join(p.own_numbers), "+31 20 123 4567, 020 765 4321", "pop.own_numbers"
         )
         self._add_row(
-            form, "pop.own_numbers", self.tr("Own numbers"), self.pop_own_numbers,
-            self.tr("The company's own numbers, comma separated: never a card, never logged."), tab,
+            form,
+            "pop.own_numbers",
+            self.tr("Own numbers"),
+            self.pop_own_numbers,
+            self.tr("The company's own numbers, comma separated: never a card, never logged."),
+            tab,
         )
         self.pop_unknown = self._line(
-            p.unknown_url_template, "https://12345.afasinsite.nl/…?…=<NUMBER>",
+            p.unknown_url_template,
+            "https://12345.afasinsite.nl/…?…=<NUMBER>",
             "pop.unknown_url_template",
         )
         self._add_row(
-            form, "pop.unknown_url_template", self.tr("Page for unknown callers"),
+            form,
+            "pop.unknown_url_template",
+            self.tr("Page for unknown callers"),
             self.pop_unknown,
             self.tr("Optional; <NUMBER> is replaced by the caller's number. Empty: a notice only."),
             tab,
@@ -396,8 +463,12 @@ class SettingsDialog(QDialog):
             self.tr("Loopback HTTP trigger"), t.http_enabled, "trigger.http_enabled"
         )
         self._add_row(
-            form, "trigger.http_enabled", None, self.trigger_enabled,
-            self.tr("Lets a desk phone or softphone on this computer report calls."), tab,
+            form,
+            "trigger.http_enabled",
+            None,
+            self.trigger_enabled,
+            self.tr("Lets a desk phone or softphone on this computer report calls."),
+            tab,
         )
         self.trigger_port = self._spin(t.http_port, 0, 65535, "", "trigger.http_port")
         self.trigger_port.setSpecialValueText(self.tr("Automatic"))
@@ -417,8 +488,12 @@ class SettingsDialog(QDialog):
         )
         self.trigger_secret.add_button(self.new_secret_button)
         self._add_row(
-            form, "trigger.secret", self.tr("Secret"), self.trigger_secret,
-            self.tr("The phone sends it with every call, so no other program can pop cards."), tab,
+            form,
+            "trigger.secret",
+            self.tr("Secret"),
+            self.trigger_secret,
+            self.tr("The phone sends it with every call, so no other program can pop cards."),
+            tab,
         )
         self.trigger_enabled.toggled.connect(self._trigger_enabled_changed)
         self._trigger_enabled_changed(t.http_enabled)
@@ -481,7 +556,9 @@ class SettingsDialog(QDialog):
                     "afas.connectors.mapping",
                 )
                 if name == "phones":
-                    edit.setToolTip(self.tr("Several columns, comma separated, e.g. TelWork, MobWork"))
+                    edit.setToolTip(
+                        self.tr("Several columns, comma separated, e.g. TelWork, MobWork")
+                    )
                 self.mapping_edits[(role, name)] = edit
                 grid.addWidget(edit, r, c)
         column.addWidget(mapping_box)
@@ -490,18 +567,30 @@ class SettingsDialog(QDialog):
         form = QFormLayout(general)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.sync_interval = self._spin(
-            self._settings.sync.interval_minutes, 1, 24 * 60, self.tr(" min"), "sync.interval_minutes"
+            self._settings.sync.interval_minutes,
+            1,
+            24 * 60,
+            self.tr(" min"),
+            "sync.interval_minutes",
         )
         self._add_row(
-            form, "sync.interval_minutes", self.tr("Sync interval"), self.sync_interval,
-            self.tr("How often the phone book is refreshed; a click on the icon syncs at once."), tab,
+            form,
+            "sync.interval_minutes",
+            self.tr("Sync interval"),
+            self.sync_interval,
+            self.tr("How often the phone book is refreshed; a click on the icon syncs at once."),
+            tab,
         )
         self.region = self._line(self._settings.phone.default_region, "NL", "phone.default_region")
         self.region.setMaxLength(2)
         self.region.setMaximumWidth(60)
         self._add_row(
-            form, "phone.default_region", self.tr("Default country"), self.region,
-            self.tr("For numbers written without a country code (NL, BE, DE, …)."), tab,
+            form,
+            "phone.default_region",
+            self.tr("Default country"),
+            self.region,
+            self.tr("For numbers written without a country code (NL, BE, DE, …)."),
+            tab,
         )
         self.language = QComboBox()
         for value, text in (
@@ -711,4 +800,3 @@ class SettingsDialog(QDialog):
         if self._task is not None and not self._task.done():
             self._task.cancel()
         super().closeEvent(event)
-

@@ -99,6 +99,12 @@
         <source>Menu</source>
         <translation>Menu</translation>
     </message>
+    <message>
+        <source>%1 %2
+Caller pop and call reports for Xelion and AFAS Profit.</source>
+        <translation>%1 %2
+Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
+    </message>
 </context>
 <context>
     <name>CallReportDialog</name>
