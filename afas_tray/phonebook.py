@@ -17,6 +17,9 @@ which the next refresh drops: the live book is untouched.
 
 Threads: lookups use a connection per calling thread; a refresh uses its own connection and may
 run in a worker thread (``asyncio.to_thread``); incremental changes go through a third one.
+Incremental changes (``apply_changes``/``remove_missing``) edit the live tables in place, one
+transaction per call; any applied while a full refresh is being built are superseded when that
+refresh commits (it read the connectors itself).
 """
 
 from __future__ import annotations

@@ -51,9 +51,13 @@ def pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield page
 
 
-def build(book: PhoneBook, data: SampleData, sample: list[str], every: int) -> float:
-    """Full refresh of ``book`` from ``data``; keeps every ``every``-th written number."""
+def build(
+    book: PhoneBook, data: SampleData, sample: list[str], every: int
+) -> tuple[float, float]:
+    """Full refresh of ``book`` from ``data``; keeps every ``every``-th written number.
+    Returns (total seconds, seconds spent in the phone book rather than generating rows)."""
     started = time.perf_counter()
+    in_book = 0.0
     builder = book.begin_refresh()
     seen = 0
     with builder:
@@ -61,15 +65,19 @@ def build(book: PhoneBook, data: SampleData, sample: list[str], every: int) -> f
             fields = [FieldInfo(f.id, f.label, f.data_type) for f in CONNECTORS[connector].fields]
             mapping = detect_columns(role, connector, fields, ColumnMapping())
             for page in pages(data.rows(connector)):
+                t0 = time.perf_counter()
                 builder.add_rows(role, connector, mapping, page)
+                in_book += time.perf_counter() - t0
                 for row in page:
                     for col in mapping.phones:
                         if row.get(col):
                             seen += 1
                             if seen % every == 0:
                                 sample.append(str(row[col]))
+        t0 = time.perf_counter()
         builder.commit()
-    return time.perf_counter() - started
+        in_book += time.perf_counter() - t0
+    return time.perf_counter() - started, in_book
 
 
 def queries(sample: list[str], count: int, rng: random.Random) -> list[str]:
@@ -115,7 +123,7 @@ def main() -> int:
         data = SampleData(relations=relations, seed=7)
         sample: list[str] = []
         every = max(1, args.numbers // (args.queries * 2))
-        seconds = build(book, data, sample, every)
+        seconds, in_book = build(book, data, sample, every)
         numbers, size = book.numbers(), book.size()
         book.close()
         book = PhoneBook(db)  # fresh connection, as after an app start
@@ -139,8 +147,9 @@ def main() -> int:
     timings.sort()
     p50 = statistics.median(timings)
     p99 = timings[int(len(timings) * 0.99) - 1]
-    print(f"book: {numbers:,} numbers, {size:,} relations; built in {seconds:.1f} s "
-          f"({numbers / seconds:,.0f} numbers/s); database {db_mb:,.0f} MB")
+    print(f"book: {numbers:,} numbers, {size:,} relations; built in {seconds:.1f} s, of which "
+          f"{in_book:.1f} s in the phone book ({numbers / in_book:,.0f} numbers/s, the rest "
+          f"generating rows); database {db_mb:,.0f} MB")
     print(f"lookups: {len(todo):,} mixed formats, {hits:,} hits / {len(todo) - hits:,} misses")
     print(f"latency: p50 {p50 * 1000:.0f} µs, p99 {p99 * 1000:.0f} µs, max {timings[-1]:.2f} ms")
     ok = p99 < TARGET_P99_MS
