@@ -14,8 +14,9 @@ from afas_tray.demo.afas import AfasSimulator
 TOKEN_DATA = "ABCDEF0123456789FEDCBA9876543210ABCDEF0123456789FEDCBA9876543210"
 
 
-@pytest.fixture
-async def afas_sim() -> AsyncIterator[AfasSimulator]:
+# Registered under their short names; test modules import the *_fixture functions.
+@pytest.fixture(name="afas_sim")
+async def afas_sim_fixture() -> AsyncIterator[AfasSimulator]:
     """A simulated Profit on loopback: 200 relations (80 organisations, 120 persons, 60 contacts)."""
     sim = AfasSimulator(relations=200, seed=3, token_data=TOKEN_DATA, hang_seconds=5)
     await sim.start()
@@ -25,10 +26,12 @@ async def afas_sim() -> AsyncIterator[AfasSimulator]:
         await sim.stop()
 
 
-@pytest.fixture
-async def afas_client(afas_sim: AfasSimulator) -> AsyncIterator[AfasClient]:
+@pytest.fixture(name="afas_client")
+async def afas_client_fixture(afas_sim: AfasSimulator) -> AsyncIterator[AfasClient]:
     """A client for ``afas_sim`` with short timeouts and backoff so failure tests stay fast."""
-    async with AfasClient(afas_sim.url, TOKEN_DATA, timeout=1.0, backoff_base=0.01, backoff_cap=0.05) as client:
+    async with AfasClient(
+        afas_sim.url, TOKEN_DATA, timeout=1.0, backoff_base=0.01, backoff_cap=0.05
+    ) as client:
         yield client
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from afas_fixtures import TOKEN_DATA, afas_client, afas_sim  # noqa: F401
+from afas_fixtures import TOKEN_DATA, afas_client_fixture, afas_sim_fixture  # noqa: F401
 
 from afas_tray.afas.client import AfasClient, Filter, Op, encode_filters, page_size
 from afas_tray.afas.errors import (
@@ -23,6 +23,7 @@ from afas_tray.afas.errors import (
     AfasServerError,
     AfasTimeout,
     AfasTokenError,
+    AfasTooLarge,
     AfasUnavailable,
 )
 from afas_tray.afas.token import auth_header
@@ -37,14 +38,21 @@ def subject(ds: str = "Gesprek met klant", bcid: str = "1006", **extra: Any) -> 
         "KnSubject": {
             "Element": {
                 "Fields": fields,
-                "Objects": [{"KnSubjectLink": {"Element": [{"Fields": {"ToBC": True, "BcId": bcid}}]}}],
+                "Objects": [
+                    {"KnSubjectLink": {"Element": [{"Fields": {"ToBC": True, "BcId": bcid}}]}}
+                ],
             }
         }
     }
 
 
 def assert_no_token(exc: BaseException) -> None:
-    for text in (str(exc), repr(exc), getattr(exc, "text", None) and exc.text.en, getattr(exc, "text", None) and exc.text.nl):
+    for text in (
+        str(exc),
+        repr(exc),
+        getattr(exc, "text", None) and exc.text.en,
+        getattr(exc, "text", None) and exc.text.nl,
+    ):
         assert TOKEN_DATA not in (text or "")
         assert base64.b64encode(XML.encode()).decode() not in (text or "")
 
@@ -55,14 +63,28 @@ def assert_no_token(exc: BaseException) -> None:
 @pytest.mark.parametrize("form", ["xml", "data", "base64", "xml-with-spaces"])
 async def test_every_token_form_is_accepted_by_profit(afas_sim: AfasSimulator, form: str) -> None:
     spaced = "  \n" + XML.replace("><data>", ">\n  <data>") + "\n"
-    token = {"xml": XML, "data": TOKEN_DATA, "base64": base64.b64encode(XML.encode()).decode(), "xml-with-spaces": spaced}[form]
+    token = {
+        "xml": XML,
+        "data": TOKEN_DATA,
+        "base64": base64.b64encode(XML.encode()).decode(),
+        "xml-with-spaces": spaced,
+    }[form]
     if form != "xml-with-spaces":
         assert auth_header(token) == "AfasToken " + base64.b64encode(XML.encode()).decode()
     async with AfasClient(afas_sim.url, token) as client:
         assert await client.profit_version() == "25.4.2"
 
 
-@pytest.mark.parametrize("bad", ["", "hello world", "1234", "<token><data>zz</data></token>", base64.b64encode(b"<x/>").decode()])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "hello world",
+        "1234",
+        "<token><data>zz</data></token>",
+        base64.b64encode(b"<x/>").decode(),
+    ],
+)
 def test_unrecognised_token_is_refused_without_echoing_it(bad: str) -> None:
     with pytest.raises(AfasTokenError) as info:
         auth_header(bad)
@@ -83,8 +105,12 @@ async def test_wrong_token_is_401_and_not_retried(afas_sim: AfasSimulator) -> No
 # --- paging ----------------------------------------------------------------------------------------
 
 
-async def test_paging_exact_multiple_ends_with_one_empty_page(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
-    pages = [p async for p in afas_client.iter_pages("AfasTray_Organisaties", order_by=["BcId"], take=20)]
+async def test_paging_exact_multiple_ends_with_one_empty_page(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
+    pages = [
+        p async for p in afas_client.iter_pages("AfasTray_Organisaties", order_by=["BcId"], take=20)
+    ]
     assert [len(p) for p in pages] == [20, 20, 20, 20]  # 80 organisations
     assert afas_client.requests_made == 5  # the fifth answers with no rows
     ids = [r["BcId"] for p in pages for r in p]
@@ -92,7 +118,12 @@ async def test_paging_exact_multiple_ends_with_one_empty_page(afas_sim: AfasSimu
 
 
 async def test_paging_short_last_page_stops_without_extra_request(afas_client: AfasClient) -> None:
-    pages = [p async for p in afas_client.iter_pages("AfasTray_Contactpersonen", order_by=["Contact_id"], take=25)]
+    pages = [
+        p
+        async for p in afas_client.iter_pages(
+            "AfasTray_Contactpersonen", order_by=["Contact_id"], take=25
+        )
+    ]
     assert [len(p) for p in pages] == [25, 25, 10]
     assert afas_client.requests_made == 3
 
@@ -103,7 +134,9 @@ async def test_empty_connector_yields_nothing(afas_client: AfasClient) -> None:
     assert afas_client.requests_made == 1
 
 
-async def test_page_size_from_metainfo_and_descending_order(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_page_size_from_metainfo_and_descending_order(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     rows = [r async for r in afas_client.iter_rows("AfasTray_Personen", order_by=["-BcId"])]
     assert len(rows) == 120
     assert [r["BcId"] for r in rows] == sorted((r["BcId"] for r in rows), reverse=True)
@@ -117,7 +150,9 @@ def test_page_size_keeps_under_afas_limits() -> None:
     assert page_size(8, 10) == 10
 
 
-async def test_consumer_stopping_early_leaves_no_request_running(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_consumer_stopping_early_leaves_no_request_running(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     async for page in afas_client.iter_pages("AfasTray_Organisaties", order_by=["BcId"], take=10):
         assert len(page) == 10
         break
@@ -149,37 +184,81 @@ OPERATOR_CASES: list[tuple[Filter, Any]] = [
     (Filter("Nummer", Op.NE, "1000003"), lambda r: r["Nummer"] != "1000003"),
     (Filter("Mobiel_werk", Op.EMPTY), lambda r: not r["Mobiel_werk"]),
     (Filter("Mobiel_werk", Op.NOT_EMPTY), lambda r: bool(r["Mobiel_werk"])),
-    (Filter("Telefoon_werk", Op.STARTS_WITH, "+31"), lambda r: _cf(r["Telefoon_werk"]).startswith("+31")),
+    (
+        Filter("Telefoon_werk", Op.STARTS_WITH, "+31"),
+        lambda r: _cf(r["Telefoon_werk"]).startswith("+31"),
+    ),
     (Filter("Naam", Op.NOT_CONTAINS, "b.v."), lambda r: "b.v." not in _cf(r["Naam"])),
-    (Filter("Telefoon_werk", Op.NOT_STARTS_WITH, "0"), lambda r: not _cf(r["Telefoon_werk"]).startswith("0")),
+    (
+        Filter("Telefoon_werk", Op.NOT_STARTS_WITH, "0"),
+        lambda r: not _cf(r["Telefoon_werk"]).startswith("0"),
+    ),
     (Filter("Naam", Op.ENDS_WITH, "B.V."), lambda r: _cf(r["Naam"]).endswith("b.v.")),
     (Filter("Naam", Op.NOT_ENDS_WITH, "B.V."), lambda r: not _cf(r["Naam"]).endswith("b.v.")),
-    (Filter("Gewijzigd_op", Op.GE, "2021-01-01T00:00:00"), lambda r: r["Gewijzigd_op"] >= "2021-01-01T00:00:00"),
+    (
+        Filter("Gewijzigd_op", Op.GE, "2021-01-01T00:00:00"),
+        lambda r: r["Gewijzigd_op"] >= "2021-01-01T00:00:00",
+    ),
 ]
 
 
 async def test_every_filter_operator_selects_the_right_rows(afas_client: AfasClient) -> None:
-    everything = [r async for r in afas_client.iter_rows("AfasTray_Organisaties", order_by=["BcId"], take=500)]
+    everything = [
+        r async for r in afas_client.iter_rows("AfasTray_Organisaties", order_by=["BcId"], take=500)
+    ]
     assert len(everything) == 80
     for flt, expect in OPERATOR_CASES:
-        got = [r["BcId"] async for r in afas_client.iter_rows("AfasTray_Organisaties", order_by=["BcId"], filters=[flt], take=500)]
+        got = [
+            r["BcId"]
+            async for r in afas_client.iter_rows(
+                "AfasTray_Organisaties", order_by=["BcId"], filters=[flt], take=500
+            )
+        ]
         wanted = [r["BcId"] for r in everything if expect(r)]
         assert got == wanted, f"operator {int(flt.op)}"
-        assert 0 < len(got) < 80 or int(flt.op) in (7, 11, 12, 14), f"operator {int(flt.op)} case is too weak"
+        assert 0 < len(got) < 80 or int(flt.op) in (7, 11, 12, 14), (
+            f"operator {int(flt.op)} case is too weak"
+        )
 
 
 async def test_and_within_group_or_between_groups(afas_client: AfasClient) -> None:
-    and_rows = [r["BcId"] async for r in afas_client.iter_rows("AfasTray_Organisaties", order_by=["BcId"], take=100,
-                                                              filters=[Filter("BcId", Op.GE, 1006), Filter("BcId", Op.LE, 1010)])]
+    and_rows = [
+        r["BcId"]
+        async for r in afas_client.iter_rows(
+            "AfasTray_Organisaties",
+            order_by=["BcId"],
+            take=100,
+            filters=[Filter("BcId", Op.GE, 1006), Filter("BcId", Op.LE, 1010)],
+        )
+    ]
     assert and_rows == [1006, 1008, 1010]
-    or_rows = [r["BcId"] async for r in afas_client.iter_rows("AfasTray_Organisaties", order_by=["BcId"], take=100,
-                                                             filters=[[Filter("BcId", Op.EQ, 1006)], [Filter("Nummer", Op.EQ, "1000005"), Filter("BcId", Op.GT, 0)]])]
+    or_rows = [
+        r["BcId"]
+        async for r in afas_client.iter_rows(
+            "AfasTray_Organisaties",
+            order_by=["BcId"],
+            take=100,
+            filters=[
+                [Filter("BcId", Op.EQ, 1006)],
+                [Filter("Nummer", Op.EQ, "1000005"), Filter("BcId", Op.GT, 0)],
+            ],
+        )
+    ]
     assert or_rows == [1006, 1010]
 
 
 def test_filters_are_encoded_as_afas_expects() -> None:
-    params = encode_filters([[Filter("A", Op.EQ, "x"), Filter("B", Op.EMPTY, "ignored")], [Filter("C", Op.CONTAINS, True)]])
-    assert params == {"filterfieldids": "A,B;C", "filtervalues": "x,;true", "operatortypes": "1,8;6"}
+    params = encode_filters(
+        [
+            [Filter("A", Op.EQ, "x"), Filter("B", Op.EMPTY, "ignored")],
+            [Filter("C", Op.CONTAINS, True)],
+        ]
+    )
+    assert params == {
+        "filterfieldids": "A,B;C",
+        "filtervalues": "x,;true",
+        "operatortypes": "1,8;6",
+    }
     with pytest.raises(ValueError):
         Filter("Naam", Op.EQ, "a,b")
     with pytest.raises(ValueError):
@@ -189,7 +268,9 @@ def test_filters_are_encoded_as_afas_expects() -> None:
 async def test_too_long_query_is_refused_before_sending(afas_client: AfasClient) -> None:
     groups = [[Filter("Telefoon_werk", Op.CONTAINS, f"0{n:09d}")] for n in range(120)]
     with pytest.raises(AfasQueryTooLong) as info:
-        async for _ in afas_client.iter_pages("AfasTray_Organisaties", order_by=["BcId"], filters=groups, take=10):
+        async for _ in afas_client.iter_pages(
+            "AfasTray_Organisaties", order_by=["BcId"], filters=groups, take=10
+        ):
             pass
     assert afas_client.requests_made == 0
     assert "AfasTray_Organisaties" in str(info.value)
@@ -201,7 +282,9 @@ async def test_too_long_query_is_refused_before_sending(afas_client: AfasClient)
 async def test_unknown_connector_names_it(afas_client: AfasClient) -> None:
     with pytest.raises(AfasNotFound) as info:
         await afas_client.metainfo("Klanten_Met_Typfout")
-    assert "Klanten_Met_Typfout" in info.value.text.en and "Klanten_Met_Typfout" in info.value.text.nl
+    assert (
+        "Klanten_Met_Typfout" in info.value.text.en and "Klanten_Met_Typfout" in info.value.text.nl
+    )
     assert afas_client.requests_made == 1
     assert_no_token(info.value)
 
@@ -212,7 +295,9 @@ async def test_wrong_url_is_not_found(afas_sim: AfasSimulator) -> None:
             await client.profit_version()
 
 
-async def test_ip_restriction_is_forbidden_and_not_retried(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_ip_restriction_is_forbidden_and_not_retried(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     afas_sim.allowed_ips = {"192.0.2.10"}
     with pytest.raises(AfasForbidden) as info:
         await afas_client.profit_version()
@@ -220,7 +305,9 @@ async def test_ip_restriction_is_forbidden_and_not_retried(afas_sim: AfasSimulat
     assert_no_token(info.value)
 
 
-async def test_server_error_carries_profit_message_and_is_not_retried(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_server_error_carries_profit_message_and_is_not_retried(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     afas_sim.fail_next(1, 500)
     with pytest.raises(AfasServerError) as info:
         await afas_client.list_connectors()
@@ -232,14 +319,18 @@ async def test_server_error_carries_profit_message_and_is_not_retried(afas_sim: 
     assert_no_token(err)
 
 
-async def test_validation_error_of_knsubject_is_a_server_error(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_validation_error_of_knsubject_is_a_server_error(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     with pytest.raises(AfasServerError) as info:
         await afas_client.post_subject(subject(ds=""))
     assert "Onderwerp" in info.value.external_message
     assert afas_client.requests_made == 1 and afas_sim.subjects == []
 
 
-async def test_503_waits_retry_after_then_succeeds(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_503_waits_retry_after_then_succeeds(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     afas_sim.fail_next(1, 503, retry_after=1)
     started = time.monotonic()
     assert await afas_client.profit_version() == "25.4.2"
@@ -247,7 +338,9 @@ async def test_503_waits_retry_after_then_succeeds(afas_sim: AfasSimulator, afas
     assert afas_client.requests_made == 2
 
 
-async def test_long_maintenance_is_reported_not_waited_for(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_long_maintenance_is_reported_not_waited_for(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     afas_sim.fail_next(1, 503, retry_after=7200)
     with pytest.raises(AfasUnavailable) as info:
         await afas_client.profit_version()
@@ -257,7 +350,9 @@ async def test_long_maintenance_is_reported_not_waited_for(afas_sim: AfasSimulat
 async def test_get_timeout_is_retried(afas_sim: AfasSimulator) -> None:
     afas_sim.fail_next(1, "timeout")
     async with AfasClient(afas_sim.url, TOKEN_DATA, timeout=0.3, backoff_base=0.01) as client:
-        rows = [r async for r in client.iter_rows("AfasTray_Organisaties", order_by=["BcId"], take=100)]
+        rows = [
+            r async for r in client.iter_rows("AfasTray_Organisaties", order_by=["BcId"], take=100)
+        ]
         assert len(rows) == 80
         assert client.requests_made == 2
 
@@ -276,7 +371,9 @@ async def test_post_that_may_have_arrived_is_not_repeated(afas_sim: AfasSimulato
 
 
 async def test_unreachable_host_is_retried_and_safe_to_post_again(unused_tcp_port: int) -> None:
-    async with AfasClient(f"http://127.0.0.1:{unused_tcp_port}", TOKEN_DATA, retries=2, backoff_base=0.01) as client:
+    async with AfasClient(
+        f"http://127.0.0.1:{unused_tcp_port}", TOKEN_DATA, retries=2, backoff_base=0.01
+    ) as client:
         with pytest.raises(AfasConnectionError) as info:
             await client.post_subject(subject())
         assert info.value.maybe_sent is False
@@ -284,10 +381,29 @@ async def test_unreachable_host_is_retried_and_safe_to_post_again(unused_tcp_por
     assert_no_token(info.value)
 
 
+async def test_body_over_75_mb_is_too_large(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
+    big = (
+        b'{"KnSubject":{"Element":{"Fields":{"StId":7,"Ds":"x","FileStream":"'
+        + b"A" * (75 * 1024 * 1024)
+        + b'"}}}}'
+    )
+    with pytest.raises(AfasTooLarge):
+        await afas_client.post_subject(big)
+    assert afas_client.requests_made == 1 and afas_sim.subjects == []
+
+
 async def test_answer_that_is_not_json_is_a_bad_reply() -> None:
     # A captive portal answering 200 with HTML: a real Profit cannot produce this.
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>Log in to Wi-Fi</html>", headers={"Content-Type": "text/html"}))
-    async with AfasClient("https://12345.rest.afas.online", TOKEN_DATA, transport=transport) as client:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, text="<html>Log in to Wi-Fi</html>", headers={"Content-Type": "text/html"}
+        )
+    )
+    async with AfasClient(
+        "https://12345.rest.afas.online", TOKEN_DATA, transport=transport
+    ) as client:
         with pytest.raises(AfasBadReply) as info:
             await client.profit_version()
     assert "text/html" in str(info.value)
@@ -318,23 +434,55 @@ def test_no_error_text_ever_holds_the_token() -> None:
 # --- concurrency and posting -------------------------------------------------------------------
 
 
-async def test_at_most_five_requests_in_flight(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_at_most_five_requests_in_flight(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     afas_sim.latency = 0.05
     results = await asyncio.gather(*(afas_client.profit_version() for _ in range(20)))
     assert results == ["25.4.2"] * 20
     assert afas_sim.peak_concurrent == 5
 
 
-async def test_posted_subject_can_be_found_again(afas_sim: AfasSimulator, afas_client: AfasClient) -> None:
+async def test_posted_subject_can_be_found_again(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
     import json
 
     body = subject(SbTx="Xelion call 42 [afas-tray:call-42]")
     sb_id = await afas_client.post_subject(json.dumps(body).encode())
     assert sb_id == "50001"
-    rows = [r async for r in afas_client.iter_rows("Profit_Subjects", order_by=["SbId"], take=10,
-                                                  filters=[Filter("SbTx", Op.CONTAINS, "afas-tray:call-42")])]
+    rows = [
+        r
+        async for r in afas_client.iter_rows(
+            "Profit_Subjects",
+            order_by=["SbId"],
+            take=10,
+            filters=[Filter("SbTx", Op.CONTAINS, "afas-tray:call-42")],
+        )
+    ]
     assert [(r["SbId"], r["BcId"], r["Ds"]) for r in rows] == [(50001, "1006", "Gesprek met klant")]
-    attachment = {"KnSubject": {"Element": {"@SbId": 50001, "Objects": [
-        {"KnSubjectAttachment": {"Element": [{"Fields": {"FileName": "call.mp3", "FileStream": base64.b64encode(b"ID3" + bytes(997)).decode()}}]}}]}}}
+    attachment = {
+        "KnSubject": {
+            "Element": {
+                "@SbId": 50001,
+                "Objects": [
+                    {
+                        "KnSubjectAttachment": {
+                            "Element": [
+                                {
+                                    "Fields": {
+                                        "FileName": "call.mp3",
+                                        "FileStream": base64.b64encode(
+                                            b"ID3" + bytes(997)
+                                        ).decode(),
+                                    }
+                                }
+                            ]
+                        }
+                    }
+                ],
+            }
+        }
+    }
     assert await afas_client.post_subject_attachment(attachment) == "50001"
     assert afas_sim.subjects[0].attachments == [("call.mp3", 1000)]

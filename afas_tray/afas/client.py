@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -92,8 +92,10 @@ def encode_filters(filters: FilterSpec) -> dict[str, str]:
     sequences is an OR of AND groups (``,`` joins within a group, ``;`` between groups)."""
     if not filters:
         return {}
-    groups: list[Sequence[Filter]] = [filters] if isinstance(filters[0], Filter) else list(filters)  # type: ignore[list-item]
-    groups = [g for g in groups if g]
+    if isinstance(filters[0], Filter):
+        groups = [cast(Sequence[Filter], filters)]
+    else:
+        groups = [g for g in cast(Sequence[Sequence[Filter]], filters) if g]
     if not groups:
         return {}
     return {
@@ -150,7 +152,9 @@ class AfasClient:
     ) -> None:
         host = host.strip().rstrip("/")
         if not host.lower().startswith(("http://", "https://")):
-            raise ValueError("host must start with https:// (or http:// for a loopback test server)")
+            raise ValueError(
+                "host must start with https:// (or http:// for a loopback test server)"
+            )
         if host.lower().endswith(API_PATH.lower()):
             host = host[: -len(API_PATH)]
         self.host = host
@@ -165,7 +169,9 @@ class AfasClient:
             base_url=host + API_PATH,
             headers={"Authorization": auth_header(token), "Accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
-            limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
+            limits=httpx.Limits(
+                max_connections=max_in_flight, max_keepalive_connections=max_in_flight
+            ),
             transport=transport,
             # A loopback test server must not go through the desktop's proxy settings.
             trust_env=not _is_loopback(host),
@@ -177,7 +183,12 @@ class AfasClient:
     async def __aenter__(self) -> AfasClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -199,14 +210,18 @@ class AfasClient:
         connector: str | None = None,
     ) -> httpx.Response:
         is_get = method == "GET"
-        headers = {"Content-Type": "application/json; charset=utf-8"} if content is not None else None
+        headers = (
+            {"Content-Type": "application/json; charset=utf-8"} if content is not None else None
+        )
         attempt = 0
         while True:
             error: AfasError
             try:
                 async with self._semaphore:
                     self.requests_made += 1
-                    response = await self._http.request(method, path, params=params, content=content, headers=headers)
+                    response = await self._http.request(
+                        method, path, params=params, content=content, headers=headers
+                    )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Never reached the server: safe to repeat, also for a POST.
                 if isinstance(exc, httpx.ConnectError):
@@ -230,7 +245,9 @@ class AfasClient:
                     return response
                 retry_after = self._retry_after(response)
                 unavailable = AfasUnavailable(retry_after, connector=connector)
-                if attempt >= self.retries or (retry_after is not None and retry_after > self.max_retry_after):
+                if attempt >= self.retries or (
+                    retry_after is not None and retry_after > self.max_retry_after
+                ):
                     raise unavailable
                 delay = retry_after if retry_after is not None else self._backoff(attempt)
                 await asyncio.sleep(delay + random.uniform(0, 0.1))
@@ -285,9 +302,13 @@ class AfasClient:
             return response.json()
         except ValueError:
             kind = response.headers.get("Content-Type", "?").split(";")[0]
-            raise AfasBadReply(f"not JSON ({kind})", status=response.status_code, connector=connector) from None
+            raise AfasBadReply(
+                f"not JSON ({kind})", status=response.status_code, connector=connector
+            ) from None
 
-    async def _get_json(self, path: str, *, params: dict[str, str] | None = None, connector: str | None = None) -> Any:
+    async def _get_json(
+        self, path: str, *, params: dict[str, str] | None = None, connector: str | None = None
+    ) -> Any:
         response = await self._request("GET", path, params=params, connector=connector)
         return self._json(response, connector)
 
@@ -307,7 +328,9 @@ class AfasClient:
         return [c for c in data["getConnectors"] if isinstance(c, dict)]
 
     async def metainfo(self, connector_id: str) -> ConnectorMeta:
-        data = await self._get_json(f"/metainfo/get/{quote(connector_id, safe='')}", connector=connector_id)
+        data = await self._get_json(
+            f"/metainfo/get/{quote(connector_id, safe='')}", connector=connector_id
+        )
         if not isinstance(data, dict) or not isinstance(data.get("fields"), list):
             raise AfasBadReply("no fields in metainfo", connector=connector_id)
         fields = [
@@ -321,14 +344,18 @@ class AfasClient:
             for f in data["fields"]
             if isinstance(f, dict) and f.get("id")
         ]
-        return ConnectorMeta(str(data.get("name") or connector_id), str(data.get("description") or ""), fields)
+        return ConnectorMeta(
+            str(data.get("name") or connector_id), str(data.get("description") or ""), fields
+        )
 
     async def get_page(self, connector_id: str, params: dict[str, str]) -> list[dict[str, Any]]:
         """One GetConnector request with ready-made query parameters."""
         query = str(httpx.QueryParams(params))
         if len(query) > MAX_QUERY_CHARS:
             raise AfasQueryTooLong(connector_id, len(query))
-        data = await self._get_json(f"/connectors/{quote(connector_id, safe='')}", params=params, connector=connector_id)
+        data = await self._get_json(
+            f"/connectors/{quote(connector_id, safe='')}", params=params, connector=connector_id
+        )
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise AfasBadReply("no rows", connector=connector_id)
         return data["rows"]
@@ -356,7 +383,9 @@ class AfasClient:
         base = {"orderbyfieldids": ",".join(order_by), **encode_filters(filters)}
 
         def fetch(skip: int) -> asyncio.Task[list[dict[str, Any]]]:
-            return asyncio.ensure_future(self.get_page(connector_id, {"skip": str(skip), "take": str(size), **base}))
+            return asyncio.ensure_future(
+                self.get_page(connector_id, {"skip": str(skip), "take": str(size), **base})
+            )
 
         skip = 0
         pending: asyncio.Task[list[dict[str, Any]]] | None = fetch(0)
@@ -383,7 +412,9 @@ class AfasClient:
         fields_count: int | None = None,
         take: int | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        pages = self.iter_pages(connector_id, order_by=order_by, filters=filters, fields_count=fields_count, take=take)
+        pages = self.iter_pages(
+            connector_id, order_by=order_by, filters=filters, fields_count=fields_count, take=take
+        )
         try:
             async for page in pages:
                 for row in page:
@@ -392,13 +423,19 @@ class AfasClient:
             await pages.aclose()  # type: ignore[attr-defined]
 
     async def _post(self, path: str, body: dict[str, Any] | bytes, connector: str) -> str:
-        content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        content = (
+            body
+            if isinstance(body, bytes)
+            else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        )
         response = await self._request("POST", path, content=content, connector=connector)
         data = self._json(response, connector)
         try:
             return str(data["results"]["KnSubject"]["SbId"])
         except (KeyError, TypeError):
-            raise AfasBadReply("no results.KnSubject.SbId", status=response.status_code, connector=connector) from None
+            raise AfasBadReply(
+                "no results.KnSubject.SbId", status=response.status_code, connector=connector
+            ) from None
 
     async def post_subject(self, body: dict[str, Any] | bytes) -> str:
         """Create a dossier item (KnSubject); returns its SbId. ``body`` may be pre-serialised

@@ -14,7 +14,9 @@ class AfasError(Exception):
 
     retryable = False
 
-    def __init__(self, text: Text, *, status: int | None = None, connector: str | None = None) -> None:
+    def __init__(
+        self, text: Text, *, status: int | None = None, connector: str | None = None
+    ) -> None:
         super().__init__(text.en)
         self.text = text
         self.status = status
@@ -123,7 +125,10 @@ class AfasServerError(AfasError):
         ref_nl = f" (logreferentie {profit_log_reference})" if profit_log_reference else ""
         where = f" [{connector}]" if connector else ""
         super().__init__(
-            T(f"AFAS reported an error{where}: {said}{ref}", f"AFAS meldt een fout{where}: {said}{ref_nl}"),
+            T(
+                f"AFAS reported an error{where}: {said}{ref}",
+                f"AFAS meldt een fout{where}: {said}{ref_nl}",
+            ),
             status=500,
             connector=connector,
         )
@@ -139,7 +144,10 @@ class AfasUnavailable(AfasError):
         wait = f" Try again in {retry_after:g} s." if retry_after else ""
         wait_nl = f" Probeer het over {retry_after:g} s opnieuw." if retry_after else ""
         super().__init__(
-            T(f"AFAS is temporarily unavailable (maintenance).{wait}", f"AFAS is tijdelijk niet beschikbaar (onderhoud).{wait_nl}"),
+            T(
+                f"AFAS is temporarily unavailable (maintenance).{wait}",
+                f"AFAS is tijdelijk niet beschikbaar (onderhoud).{wait_nl}",
+            ),
             status=503,
             connector=connector,
         )
@@ -168,8 +176,10 @@ class AfasConnectionError(AfasError):
     def __init__(self, host: str, *, maybe_sent: bool, connector: str | None = None) -> None:
         self.maybe_sent = maybe_sent
         super().__init__(
-            T(f"Cannot reach AFAS at {host}. Check the network and the Profit server host.",
-              f"AFAS op {host} is niet bereikbaar. Controleer het netwerk en de Profit server host."),
+            T(
+                f"Cannot reach AFAS at {host}. Check the network and the Profit server host.",
+                f"AFAS op {host} is niet bereikbaar. Controleer het netwerk en de Profit server host.",
+            ),
             connector=connector,
         )
 
@@ -182,7 +192,10 @@ class AfasTimeout(AfasError):
     def __init__(self, seconds: float, *, maybe_sent: bool, connector: str | None = None) -> None:
         self.maybe_sent = maybe_sent
         super().__init__(
-            T(f"AFAS did not answer within {seconds:g} s.", f"AFAS antwoordde niet binnen {seconds:g} s."),
+            T(
+                f"AFAS did not answer within {seconds:g} s.",
+                f"AFAS antwoordde niet binnen {seconds:g} s.",
+            ),
             connector=connector,
         )
 
@@ -190,9 +203,14 @@ class AfasTimeout(AfasError):
 class AfasBadReply(AfasError):
     """The answer was not the JSON shape AFAS documents (a proxy page, a captive portal, …)."""
 
-    def __init__(self, detail: str, *, status: int | None = None, connector: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, status: int | None = None, connector: str | None = None
+    ) -> None:
         super().__init__(
-            T(f"AFAS gave an unexpected answer: {detail}", f"AFAS gaf een onverwacht antwoord: {detail}"),
+            T(
+                f"AFAS gave an unexpected answer: {detail}",
+                f"AFAS gaf een onverwacht antwoord: {detail}",
+            ),
             status=status,
             connector=connector,
         )

@@ -12,7 +12,9 @@ import re
 
 from afas_tray.afas.errors import AfasTokenError
 
-_XML_RE = re.compile(r"<token>\s*<version>\s*\d+\s*</version>\s*<data>\s*[0-9A-Fa-f]+\s*</data>\s*</token>")
+_XML_RE = re.compile(
+    r"<token>\s*<version>\s*\d+\s*</version>\s*<data>\s*[0-9A-Fa-f]+\s*</data>\s*</token>"
+)
 _DATA_RE = re.compile(r"[0-9A-Fa-f]{16,}")
 
 

@@ -24,6 +24,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import contextlib
 import datetime as dt
 import functools
 import hmac
@@ -56,7 +57,9 @@ MAX_QUERY_CHARS = 2000
 SUBJECTS_CONNECTOR = "Profit_Subjects"
 PROFIT_ERROR_NUMBER = -2146232832  # the .NET HRESULT Profit puts in most errorNumber fields
 
-_TOKEN_RE = re.compile(r"\s*<token>\s*<version>1</version>\s*<data>([0-9A-Fa-f]+)</data>\s*</token>\s*")
+_TOKEN_RE = re.compile(
+    r"\s*<token>\s*<version>1</version>\s*<data>([0-9A-Fa-f]+)</data>\s*</token>\s*"
+)
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 SUBJECTS_DEF = ConnectorDef(
@@ -129,7 +132,9 @@ def _coerce(value: str, field: FieldDef) -> Any:
         try:
             return int(value)
         except ValueError:
-            raise ProfitError(f"Filterwaarde '{value}' voor veld '{field.id}' is geen geldig getal.") from None
+            raise ProfitError(
+                f"Filterwaarde '{value}' voor veld '{field.id}' is geen geldig getal."
+            ) from None
     if field.data_type == "boolean":
         return value.strip().lower() in ("1", "true", "waar", "ja")
     if field.data_type == "date":
@@ -196,12 +201,16 @@ def parse_filters(params: dict[str, str], cdef: ConnectorDef) -> list[list[Predi
     for gid, gval, gop in zip(id_groups, value_groups, op_groups, strict=True):
         fids, fvals, fops = gid.split(","), gval.split(","), gop.split(",")
         if not (len(fids) == len(fvals) == len(fops)):
-            raise ProfitError("Het aantal filtervelden, filterwaarden en operatoren komt niet overeen.")
+            raise ProfitError(
+                "Het aantal filtervelden, filterwaarden en operatoren komt niet overeen."
+            )
         group: list[Predicate] = []
         for fid, fval, fop in zip(fids, fvals, fops, strict=True):
             field = fields.get(fid.strip().casefold())
             if field is None:
-                raise ProfitError(f"Het filterveld '{fid}' bestaat niet in de GetConnector '{cdef.id}'.")
+                raise ProfitError(
+                    f"Het filterveld '{fid}' bestaat niet in de GetConnector '{cdef.id}'."
+                )
             try:
                 op = int(fop)
             except ValueError:
@@ -215,13 +224,20 @@ def parse_filters(params: dict[str, str], cdef: ConnectorDef) -> list[list[Predi
 
 
 def row_matches(row: dict[str, Any], groups: list[list[Predicate]]) -> bool:
-    return any(all(_matches(row.get(f), op, w, raw, dt_) for f, op, w, raw, dt_ in g) for g in groups)
+    return any(
+        all(_matches(row.get(f), op, w, raw, dt_) for f, op, w, raw, dt_ in g) for g in groups
+    )
 
 
 def sort_rows(rows: list[dict[str, Any]], order: list[tuple[str, bool, str]]) -> None:
     """Sort in place; ``order`` is (field, descending, dtype); stable sorts from the last key."""
     for fid, desc, dtype in reversed(order):
-        rows.sort(key=lambda r, f=fid, d=dtype: (0, "") if r.get(f) is None else (1, _norm(r.get(f), d)), reverse=desc)
+
+        def key(row: dict[str, Any], f: str = fid, d: str = dtype) -> tuple[int, Any]:
+            value = row.get(f)
+            return (0, "") if value is None else (1, _norm(value, d))
+
+        rows.sort(key=key, reverse=desc)
 
 
 # --- the server --------------------------------------------------------------------------------
@@ -304,7 +320,14 @@ class AfasSimulator:
 
     def subject_rows(self) -> list[dict[str, Any]]:
         return [
-            {"SbId": s.sb_id, "StId": s.st_id, "Ds": s.subject, "SbTx": s.text, "Da": s.date, "BcId": s.bcid}
+            {
+                "SbId": s.sb_id,
+                "StId": s.st_id,
+                "Ds": s.subject,
+                "SbTx": s.text,
+                "Da": s.date,
+                "BcId": s.bcid,
+            }
             for s in self.subjects
         ]
 
@@ -319,7 +342,7 @@ class AfasSimulator:
         """Serve on ``host:port`` (0 picks a free port); returns the base URL without
         ``/ProfitRestServices``."""
         self._closing = asyncio.Event()
-        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.25)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -355,7 +378,9 @@ class AfasSimulator:
             return web.Response(status=404)
         return await self._profit(request, parts[1:], lower[1:])
 
-    async def _profit(self, request: web.Request, parts: list[str], lower: list[str]) -> web.StreamResponse:
+    async def _profit(
+        self, request: web.Request, parts: list[str], lower: list[str]
+    ) -> web.StreamResponse:
         self.requests += 1
         self.log.append(f"{request.method} {request.path}")
         self.in_flight += 1
@@ -377,7 +402,11 @@ class AfasSimulator:
                 return web.json_response(body, status=503, headers={"Retry-After": str(failure[1])})
             if len(request.rel_url.raw_query_string) > MAX_QUERY_CHARS:
                 # IIS refuses an over-long query string before Profit sees it.
-                return web.Response(status=404, text="<h2>404 - File or directory not found.</h2>", content_type="text/html")
+                return web.Response(
+                    status=404,
+                    text="<h2>404 - File or directory not found.</h2>",
+                    content_type="text/html",
+                )
             if self.allowed_ips is not None and request.remote not in self.allowed_ips:
                 return web.Response(status=403)
             if not self._authorised(request):
@@ -394,10 +423,8 @@ class AfasSimulator:
 
     async def _hang(self) -> None:
         assert self._closing is not None
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), self.hang_seconds)
-        except TimeoutError:
-            pass
 
     def _authorised(self, request: web.Request) -> bool:
         if self.token_revoked:
@@ -410,20 +437,43 @@ class AfasSimulator:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return False  # plain tokens are refused: Profit wants the base64 of the XML
         match = _TOKEN_RE.fullmatch(xml)
-        return bool(match) and hmac.compare_digest(match.group(1).upper().encode(), self.token_data.encode())
+        if match is None:
+            return False
+        return hmac.compare_digest(match.group(1).upper().encode(), self.token_data.encode())
 
-    async def _route(self, request: web.Request, parts: list[str], lower: list[str]) -> web.StreamResponse:
+    async def _route(
+        self, request: web.Request, parts: list[str], lower: list[str]
+    ) -> web.StreamResponse:
         method = request.method
         if lower == ["profitversion"] and method == "GET":
             return web.json_response({"version": PROFIT_VERSION})
         if lower == ["metainfo"] and method == "GET":
             gets = [{"id": c.id, "description": c.description} for c in self._connectors().values()]
-            return web.json_response({"updateConnectors": UPDATE_CONNECTORS, "getConnectors": gets, "info": {"envid": "O12345AA", "appName": "AFAS Tray demo", "group": "AFAS Tray", "tokenExpiry": "0"}}, dumps=_DUMPS)
+            return web.json_response(
+                {
+                    "updateConnectors": UPDATE_CONNECTORS,
+                    "getConnectors": gets,
+                    "info": {
+                        "envid": "O12345AA",
+                        "appName": "AFAS Tray demo",
+                        "group": "AFAS Tray",
+                        "tokenExpiry": "0",
+                    },
+                },
+                dumps=_DUMPS,
+            )
         if len(lower) == 3 and lower[:2] == ["metainfo", "get"] and method == "GET":
             cdef = self._connectors().get(parts[2].casefold())
             if cdef is None:
                 return web.Response(status=404)
-            return web.json_response({"name": cdef.id, "description": cdef.description, "fields": [f.meta() for f in cdef.fields]}, dumps=_DUMPS)
+            return web.json_response(
+                {
+                    "name": cdef.id,
+                    "description": cdef.description,
+                    "fields": [f.meta() for f in cdef.fields],
+                },
+                dumps=_DUMPS,
+            )
         if lower == ["connectors", "knsubject"] and method == "POST":
             return await self._post_subject(request, attachment_only=False)
         if lower == ["connectors", "knsubject", "knsubjectattachment"] and method == "POST":
@@ -437,7 +487,9 @@ class AfasSimulator:
 
     def _connectors(self) -> dict[str, ConnectorDef]:
         all_defs = [*CONNECTORS.values(), SUBJECTS_DEF]
-        return {c.id.casefold(): c for c in all_defs if c.id.casefold() not in self.removed_connectors}
+        return {
+            c.id.casefold(): c for c in all_defs if c.id.casefold() not in self.removed_connectors
+        }
 
     # -- GetConnector ----------------------------------------------------------------------
 
@@ -456,26 +508,46 @@ class AfasSimulator:
             desc = item.startswith("-")
             field = fields.get(item.lstrip("-").casefold())
             if field is None:
-                raise ProfitError(f"Het sorteerveld '{item.lstrip('-')}' bestaat niet in de GetConnector '{cdef.id}'.")
+                raise ProfitError(
+                    f"Het sorteerveld '{item.lstrip('-')}' bestaat niet in de GetConnector '{cdef.id}'."
+                )
             order.append((field.id, desc, field.data_type))
         groups = parse_filters(params, cdef)
         limit = None if take < 0 else take
 
-        if cdef.id != SUBJECTS_CONNECTOR and not groups and (not order or order == [(cdef.key, False, order[0][2])]):
+        if (
+            cdef.id != SUBJECTS_CONNECTOR
+            and not groups
+            and (not order or order == [(cdef.key, False, order[0][2])])
+        ):
             # Natural key order without filters: only the asked rows are ever generated.
             rows = list(islice(self.data.rows(cdef.id, skip), limit))
         else:
-            rows = self._query(cdef, order, groups, params)[skip : None if limit is None else skip + limit]
+            rows = self._query(cdef, order, groups, params)[
+                skip : None if limit is None else skip + limit
+            ]
         self.rows_served += len(rows)
         return web.json_response({"skip": skip, "take": take, "rows": rows}, dumps=_DUMPS)
 
-    def _query(self, cdef: ConnectorDef, order: list[tuple[str, bool, str]], groups: list[list[Predicate]], params: dict[str, str]) -> list[dict[str, Any]]:
-        filter_key = (params.get("filterfieldids"), params.get("filtervalues"), params.get("operatortypes"))
+    def _query(
+        self,
+        cdef: ConnectorDef,
+        order: list[tuple[str, bool, str]],
+        groups: list[list[Predicate]],
+        params: dict[str, str],
+    ) -> list[dict[str, Any]]:
+        filter_key = (
+            params.get("filterfieldids"),
+            params.get("filtervalues"),
+            params.get("operatortypes"),
+        )
         key = (cdef.id, tuple(order), filter_key, self.data.version, len(self.subjects))
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        source: Iterator[dict[str, Any]] = iter(self.subject_rows()) if cdef.id == SUBJECTS_CONNECTOR else self.data.rows(cdef.id)
+        source: Iterator[dict[str, Any]] = (
+            iter(self.subject_rows()) if cdef.id == SUBJECTS_CONNECTOR else self.data.rows(cdef.id)
+        )
         rows = [r for r in source if row_matches(r, groups)] if groups else list(source)
         sort_rows(rows, order)
         if len(self._cache) > 8:
@@ -487,7 +559,9 @@ class AfasSimulator:
 
     async def _post_subject(self, request: web.Request, *, attachment_only: bool) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return web.Response(status=413)
+            too_large = web.Response(status=413)
+            too_large.force_close()  # the unread body stays behind: do not keep the connection
+            return too_large
         raw = await request.read()  # aiohttp answers 413 itself past client_max_size
         try:
             body = json.loads(raw)
@@ -499,14 +573,15 @@ class AfasSimulator:
         if not elements:
             raise ProfitError("Het object 'KnSubject' bevat geen Element.")
         # Validate every element before storing any: Profit rolls the whole request back.
-        planned = [self._check_attachment_update(e) if attachment_only else self._check_subject(e) for e in elements]
         sb_id = 0
-        for item in planned:
-            if attachment_only:
-                target, attachments = item
+        if attachment_only:
+            updates = [self._check_attachment_update(e) for e in elements]
+            for target, attachments in updates:
                 target.attachments.extend(attachments)
                 sb_id = target.sb_id
-            else:
+        else:
+            items = [self._check_subject(e) for e in elements]
+            for item in items:
                 item.sb_id = self._next_sbid
                 self._next_sbid += 1
                 self.subjects.append(item)
@@ -520,7 +595,9 @@ class AfasSimulator:
         st_id = fields.get("StId")
         if st_id is None or st_id == "":
             raise ProfitError("Type dossieritem: verplicht veld is niet gevuld.")
-        if isinstance(st_id, bool) or not (isinstance(st_id, int) or (isinstance(st_id, str) and st_id.strip().isdigit())):
+        if isinstance(st_id, bool) or not (
+            isinstance(st_id, int) or (isinstance(st_id, str) and st_id.strip().isdigit())
+        ):
             raise ProfitError(f"Type dossieritem: de waarde '{st_id}' is geen geldig getal.")
         st = int(st_id)
         if st <= 0 or (self.dossier_item_types is not None and st not in self.dossier_item_types):
@@ -529,7 +606,9 @@ class AfasSimulator:
         if not isinstance(ds, str) or not ds.strip():
             raise ProfitError("Onderwerp: verplicht veld is niet gevuld.")
         if len(ds) > 255:
-            raise ProfitError("Onderwerp: de waarde is langer dan de maximale lengte van 255 tekens.")
+            raise ProfitError(
+                "Onderwerp: de waarde is langer dan de maximale lengte van 255 tekens."
+            )
         text = fields.get("SbTx") or ""
         if not isinstance(text, str):
             raise ProfitError("Toelichting: ongeldige waarde.")
@@ -544,7 +623,9 @@ class AfasSimulator:
         links, attachments = self._check_objects(element.get("Objects"), allow_links=True)
         return DossierItem(0, st, ds, text, str(date), links, attachments)
 
-    def _check_attachment_update(self, element: dict[str, Any]) -> tuple[DossierItem, list[tuple[str, int]]]:
+    def _check_attachment_update(
+        self, element: dict[str, Any]
+    ) -> tuple[DossierItem, list[tuple[str, int]]]:
         sb_id = element.get("@SbId")
         target = next((s for s in self.subjects if str(s.sb_id) == str(sb_id)), None)
         if target is None:
@@ -554,7 +635,9 @@ class AfasSimulator:
             raise ProfitError("Er is geen bijlage aangeboden.")
         return target, attachments
 
-    def _check_objects(self, objects: Any, *, allow_links: bool) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+    def _check_objects(
+        self, objects: Any, *, allow_links: bool
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
         links: list[dict[str, Any]] = []
         attachments: list[tuple[str, int]] = []
         for holder in _as_list(objects, "Objects"):
@@ -574,13 +657,17 @@ class AfasSimulator:
         fields = element.get("Fields")
         if not isinstance(fields, dict):
             raise ProfitError("KnSubjectLink: Fields ontbreekt.")
+        link = dict(fields)
         bcid = fields.get("BcId")
-        if bcid not in (None, "") and self.data.find_relation(str(bcid)) is None:
-            raise ProfitError(f"Organisatie/persoon '{bcid}' bestaat niet.")
+        if bcid not in (None, ""):
+            relation = self.data.find_relation(str(bcid))
+            if relation is None:
+                raise ProfitError(f"Organisatie/persoon '{bcid}' bestaat niet.")
+            link["BcId"] = str(relation.bcid)  # stored as the relation, whichever key was sent
         cdid = fields.get("CdId")
         if cdid not in (None, "") and self.data.find_contact(str(cdid)) is None:
             raise ProfitError(f"Contact '{cdid}' bestaat niet.")
-        return dict(fields)
+        return link
 
     def _check_attachment(self, element: dict[str, Any]) -> tuple[str, int]:
         fields = element.get("Fields")
@@ -595,7 +682,9 @@ class AfasSimulator:
         try:
             size = len(base64.b64decode(stream, validate=True))
         except (binascii.Error, ValueError):
-            raise ProfitError(f"Bijlage '{name}': de bestandsinhoud is geen geldige base64.") from None
+            raise ProfitError(
+                f"Bijlage '{name}': de bestandsinhoud is geen geldige base64."
+            ) from None
         return name, size
 
     # -- InSite card -----------------------------------------------------------------------
@@ -607,15 +696,26 @@ class AfasSimulator:
         bcid = next((v for k, v in request.query.items() if k.lower() == "bcid"), "")
         relation = self.data.find_relation(bcid)
         if relation is None:
-            return web.Response(status=404, text=f"<h1>Relatie {html.escape(bcid)} niet gevonden</h1>", content_type="text/html")
+            return web.Response(
+                status=404,
+                text=f"<h1>Relatie {html.escape(bcid)} niet gevonden</h1>",
+                content_type="text/html",
+            )
         kind = "Organisatie" if isinstance(relation, Organisation) else "Persoon"
-        numbers = [(label, value) for label, value in (
-            ("Telefoon werk", relation.tel_work),
-            ("Mobiel werk", relation.mob_work),
-            ("Telefoon privé", getattr(relation, "tel_private", None)),
-            ("Mobiel privé", getattr(relation, "mob_private", None)),
-        ) if value]
-        rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in numbers)
+        numbers = [
+            (label, value)
+            for label, value in (
+                ("Telefoon werk", relation.tel_work),
+                ("Mobiel werk", relation.mob_work),
+                ("Telefoon privé", getattr(relation, "tel_private", None)),
+                ("Mobiel privé", getattr(relation, "mob_private", None)),
+            )
+            if value
+        ]
+        rows = "".join(
+            f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+            for label, value in numbers
+        )
         page = (
             "<!doctype html><html lang=nl><head><meta charset=utf-8>"
             f"<title>{html.escape(relation.name)} - Verkooprelatie</title></head><body>"
@@ -642,7 +742,11 @@ class AfasSimulator:
             elif what == "latency":
                 self.latency = float(body.get("seconds", 0))
             elif what == "fail":
-                self.fail_next(int(body.get("count", 1)), body.get("status", 500), int(body.get("retry_after", 1)))
+                self.fail_next(
+                    int(body.get("count", 1)),
+                    body.get("status", 500),
+                    int(body.get("retry_after", 1)),
+                )
             elif what == "ips":
                 ips = body.get("allowed")
                 self.allowed_ips = None if ips is None else {str(ip) for ip in ips}
@@ -682,7 +786,9 @@ class SimulatorThread:
     """Runs an :class:`AfasSimulator` on its own event loop in a background thread, for the CLI
     demo mode and the benchmarks (so the server's work does not share the client's loop)."""
 
-    def __init__(self, simulator: AfasSimulator | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, simulator: AfasSimulator | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.simulator = simulator or AfasSimulator()
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -731,32 +837,45 @@ class SimulatorThread:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m afas_tray.demo.afas", description="Simulated AFAS Profit REST server")
+    parser = argparse.ArgumentParser(
+        prog="python -m afas_tray.demo.afas", description="Simulated AFAS Profit REST server"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--relations", type=int, default=1000, help="organisations + persons (100 to 1,000,000)")
+    parser.add_argument(
+        "--relations", type=int, default=1000, help="organisations + persons (100 to 1,000,000)"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--token-data", default=DEFAULT_TOKEN_DATA, help="hex data part of the token to accept")
+    parser.add_argument(
+        "--token-data", default=DEFAULT_TOKEN_DATA, help="hex data part of the token to accept"
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[0-9A-Fa-f]+", args.token_data):
         parser.error("--token-data must be hexadecimal")
 
     async def serve() -> None:
-        sim = AfasSimulator(relations=args.relations, seed=args.seed, token_data=args.token_data, latency=args.latency)
+        sim = AfasSimulator(
+            relations=args.relations,
+            seed=args.seed,
+            token_data=args.token_data,
+            latency=args.latency,
+        )
         url = await sim.start(args.host, args.port)
-        print(f"Simulated AFAS Profit at {url}/ProfitRestServices ({args.relations} relations, seed {args.seed})")
+        print(
+            f"Simulated AFAS Profit at {url}/ProfitRestServices ({args.relations} relations, seed {args.seed})"
+        )
         print(f"InSite URL template: {url}/insite/verkooprelatie-prs?BcId=<BCID>")
-        print("Token: the XML around --token-data (the demo's own token); Ctrl+C stops.", flush=True)
+        print(
+            "Token: the XML around --token-data (the demo's own token); Ctrl+C stops.", flush=True
+        )
         try:
             await asyncio.Event().wait()
         finally:
             await sim.stop()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

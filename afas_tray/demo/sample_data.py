@@ -71,35 +71,142 @@ class _Rng:
 # --- Dutch names and places ------------------------------------------------------------------
 
 FIRST_NAMES = (
-    "Jan", "Pieter", "Kees", "Henk", "Willem", "Johan", "Gerrit", "Bram", "Daan", "Sem", "Lucas",
-    "Thomas", "Ruben", "Jeroen", "Bas", "Mark", "Sander", "Tim", "Mohammed", "Yusuf", "Emma",
-    "Sophie", "Julia", "Anna", "Lisa", "Sanne", "Fleur", "Anouk", "Eva", "Lotte", "Marieke",
-    "Ingrid", "Els", "Annemiek", "Fatima", "Noor", "Sara", "Femke", "Iris", "Joke", "Ria", "Wim",
+    "Jan",
+    "Pieter",
+    "Kees",
+    "Henk",
+    "Willem",
+    "Johan",
+    "Gerrit",
+    "Bram",
+    "Daan",
+    "Sem",
+    "Lucas",
+    "Thomas",
+    "Ruben",
+    "Jeroen",
+    "Bas",
+    "Mark",
+    "Sander",
+    "Tim",
+    "Mohammed",
+    "Yusuf",
+    "Emma",
+    "Sophie",
+    "Julia",
+    "Anna",
+    "Lisa",
+    "Sanne",
+    "Fleur",
+    "Anouk",
+    "Eva",
+    "Lotte",
+    "Marieke",
+    "Ingrid",
+    "Els",
+    "Annemiek",
+    "Fatima",
+    "Noor",
+    "Sara",
+    "Femke",
+    "Iris",
+    "Joke",
+    "Ria",
+    "Wim",
 )
 PREFIXES = ("", "", "", "", "", "van", "de", "van der", "van den", "van de", "ter", "den", "van 't")
 LAST_NAMES = (
-    "Jansen", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "Bos", "Vos", "Peters", "Hendriks",
-    "Dekker", "Brouwer", "Dijk", "Berg", "Vries", "Boer", "Wit", "Leeuwen", "Graaf", "Linden",
-    "Veen", "Kok", "Jacobs", "Vermeulen", "Willems", "Schouten", "Hoekstra", "Postma", "Kuipers",
-    "Yilmaz", "El Amrani", "Wouters", "Prins", "Huisman", "Kramer", "Verhoeven", "Sluis", "Beek",
+    "Jansen",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "Mulder",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "Dekker",
+    "Brouwer",
+    "Dijk",
+    "Berg",
+    "Vries",
+    "Boer",
+    "Wit",
+    "Leeuwen",
+    "Graaf",
+    "Linden",
+    "Veen",
+    "Kok",
+    "Jacobs",
+    "Vermeulen",
+    "Willems",
+    "Schouten",
+    "Hoekstra",
+    "Postma",
+    "Kuipers",
+    "Yilmaz",
+    "El Amrani",
+    "Wouters",
+    "Prins",
+    "Huisman",
+    "Kramer",
+    "Verhoeven",
+    "Sluis",
+    "Beek",
 )
 TRADES = (
-    "Installatietechniek", "Bouwbedrijf", "Transport", "Accountants", "Advocaten", "Loodgieters",
-    "Schilderwerken", "Hoveniers", "Autobedrijf", "Elektrotechniek", "Administratiekantoor",
-    "Makelaardij", "Tandartspraktijk", "Fysiotherapie", "Bakkerij", "Drukkerij", "Metaalbewerking",
+    "Installatietechniek",
+    "Bouwbedrijf",
+    "Transport",
+    "Accountants",
+    "Advocaten",
+    "Loodgieters",
+    "Schilderwerken",
+    "Hoveniers",
+    "Autobedrijf",
+    "Elektrotechniek",
+    "Administratiekantoor",
+    "Makelaardij",
+    "Tandartspraktijk",
+    "Fysiotherapie",
+    "Bakkerij",
+    "Drukkerij",
+    "Metaalbewerking",
 )
 ORG_PATTERNS = (
-    "{last} {trade} B.V.", "{trade} {last}", "{last} & Zn.", "{last} {trade}", "Stichting {city}se {trade}",
-    "{trade} {city} B.V.", "{last} Holding B.V.", "Gemeente {city}", "{last} en {last2} V.O.F.",
-    "{trade} De {noun}", "{city} {trade} N.V.",
+    "{last} {trade} B.V.",
+    "{trade} {last}",
+    "{last} & Zn.",
+    "{last} {trade}",
+    "Stichting {city}se {trade}",
+    "{trade} {city} B.V.",
+    "{last} Holding B.V.",
+    "Gemeente {city}",
+    "{last} en {last2} V.O.F.",
+    "{trade} De {noun}",
+    "{city} {trade} N.V.",
 )
 NOUNS = ("Linde", "Eik", "Molen", "Haven", "Brug", "Toren", "Dijk", "Horst", "Kroon", "Zwaan")
 # (area code without the trunk 0, city): 2-digit areas have 7-digit subscriber numbers.
 AREAS = (
-    ("20", "Amsterdam"), ("10", "Rotterdam"), ("30", "Utrecht"), ("70", "Den Haag"),
-    ("40", "Eindhoven"), ("50", "Groningen"), ("24", "Nijmegen"), ("26", "Arnhem"),
-    ("13", "Tilburg"), ("71", "Leiden"), ("23", "Haarlem"), ("53", "Enschede"), ("43", "Maastricht"),
-    ("513", "Heerenveen"), ("229", "Hoorn"), ("418", "Zaltbommel"), ("575", "Zutphen"),
+    ("20", "Amsterdam"),
+    ("10", "Rotterdam"),
+    ("30", "Utrecht"),
+    ("70", "Den Haag"),
+    ("40", "Eindhoven"),
+    ("50", "Groningen"),
+    ("24", "Nijmegen"),
+    ("26", "Arnhem"),
+    ("13", "Tilburg"),
+    ("71", "Leiden"),
+    ("23", "Haarlem"),
+    ("53", "Enschede"),
+    ("43", "Maastricht"),
+    ("513", "Heerenveen"),
+    ("229", "Hoorn"),
+    ("418", "Zaltbommel"),
+    ("575", "Zutphen"),
 )
 BE_AREAS = ("2", "3", "9", "16", "50")  # Brussel, Antwerpen, Gent, Leuven, Brugge
 JUNK = ("n.v.t.", "-", "+31", "onbekend", "zie e-mail", "0", "nvt", "geen")
@@ -188,7 +295,9 @@ def _belgian(rng: _Rng) -> str:
     return f"0032 {area} {digits}"
 
 
-def _phone(rng: _Rng, nsn: str, *, p_blank: float, p_junk: float = 0.04, p_ext: float = 0.05) -> str | None:
+def _phone(
+    rng: _Rng, nsn: str, *, p_blank: float, p_junk: float = 0.04, p_ext: float = 0.05
+) -> str | None:
     roll = (rng.next() & 0xFFFF) / 65536
     if roll < p_blank:
         # AFAS gives null for an empty field; a few rows carry an empty string instead.
@@ -338,18 +447,53 @@ KNOWN: dict[str, KnownEntry] = {
 }
 
 _KNOWN_OVERRIDES: dict[tuple[int, int], dict[str, Any]] = {
-    (_KIND_ORG, 3): {"name": "Van Dijk Installatietechniek B.V.", "city": "Amsterdam", "tel_work": "020-5550101", "mob_work": None},
-    (_KIND_ORG, 5): {"name": "Huisartsenpraktijk De Linde", "city": "Utrecht", "tel_work": "030-5550202", "mob_work": None},
-    (_KIND_ORG, 6): {"name": "Apotheek De Linde", "city": "Utrecht", "tel_work": "+31 (0)30 555 02 02", "mob_work": None},
-    (_KIND_ORG, 7): {"name": "Bouwbedrijf Jansen & Zn.", "city": "Rotterdam", "tel_work": "010-5550303", "mob_work": None},
+    (_KIND_ORG, 3): {
+        "name": "Van Dijk Installatietechniek B.V.",
+        "city": "Amsterdam",
+        "tel_work": "020-5550101",
+        "mob_work": None,
+    },
+    (_KIND_ORG, 5): {
+        "name": "Huisartsenpraktijk De Linde",
+        "city": "Utrecht",
+        "tel_work": "030-5550202",
+        "mob_work": None,
+    },
+    (_KIND_ORG, 6): {
+        "name": "Apotheek De Linde",
+        "city": "Utrecht",
+        "tel_work": "+31 (0)30 555 02 02",
+        "mob_work": None,
+    },
+    (_KIND_ORG, 7): {
+        "name": "Bouwbedrijf Jansen & Zn.",
+        "city": "Rotterdam",
+        "tel_work": "010-5550303",
+        "mob_work": None,
+    },
     (_KIND_ORG, 8): {"name": "Stichting Welzijn Oost", "city": "Eindhoven"},
     (_KIND_PERSON, 41): {"name": "Sanne Bakker", "mob_private": "+31 6 55501234"},
     (_KIND_PERSON, 2): {"name": "Pieter Jansen"},
     (_KIND_PERSON, 4): {"name": "Marieke Jansen-de Boer"},
     (_KIND_PERSON, 8): {"name": "Ahmed El Idrissi"},
-    (_KIND_CONTACT, 1): {"org_index": 7, "name": "Pieter Jansen", "tel_work": "010 555 03 03", "blocked": False},
-    (_KIND_CONTACT, 2): {"org_index": 7, "name": "Marieke Jansen-de Boer", "tel_work": "0105550303", "blocked": False},
-    (_KIND_CONTACT, 4): {"org_index": 8, "name": "Ahmed El Idrissi", "tel_work": "040-5550404", "blocked": False},
+    (_KIND_CONTACT, 1): {
+        "org_index": 7,
+        "name": "Pieter Jansen",
+        "tel_work": "010 555 03 03",
+        "blocked": False,
+    },
+    (_KIND_CONTACT, 2): {
+        "org_index": 7,
+        "name": "Marieke Jansen-de Boer",
+        "tel_work": "0105550303",
+        "blocked": False,
+    },
+    (_KIND_CONTACT, 4): {
+        "org_index": 8,
+        "name": "Ahmed El Idrissi",
+        "tel_work": "040-5550404",
+        "blocked": False,
+    },
 }
 
 
@@ -391,7 +535,9 @@ class ConnectorDef:
 
 
 def _f(id: str, label: str, dtype: str = "string", length: int = 0, fid: str = "") -> FieldDef:
-    return FieldDef(id, label, dtype, length or {"string": 80, "int": 9, "date": 0, "boolean": 1}[dtype], fid)
+    return FieldDef(
+        id, label, dtype, length or {"string": 80, "int": 9, "date": 0, "boolean": 1}[dtype], fid
+    )
 
 
 CONNECTORS: dict[str, ConnectorDef] = {
@@ -501,7 +647,9 @@ class SampleData:
         self.n_person = relations - self.n_org
         self.n_contact = (self.n_person + 1) // 2
         self.version = 0  # bumped on every mutation (caches key on it)
-        self._overrides: dict[tuple[int, int], dict[str, Any]] = {k: dict(v) for k, v in _KNOWN_OVERRIDES.items()}
+        self._overrides: dict[tuple[int, int], dict[str, Any]] = {
+            k: dict(v) for k, v in _KNOWN_OVERRIDES.items()
+        }
         self._deleted: dict[int, list[int]] = {_KIND_ORG: [], _KIND_PERSON: [], _KIND_CONTACT: []}
 
     # -- records ---------------------------------------------------------------------------
@@ -522,7 +670,7 @@ class SampleData:
 
     def organisation(self, i: int) -> Organisation:
         rng = _Rng(self.seed, _KIND_ORG, i)
-        area, city, nsn = self._org_main(i)
+        _area, city, nsn = self._org_main(i)
         last, last2 = rng.pick(LAST_NAMES), rng.pick(LAST_NAMES)
         name = rng.pick(ORG_PATTERNS).format(
             last=last, last2=last2, trade=rng.pick(TRADES), city=city, noun=rng.pick(NOUNS)
@@ -530,7 +678,18 @@ class SampleData:
         tel = _belgian(rng) if rng.chance(0.03) else _phone(rng, nsn, p_blank=0.06)
         mob = _phone(rng, _mobile_digits(rng), p_blank=0.7, p_junk=0.01)
         email = None if rng.chance(0.2) else f"info@{last.lower().replace(' ', '')}{i}.nl"
-        record = Organisation(i, org_bcid(i), str(ORG_NUMBER_BASE + i), name, city, tel, mob, email, _modified(rng), nsn)
+        record = Organisation(
+            i,
+            org_bcid(i),
+            str(ORG_NUMBER_BASE + i),
+            name,
+            city,
+            tel,
+            mob,
+            email,
+            _modified(rng),
+            nsn,
+        )
         return self._apply(_KIND_ORG, i, record)
 
     def person(self, j: int) -> Person:
@@ -540,10 +699,23 @@ class SampleData:
         tel_work = _phone(rng, _fixed_digits(rng, area), p_blank=0.9 if employee else 0.95)
         mob_work = _phone(rng, _mobile_digits(rng), p_blank=0.6 if employee else 0.9, p_junk=0.01)
         tel_private = _phone(rng, _fixed_digits(rng, area), p_blank=0.75 if employee else 0.55)
-        mob_private = _phone(rng, _mobile_digits(rng), p_blank=0.5 if employee else 0.3, p_junk=0.02)
+        mob_private = _phone(
+            rng, _mobile_digits(rng), p_blank=0.5 if employee else 0.3, p_junk=0.02
+        )
         name = self._person_name(j)
         email = None if rng.chance(0.4) else f"{name.split(' ')[0].lower()}.{j}@example.nl"
-        record = Person(j, person_bcid(j), str(PERSON_NUMBER_BASE + j), name, tel_work, mob_work, tel_private, mob_private, email, _modified(rng))
+        record = Person(
+            j,
+            person_bcid(j),
+            str(PERSON_NUMBER_BASE + j),
+            name,
+            tel_work,
+            mob_work,
+            tel_private,
+            mob_private,
+            email,
+            _modified(rng),
+        )
         return self._apply(_KIND_PERSON, j, record)
 
     def contact(self, k: int) -> Contact:
@@ -561,7 +733,17 @@ class SampleData:
         else:
             tel = None
         mob = _phone(rng, _mobile_digits(rng), p_blank=0.5, p_junk=0.01)
-        record = Contact(k, contact_id(k), org_index, 2 * k, self._person_name(2 * k), tel, mob, rng.chance(0.03), _modified(rng))
+        record = Contact(
+            k,
+            contact_id(k),
+            org_index,
+            2 * k,
+            self._person_name(2 * k),
+            tel,
+            mob,
+            rng.chance(0.03),
+            _modified(rng),
+        )
         return self._apply(_KIND_CONTACT, k, record)
 
     def _org_main(self, i: int) -> tuple[str, str, str]:
@@ -587,7 +769,11 @@ class SampleData:
         except ValueError:
             return None
         if ORG_NUMBER_BASE <= n < ORG_NUMBER_BASE + self.n_org:
-            return self.organisation(n - ORG_NUMBER_BASE) if self._alive(_KIND_ORG, n - ORG_NUMBER_BASE, self.n_org) else None
+            return (
+                self.organisation(n - ORG_NUMBER_BASE)
+                if self._alive(_KIND_ORG, n - ORG_NUMBER_BASE, self.n_org)
+                else None
+            )
         if PERSON_NUMBER_BASE <= n < PERSON_NUMBER_BASE + self.n_person:
             j = n - PERSON_NUMBER_BASE
             return self.person(j) if self._alive(_KIND_PERSON, j, self.n_person) else None
@@ -671,7 +857,9 @@ class SampleData:
                 return index
             index = moved
 
-    def _iter_kind(self, kind: int, position: int, count: int, make: Callable[[int], Any]) -> Iterator[Any]:
+    def _iter_kind(
+        self, kind: int, position: int, count: int, make: Callable[[int], Any]
+    ) -> Iterator[Any]:
         index = self._nth_alive(kind, position)
         deleted = set(self._deleted[kind])
         while index < count:
@@ -695,39 +883,84 @@ class SampleData:
         """Rows of a connector in its natural (key) order, from position ``start``."""
         if connector == "AfasTray_Organisaties":
             for o in self._iter_kind(_KIND_ORG, start, self.n_org, self.organisation):
-                yield {"BcId": o.bcid, "Nummer": o.number, "Naam": o.name, "Telefoon_werk": o.tel_work, "Mobiel_werk": o.mob_work, "Gewijzigd_op": o.modified}
+                yield {
+                    "BcId": o.bcid,
+                    "Nummer": o.number,
+                    "Naam": o.name,
+                    "Telefoon_werk": o.tel_work,
+                    "Mobiel_werk": o.mob_work,
+                    "Gewijzigd_op": o.modified,
+                }
         elif connector == "AfasTray_Personen":
             for p in self._iter_kind(_KIND_PERSON, start, self.n_person, self.person):
                 yield {
-                    "BcId": p.bcid, "Nummer": p.number, "Naam": p.name, "Telefoon_werk": p.tel_work, "Mobiel_werk": p.mob_work,
-                    "Telefoon_prive": p.tel_private, "Mobiel_prive": p.mob_private, "Gewijzigd_op": p.modified,
+                    "BcId": p.bcid,
+                    "Nummer": p.number,
+                    "Naam": p.name,
+                    "Telefoon_werk": p.tel_work,
+                    "Mobiel_werk": p.mob_work,
+                    "Telefoon_prive": p.tel_private,
+                    "Mobiel_prive": p.mob_private,
+                    "Gewijzigd_op": p.modified,
                 }
         elif connector == "AfasTray_Contactpersonen":
             for c in self._iter_kind(_KIND_CONTACT, start, self.n_contact, self.contact):
                 yield {
-                    "Contact_id": c.contact_id, "Organisatie_BcId": org_bcid(c.org_index), "Persoon_BcId": person_bcid(c.person_index),
-                    "Naam": c.name, "Telefoon_werk": c.tel_work, "Mobiel_werk": c.mob_work, "Geblokkeerd": c.blocked, "Gewijzigd_op": c.modified,
+                    "Contact_id": c.contact_id,
+                    "Organisatie_BcId": org_bcid(c.org_index),
+                    "Persoon_BcId": person_bcid(c.person_index),
+                    "Naam": c.name,
+                    "Telefoon_werk": c.tel_work,
+                    "Mobiel_werk": c.mob_work,
+                    "Geblokkeerd": c.blocked,
+                    "Gewijzigd_op": c.modified,
                 }
         elif connector == "Profit_OrgPer":
             orgs = self.count("AfasTray_Organisaties")
             if start < orgs:
                 for o in self._iter_kind(_KIND_ORG, start, self.n_org, self.organisation):
                     yield {
-                        "BcCo": o.number, "Type": "ORG", "SearchName": o.name[:10].upper(), "Name": o.name, "AdressLine3": o.city,
-                        "TelWork": o.tel_work, "MobWork": o.mob_work, "MailWork": o.email,
+                        "BcCo": o.number,
+                        "Type": "ORG",
+                        "SearchName": o.name[:10].upper(),
+                        "Name": o.name,
+                        "AdressLine3": o.city,
+                        "TelWork": o.tel_work,
+                        "MobWork": o.mob_work,
+                        "MailWork": o.email,
                     }
-            for p in self._iter_kind(_KIND_PERSON, max(0, start - orgs), self.n_person, self.person):
+            for p in self._iter_kind(
+                _KIND_PERSON, max(0, start - orgs), self.n_person, self.person
+            ):
                 yield {
-                    "BcCo": p.number, "Type": "PRS", "SearchName": p.name.split(" ")[-1][:10].upper(), "Name": p.name, "AdressLine3": None,
-                    "TelWork": p.tel_work, "MobWork": p.mob_work, "MailWork": p.email,
+                    "BcCo": p.number,
+                    "Type": "PRS",
+                    "SearchName": p.name.split(" ")[-1][:10].upper(),
+                    "Name": p.name,
+                    "AdressLine3": None,
+                    "TelWork": p.tel_work,
+                    "MobWork": p.mob_work,
+                    "MailWork": p.email,
                 }
         elif connector == "Profit_Contacts":
             for c in self._iter_kind(_KIND_CONTACT, start, self.n_contact, self.contact):
-                p = self.person(c.person_index) if self._alive(_KIND_PERSON, c.person_index, self.n_person) else None
+                p = (
+                    self.person(c.person_index)
+                    if self._alive(_KIND_PERSON, c.person_index, self.n_person)
+                    else None
+                )
                 yield {
-                    "Type": "PRS", "ContactId": c.contact_id, "Name": c.name, "OrgNumber": str(ORG_NUMBER_BASE + c.org_index),
-                    "PerNumber": str(PERSON_NUMBER_BASE + c.person_index), "Blocked": c.blocked, "TelWork": c.tel_work, "MobWork": c.mob_work,
-                    "TelPrivate": p.tel_private if p else None, "MobPrivate": p.mob_private if p else None, "ModifiedDate": c.modified,
+                    "Type": "PRS",
+                    "ContactId": c.contact_id,
+                    "Name": c.name,
+                    "OrgNumber": str(ORG_NUMBER_BASE + c.org_index),
+                    "PerNumber": str(PERSON_NUMBER_BASE + c.person_index),
+                    "Blocked": c.blocked,
+                    "TelWork": c.tel_work,
+                    "MobWork": c.mob_work,
+                    "TelPrivate": p.tel_private if p else None,
+                    "MobPrivate": p.mob_private if p else None,
+                    "ModifiedDate": c.modified,
                 }
         else:
             raise KeyError(connector)
