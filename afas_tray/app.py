@@ -229,12 +229,12 @@ class TrayShell:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.profile.paths.log_dir)))
 
     def show_about(self) -> None:
+        from PySide6.QtCore import QCoreApplication
         from PySide6.QtWidgets import QMessageBox
 
-        from afas_tray.ui.tray import tr
-
-        QMessageBox.about(None, APP_NAME, tr("%1 %2\nCaller pop and call reports for Xelion and AFAS Profit.")
-                          .replace("%1", APP_NAME).replace("%2", __version__))
+        text = QCoreApplication.translate(
+            "Tray", "%1 %2\nCaller pop and call reports for Xelion and AFAS Profit.")
+        QMessageBox.about(None, APP_NAME, text.replace("%1", APP_NAME).replace("%2", __version__))
 
     def simulate_call(self) -> None:
         if self.demo_env is not None:

@@ -52,11 +52,11 @@ class Controller(Protocol):
 
 def state_title(status: Status) -> str:
     return {
-        State.IDLE: tr("Up to date"),
-        State.SYNCING: tr("Syncing…"),
-        State.ERROR: tr("Needs attention"),
-        State.PAUSED: tr("Sync paused"),
-        State.NOT_CONFIGURED: tr("Not set up yet"),
+        State.IDLE: QCoreApplication.translate("Tray", "Up to date"),
+        State.SYNCING: QCoreApplication.translate("Tray", "Syncing…"),
+        State.ERROR: QCoreApplication.translate("Tray", "Needs attention"),
+        State.PAUSED: QCoreApplication.translate("Tray", "Sync paused"),
+        State.NOT_CONFIGURED: QCoreApplication.translate("Tray", "Not set up yet"),
     }[status.state]
 
 
@@ -69,19 +69,19 @@ def tooltip_text(status: Status, now: float | None = None) -> str:
     if status.last_sync:
         age = max(0, int(((now or time.time()) - status.last_sync) // 60))
         when = time.strftime("%H:%M", time.localtime(status.last_sync))
-        lines.append(tr("Last sync: %1 (%2 min ago)").replace("%1", when).replace("%2", str(age)))
+        lines.append(QCoreApplication.translate("Tray", "Last sync: %1 (%2 min ago)").replace("%1", when).replace("%2", str(age)))
     else:
-        lines.append(tr("Last sync: never"))
-    lines.append(tr("Phone book: %1 relations").replace("%1", f"{status.book_size:,}".replace(",", ".")))
-    lines.append(tr("Reports waiting: %1").replace("%1", str(status.outbox_backlog)))
+        lines.append(QCoreApplication.translate("Tray", "Last sync: never"))
+    lines.append(QCoreApplication.translate("Tray", "Phone book: %1 relations").replace("%1", f"{status.book_size:,}".replace(",", ".")))
+    lines.append(QCoreApplication.translate("Tray", "Reports waiting: %1").replace("%1", str(status.outbox_backlog)))
     if status.xelion is not None:
-        lines.append(tr("Xelion: %1").replace("%1", str(status.xelion)))
+        lines.append(QCoreApplication.translate("Tray", "Xelion: %1").replace("%1", str(status.xelion)))
     return "\n".join(lines)
 
 
 def call_label(call: Any) -> str:
     when = time.strftime("%H:%M", time.localtime(call.time))
-    who = call.match_name or tr("unknown")
+    who = call.match_name or QCoreApplication.translate("Tray", "unknown")
     return f"{when}  {call.number} — {who}"
 
 
@@ -94,27 +94,27 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         msg = menu.addAction(str(status.message)[:120])
         msg.setEnabled(False)
     menu.addSeparator()
-    menu.addAction(tr("Sync now"), controller.sync_now)
-    recent = menu.addMenu(tr("Recent calls"))
+    menu.addAction(QCoreApplication.translate("Tray", "Sync now"), controller.sync_now)
+    recent = menu.addMenu(QCoreApplication.translate("Tray", "Recent calls"))
     calls = list(controller.recent_calls())[:15]
     if not calls:
-        empty = recent.addAction(tr("No calls yet"))
+        empty = recent.addAction(QCoreApplication.translate("Tray", "No calls yet"))
         empty.setEnabled(False)
     for call in calls:
         sub = recent.addMenu(call_label(call))
-        open_act = sub.addAction(tr("Open card"), lambda c=call: controller.open_recent(c))
+        open_act = sub.addAction(QCoreApplication.translate("Tray", "Open card"), lambda c=call: controller.open_recent(c))
         open_act.setEnabled(bool(call.match_bcid))
-        sub.addAction(tr("Write report…"), lambda c=call: controller.write_report(c))
+        sub.addAction(QCoreApplication.translate("Tray", "Write report…"), lambda c=call: controller.write_report(c))
     if controller.demo:
-        menu.addAction(tr("Simulate incoming call"), controller.simulate_call)
-    menu.addAction(tr("Resume sync") if controller.is_paused() else tr("Pause sync"),
+        menu.addAction(QCoreApplication.translate("Tray", "Simulate incoming call"), controller.simulate_call)
+    menu.addAction(QCoreApplication.translate("Tray", "Resume sync") if controller.is_paused() else QCoreApplication.translate("Tray", "Pause sync"),
                    controller.toggle_pause)
     menu.addSeparator()
-    menu.addAction(tr("Settings…"), controller.open_settings)
-    menu.addAction(tr("Open log folder"), controller.open_log_folder)
-    menu.addAction(tr("About %1").replace("%1", APP_NAME), controller.show_about)
+    menu.addAction(QCoreApplication.translate("Tray", "Settings…"), controller.open_settings)
+    menu.addAction(QCoreApplication.translate("Tray", "Open log folder"), controller.open_log_folder)
+    menu.addAction(QCoreApplication.translate("Tray", "About %1").replace("%1", APP_NAME), controller.show_about)
     menu.addSeparator()
-    menu.addAction(tr("Quit"), controller.quit)
+    menu.addAction(QCoreApplication.translate("Tray", "Quit"), controller.quit)
 
 
 class Tray(QObject):
@@ -178,9 +178,9 @@ class StatusWindow(QWidget):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.menu = QMenu(self)
         self.menu.aboutToShow.connect(lambda: build_menu(self.menu, controller, self._status))
-        sync = QPushButton(tr("Sync now"))
+        sync = QPushButton(QCoreApplication.translate("Tray", "Sync now"))
         sync.clicked.connect(controller.sync_now)
-        more = QPushButton(tr("Menu"))
+        more = QPushButton(QCoreApplication.translate("Tray", "Menu"))
         more.setMenu(self.menu)
         top = QHBoxLayout()
         top.addWidget(self.icon_label)

@@ -2,111 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="nl" sourcelanguage="en">
 <context>
-    <name></name>
-    <message>
-        <source>Up to date</source>
-        <translation>Bijgewerkt</translation>
-    </message>
-    <message>
-        <source>Syncing…</source>
-        <translation>Synchroniseren…</translation>
-    </message>
-    <message>
-        <source>Needs attention</source>
-        <translation>Aandacht nodig</translation>
-    </message>
-    <message>
-        <source>Sync paused</source>
-        <translation>Synchronisatie gepauzeerd</translation>
-    </message>
-    <message>
-        <source>Not set up yet</source>
-        <translation>Nog niet ingesteld</translation>
-    </message>
-    <message>
-        <source>Last sync: %1 (%2 min ago)</source>
-        <translation>Laatste synchronisatie: %1 (%2 min geleden)</translation>
-    </message>
-    <message>
-        <source>Last sync: never</source>
-        <translation>Laatste synchronisatie: nooit</translation>
-    </message>
-    <message>
-        <source>Phone book: %1 relations</source>
-        <translation>Telefoonboek: %1 relaties</translation>
-    </message>
-    <message>
-        <source>Reports waiting: %1</source>
-        <translation>Wachtende verslagen: %1</translation>
-    </message>
-    <message>
-        <source>Xelion: %1</source>
-        <translation>Xelion: %1</translation>
-    </message>
-    <message>
-        <source>unknown</source>
-        <translation>onbekend</translation>
-    </message>
-    <message>
-        <source>Sync now</source>
-        <translation>Nu synchroniseren</translation>
-    </message>
-    <message>
-        <source>Recent calls</source>
-        <translation>Recente gesprekken</translation>
-    </message>
-    <message>
-        <source>No calls yet</source>
-        <translation>Nog geen gesprekken</translation>
-    </message>
-    <message>
-        <source>Open card</source>
-        <translation>Kaart openen</translation>
-    </message>
-    <message>
-        <source>Write report…</source>
-        <translation>Verslag schrijven…</translation>
-    </message>
-    <message>
-        <source>Simulate incoming call</source>
-        <translation>Inkomend gesprek nabootsen</translation>
-    </message>
-    <message>
-        <source>Resume sync</source>
-        <translation>Synchronisatie hervatten</translation>
-    </message>
-    <message>
-        <source>Pause sync</source>
-        <translation>Synchronisatie pauzeren</translation>
-    </message>
-    <message>
-        <source>Settings…</source>
-        <translation>Instellingen…</translation>
-    </message>
-    <message>
-        <source>Open log folder</source>
-        <translation>Logmap openen</translation>
-    </message>
-    <message>
-        <source>About %1</source>
-        <translation>Over %1</translation>
-    </message>
-    <message>
-        <source>Quit</source>
-        <translation>Afsluiten</translation>
-    </message>
-    <message>
-        <source>Menu</source>
-        <translation>Menu</translation>
-    </message>
-    <message>
-        <source>%1 %2
-Caller pop and call reports for Xelion and AFAS Profit.</source>
-        <translation>%1 %2
-Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
-    </message>
-</context>
-<context>
     <name>CallReportDialog</name>
     <message>
         <source>Call report — AFAS Tray</source>
@@ -650,6 +545,111 @@ Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
     <message>
         <source>All {total} checks passed.</source>
         <translation>Alle {total} controles geslaagd.</translation>
+    </message>
+</context>
+<context>
+    <name>Tray</name>
+    <message>
+        <source>%1 %2
+Caller pop and call reports for Xelion and AFAS Profit.</source>
+        <translation>%1 %2
+Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
+    </message>
+    <message>
+        <source>Up to date</source>
+        <translation>Bijgewerkt</translation>
+    </message>
+    <message>
+        <source>Syncing…</source>
+        <translation>Synchroniseren…</translation>
+    </message>
+    <message>
+        <source>Needs attention</source>
+        <translation>Aandacht nodig</translation>
+    </message>
+    <message>
+        <source>Sync paused</source>
+        <translation>Synchronisatie gepauzeerd</translation>
+    </message>
+    <message>
+        <source>Not set up yet</source>
+        <translation>Nog niet ingesteld</translation>
+    </message>
+    <message>
+        <source>Last sync: %1 (%2 min ago)</source>
+        <translation>Laatste synchronisatie: %1 (%2 min geleden)</translation>
+    </message>
+    <message>
+        <source>Last sync: never</source>
+        <translation>Laatste synchronisatie: nooit</translation>
+    </message>
+    <message>
+        <source>Phone book: %1 relations</source>
+        <translation>Telefoonboek: %1 relaties</translation>
+    </message>
+    <message>
+        <source>Reports waiting: %1</source>
+        <translation>Wachtende verslagen: %1</translation>
+    </message>
+    <message>
+        <source>Xelion: %1</source>
+        <translation>Xelion: %1</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>onbekend</translation>
+    </message>
+    <message>
+        <source>Sync now</source>
+        <translation>Nu synchroniseren</translation>
+    </message>
+    <message>
+        <source>Recent calls</source>
+        <translation>Recente gesprekken</translation>
+    </message>
+    <message>
+        <source>No calls yet</source>
+        <translation>Nog geen gesprekken</translation>
+    </message>
+    <message>
+        <source>Open card</source>
+        <translation>Kaart openen</translation>
+    </message>
+    <message>
+        <source>Write report…</source>
+        <translation>Verslag schrijven…</translation>
+    </message>
+    <message>
+        <source>Simulate incoming call</source>
+        <translation>Inkomend gesprek nabootsen</translation>
+    </message>
+    <message>
+        <source>Resume sync</source>
+        <translation>Synchronisatie hervatten</translation>
+    </message>
+    <message>
+        <source>Pause sync</source>
+        <translation>Synchronisatie pauzeren</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>Instellingen…</translation>
+    </message>
+    <message>
+        <source>Open log folder</source>
+        <translation>Logmap openen</translation>
+    </message>
+    <message>
+        <source>About %1</source>
+        <translation>Over %1</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Afsluiten</translation>
+    </message>
+    <message>
+        <source>Menu</source>
+        <translation>Menu</translation>
     </message>
 </context>
 <context>
