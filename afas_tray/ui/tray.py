@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt
@@ -102,9 +103,11 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         empty.setEnabled(False)
     for call in calls:
         sub = recent.addMenu(call_label(call))
-        open_act = sub.addAction(QCoreApplication.translate("Tray", "Open card"), lambda c=call: controller.open_recent(c))
+        open_act = sub.addAction(QCoreApplication.translate("Tray", "Open card"))
+        open_act.triggered.connect(partial(controller.open_recent, call))
         open_act.setEnabled(bool(call.match_bcid))
-        sub.addAction(QCoreApplication.translate("Tray", "Write report…"), lambda c=call: controller.write_report(c))
+        report_act = sub.addAction(QCoreApplication.translate("Tray", "Write report…"))
+        report_act.triggered.connect(partial(controller.write_report, call))
     if controller.demo:
         menu.addAction(QCoreApplication.translate("Tray", "Simulate incoming call"), controller.simulate_call)
     menu.addAction(QCoreApplication.translate("Tray", "Resume sync") if controller.is_paused() else QCoreApplication.translate("Tray", "Pause sync"),
@@ -170,6 +173,7 @@ class StatusWindow(QWidget):
     def __init__(self, controller: Controller) -> None:
         super().__init__()
         self.controller = controller
+        self._status = Status()
         self.setWindowTitle(APP_NAME)
         self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, False)
         self.icon_label = QLabel()
@@ -192,7 +196,6 @@ class StatusWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(buttons)
-        self._status = Status()
         self.show_status(self._status)
         self.setMinimumWidth(360)
 
