@@ -1,0 +1,556 @@
+"""The outbox: call reports on their way to AFAS as dossier items, in SQLite, sent exactly once.
+
+One row per Xelion call (its oid is the key): ``pending -> sending -> done | failed``.
+
+Exactly once across crashes and lost answers:
+
+1. Before the POST the row is marked ``sending`` and committed with ``synchronous=FULL``, so the
+   mark is on disk before a single byte goes to AFAS.
+2. SbTx carries a marker line unique to the call (:func:`afas_tray.knsubject.marker_for`).
+3. A row found in ``sending`` (the process died mid-POST) or flagged ``unsure`` (the POST timed
+   out or the connection dropped after sending) is never posted blindly: the dossier GetConnector
+   is asked for an item whose SbTx contains the marker. Found: its SbId is taken and the row is
+   done. Not found: the row is posted again. The check waits ``settle_seconds`` after the last
+   attempt, because AFAS may still be working on a request whose answer never reached us.
+
+Order: rows go oldest first; a row waiting for its next try holds back the rows behind it, so a
+network outage never reorders reports. One body (one recording) is in memory at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from afas_tray.afas.client import AfasClient, Filter, Op
+from afas_tray.afas.errors import (
+    AfasAuthError,
+    AfasBadReply,
+    AfasConnectionError,
+    AfasError,
+    AfasNotFound,
+    AfasServerError,
+    AfasTimeout,
+    AfasTooLarge,
+    AfasUnavailable,
+)
+from afas_tray.i18n import T, Text
+from afas_tray.knsubject import build_body, marker_for
+from afas_tray.models import ReportItem
+from afas_tray.store import ensure_schema, open_db
+
+MODULE = "outbox"
+
+MIGRATIONS = [
+    """
+    CREATE TABLE outbox_items (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL DEFAULT 'pending',
+        call_id TEXT NOT NULL,
+        bcid TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        date TEXT NOT NULL,
+        dossier_type INTEGER NOT NULL,
+        contact_id TEXT NOT NULL,
+        audio_file TEXT NOT NULL,
+        audio_name TEXT NOT NULL,
+        drop_audio INTEGER NOT NULL DEFAULT 0,
+        unsure INTEGER NOT NULL DEFAULT 0,
+        unsure_failures INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try REAL NOT NULL DEFAULT 0,
+        message_en TEXT NOT NULL DEFAULT '',
+        message_nl TEXT NOT NULL DEFAULT '',
+        sb_id TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX outbox_items_state ON outbox_items(state, seq)
+    """,
+]
+
+SUBJECT_ID_FIELD = "SbId"
+SUBJECT_TEXT_FIELD = "SbTx"
+
+PAUSED_TOKEN = T(
+    "AFAS refused the token; uploads paused — check Settings",
+    "AFAS weigert het token; uploaden gepauzeerd — controleer de instellingen",
+)
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    key: str
+    state: OutboxState
+    attempts: int
+    next_try: float  # epoch seconds; 0 = now
+    last_message: Text | None  # what went wrong last (AFAS's own words for validation errors)
+    sb_id: str  # the dossier item's SbId once done
+    created: float
+    updated: float
+    item: ReportItem
+    unsure: bool  # a POST may have reached AFAS: checked through the GetConnector before a resend
+    attachment_dropped: bool  # the recording goes (went) without: too large for AFAS
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """What the tray shows about uploads."""
+
+    backlog: int  # reports waiting to go up (pending + sending)
+    failed: int  # reports that need the user's retry
+    paused_reason: Text | None
+    last_error: Text | None
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    sent: int = 0  # posted and confirmed by AFAS
+    recovered: int = 0  # found already in AFAS after a crash or a lost answer
+    failed: int = 0  # marked failed in this drain
+    backlog: int = 0  # still waiting after this drain
+    paused: bool = False
+    stopped: Text | None = None  # why the drain stopped with work left
+    next_due: float | None = None  # seconds until the next row is due, when one is waiting
+
+
+StatusCallback = Callable[[OutboxStatus], None]
+
+
+def _now() -> float:
+    return time.time()
+
+
+class _Stop(Exception):
+    """Ends the drain early (network trouble, pause); the row is already saved."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.en)
+        self.reason = reason
+
+
+class Outbox:
+    """``Outbox(path_or_connection)``; ``enqueue`` from the report pipeline, ``drain`` from the
+    sync loop. Not for use from several threads at once."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection | Path | str,
+        *,
+        on_status: StatusCallback | None = None,
+        settle_seconds: float = 60.0,
+        backoff_base: float = 5.0,
+        backoff_cap: float = 900.0,
+        max_wait: float = 60.0,
+        max_unsure_failures: int = 5,
+        clock: Callable[[], float] = _now,
+    ) -> None:
+        if isinstance(db, sqlite3.Connection):
+            self._conn = db
+        else:
+            self._conn = open_db(db)
+            # Our own connection: make every commit reach the disk before a POST goes out, so a
+            # power cut cannot forget the 'sending' mark of a report AFAS already has.
+            self._conn.execute("PRAGMA synchronous=FULL")
+        ensure_schema(self._conn, MODULE, MIGRATIONS)
+        self.on_status = on_status
+        self.settle_seconds = settle_seconds
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_wait = max_wait
+        self.max_unsure_failures = max_unsure_failures
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._drain_lock: asyncio.Lock | None = None
+        self._paused: Text | None = None
+        self._last_error: Text | None = None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- queue -----------------------------------------------------------------------------
+
+    def enqueue(self, item: ReportItem) -> bool:
+        """Queue a report; False (and nothing changes) when this call is already queued or sent."""
+        now = self._clock()
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO outbox_items(key, call_id, bcid, subject, text, date, dossier_type,"
+                " contact_id, audio_file, audio_name, created, updated) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                (item.key, item.call_id, item.bcid, item.subject, item.text, item.date, int(item.dossier_type),
+                 item.contact_id, item.audio_file, item.audio_name, now, now),
+            )
+        added = cur.rowcount == 1
+        if added:
+            self._notify()
+        return added
+
+    def update_report(self, key: str, subject: str, text: str) -> bool:
+        """Change subject and text of a report that has not gone up yet (pending or failed)."""
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE outbox_items SET subject=?, text=?, updated=? WHERE key=? AND state IN (?, ?)",
+                (subject, text, self._clock(), key, OutboxState.PENDING, OutboxState.FAILED),
+            )
+        return cur.rowcount == 1
+
+    def get(self, key: str) -> OutboxRow | None:
+        row = self._conn.execute("SELECT * FROM outbox_items WHERE key=?", (key,)).fetchone()
+        return _row(row) if row else None
+
+    def items(self, state: OutboxState | str | None = None) -> list[OutboxRow]:
+        if state is None:
+            rows = self._conn.execute("SELECT * FROM outbox_items ORDER BY seq").fetchall()
+        else:
+            rows = self._conn.execute(
+                "SELECT * FROM outbox_items WHERE state=? ORDER BY seq", (str(OutboxState(state)),)
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def backlog(self) -> int:
+        return int(self._conn.execute(
+            "SELECT COUNT(*) FROM outbox_items WHERE state IN (?, ?)", (OutboxState.PENDING, OutboxState.SENDING)
+        ).fetchone()[0])
+
+    def failed_count(self) -> int:
+        return int(self._conn.execute(
+            "SELECT COUNT(*) FROM outbox_items WHERE state=?", (OutboxState.FAILED,)
+        ).fetchone()[0])
+
+    def retry(self, key: str) -> bool:
+        """Requeue a failed report (or send a waiting one now). A report that may already be in
+        AFAS stays marked as such: it is looked up before it is posted again."""
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE outbox_items SET state=?, next_try=0, attempts=0, unsure_failures=0, updated=?"
+                " WHERE key=? AND state IN (?, ?)",
+                (OutboxState.PENDING, self._clock(), key, OutboxState.FAILED, OutboxState.PENDING),
+            )
+        changed = cur.rowcount == 1
+        if changed:
+            self._notify()
+        return changed
+
+    def retry_failed(self) -> int:
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE outbox_items SET state=?, next_try=0, attempts=0, unsure_failures=0, updated=? WHERE state=?",
+                (OutboxState.PENDING, self._clock(), OutboxState.FAILED),
+            )
+        if cur.rowcount:
+            self._notify()
+        return int(cur.rowcount)
+
+    # -- status ----------------------------------------------------------------------------
+
+    @property
+    def paused_reason(self) -> Text | None:
+        return self._paused
+
+    def pause(self, reason: Text) -> None:
+        self._paused = reason
+        self._notify()
+
+    def resume(self) -> None:
+        """Uploads may go again (call when the settings change, e.g. a new token)."""
+        if self._paused is not None:
+            self._paused = None
+            self._notify()
+
+    def status(self) -> OutboxStatus:
+        return OutboxStatus(self.backlog(), self.failed_count(), self._paused, self._last_error)
+
+    def _notify(self) -> None:
+        if self.on_status is not None:
+            self.on_status(self.status())
+
+    # -- drain -----------------------------------------------------------------------------
+
+    async def drain(self, client: AfasClient, *, subjects_connector: str) -> DrainResult:
+        """Send the due reports, oldest first, one at a time. Returns early when paused, when
+        AFAS cannot be reached (the row gets its next try time) or when the oldest row is not
+        due yet; call again later (``next_due`` says when)."""
+        if self._drain_lock is None:
+            self._drain_lock = asyncio.Lock()
+        async with self._drain_lock:
+            counts = {"sent": 0, "recovered": 0, "failed": 0}
+            stopped: Text | None = None
+            next_due: float | None = None
+            waits = 0
+            while self._paused is None:
+                row = self._head()
+                if row is None:
+                    break
+                now = self._clock()
+                if row.next_try > now:
+                    next_due = row.next_try - now
+                    stopped = row.last_message
+                    break
+                try:
+                    outcome = await self._handle(client, row, subjects_connector)
+                except _Stop as stop:
+                    stopped = stop.reason
+                    head = self._head()
+                    if head is not None and self._paused is None:
+                        next_due = max(0.0, head.next_try - self._clock())
+                    break
+                except _Wait as wait:
+                    # 503 maintenance: wait as AFAS asks, a few times, then leave it to the loop.
+                    waits += 1
+                    if waits > 3 or wait.seconds > self.max_wait:
+                        self._set_next_try(row.key, self._clock() + wait.seconds, wait.text)
+                        stopped, next_due = wait.text, wait.seconds
+                        break
+                    await asyncio.sleep(wait.seconds)
+                    continue
+                counts[outcome] += 1
+                self._notify()
+            paused = self._paused is not None
+            self._notify()
+            return DrainResult(
+                sent=counts["sent"], recovered=counts["recovered"], failed=counts["failed"],
+                backlog=self.backlog(), paused=paused, stopped=self._paused if paused else stopped,
+                next_due=next_due,
+            )
+
+    def _head(self) -> OutboxRow | None:
+        row = self._conn.execute(
+            "SELECT * FROM outbox_items WHERE state IN (?, ?) ORDER BY seq LIMIT 1",
+            (OutboxState.PENDING, OutboxState.SENDING),
+        ).fetchone()
+        return _row(row) if row else None
+
+    async def _handle(self, client: AfasClient, row: OutboxRow, connector: str) -> str:
+        """One row: look it up when it may already be in AFAS, else post it. Returns the count
+        it adds to (``sent``, ``recovered``, ``failed``)."""
+        if row.state == OutboxState.SENDING or row.unsure:
+            sb_id = await self._lookup(client, row, connector)
+            if sb_id is not None:
+                self._done(row, sb_id)
+                return "recovered"
+            if self._state(row.key) == OutboxState.FAILED:
+                return "failed"
+        return await self._post(client, row)
+
+    def _state(self, key: str) -> OutboxState | None:
+        r = self._conn.execute("SELECT state FROM outbox_items WHERE key=?", (key,)).fetchone()
+        return OutboxState(r[0]) if r else None
+
+    async def _lookup(self, client: AfasClient, row: OutboxRow, connector: str) -> str | None:
+        """The SbId of the dossier item carrying this row's marker, or None when AFAS has none."""
+        marker = marker_for(row.key)
+        try:
+            rows = [
+                r async for r in client.iter_rows(
+                    connector, order_by=[SUBJECT_ID_FIELD],
+                    filters=[Filter(SUBJECT_TEXT_FIELD, Op.CONTAINS, marker)], take=10,
+                )
+            ]
+        except AfasAuthError as exc:
+            self._paused = PAUSED_TOKEN
+            self._last_error = exc.text
+            raise _Stop(PAUSED_TOKEN) from exc
+        except (AfasNotFound, AfasServerError) as exc:
+            # Without the lookup we cannot know whether AFAS has it: never guess, ask the user.
+            text = T(
+                f"Cannot check whether this report already reached AFAS (GetConnector '{connector}'): "
+                f"{exc.text.en} Check the connector in the settings, then retry.",
+                f"Kan niet nagaan of dit verslag AFAS al bereikt heeft (GetConnector '{connector}'): "
+                f"{exc.text.nl} Controleer de connector in de instellingen en probeer het opnieuw.",
+            )
+            self._fail(row, text)
+            return None
+        except AfasError as exc:
+            self._backoff(row, exc.text, state=OutboxState(row.state), unsure=True)
+            raise _Stop(exc.text) from exc
+        for r in rows:
+            found = r.get(SUBJECT_TEXT_FIELD)
+            if found is not None and marker.casefold() not in str(found).casefold():
+                continue  # the server's "contains" was looser than ours
+            if r.get(SUBJECT_ID_FIELD) not in (None, ""):
+                return str(r[SUBJECT_ID_FIELD])
+        return None
+
+    async def _post(self, client: AfasClient, row: OutboxRow) -> str:
+        marker = marker_for(row.key)
+        try:
+            body, _info = await asyncio.to_thread(
+                build_body, row.item, marker=marker, attach=not row.attachment_dropped
+            )
+        except (OSError, ValueError) as exc:
+            self._fail(row, T(f"The report cannot be built: {exc}", f"Het verslag kan niet worden opgebouwd: {exc}"))
+            return "failed"
+        now = self._clock()
+        with self._lock:
+            # The mark goes to disk before the request leaves: a crash from here on is recovered
+            # by the lookup, never by a blind second POST.
+            self._conn.execute(
+                "UPDATE outbox_items SET state=?, attempts=attempts+1, next_try=?, updated=? WHERE key=?",
+                (OutboxState.SENDING, now + self.settle_seconds, now, row.key),
+            )
+        try:
+            sb_id = await client.post_subject(body)
+        except AfasAuthError as exc:
+            # 401: refused before Profit looked at it; nothing was stored.
+            self._set_pending(row.key, exc.text)
+            self._paused = PAUSED_TOKEN
+            self._last_error = exc.text
+            raise _Stop(PAUSED_TOKEN) from exc
+        except AfasTooLarge as exc:
+            if row.attachment_dropped or not row.item.audio_file:
+                self._fail(row, exc.text)  # too large even without a recording
+                return "failed"
+            # Refused unread: nothing stored. Send again at once, without the recording.
+            with self._lock:
+                self._conn.execute(
+                    "UPDATE outbox_items SET state=?, drop_audio=1, next_try=0, updated=? WHERE key=?",
+                    (OutboxState.PENDING, self._clock(), row.key),
+                )
+            sb_id = ""
+        except AfasServerError as exc:
+            # Profit rolls a failed request back: the item is not there, and the same body would
+            # fail the same way. The user sees AFAS's own words and can retry.
+            self._fail(row, exc.text)
+            return "failed"
+        except AfasUnavailable as exc:
+            self._set_pending(row.key, exc.text)
+            raise _Wait(exc.retry_after if exc.retry_after is not None else self._delay(row.attempts), exc.text) from exc
+        except (AfasTimeout, AfasConnectionError) as exc:
+            if exc.maybe_sent:
+                self._unsure_failure(row, exc.text)
+            else:
+                self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
+            raise _Stop(exc.text) from exc
+        except AfasBadReply as exc:
+            # A 2xx with an unreadable answer may well have stored the item.
+            if exc.status is not None and 200 <= exc.status < 300:
+                self._unsure_failure(row, exc.text)
+            else:
+                self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
+            raise _Stop(exc.text) from exc
+        except AfasError as exc:  # 403 IP restriction, 404 wrong host: not this report's fault
+            self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
+            raise _Stop(exc.text) from exc
+        finally:
+            del body  # one recording in memory at a time
+        if not sb_id:
+            fresh = self.get(row.key)
+            assert fresh is not None and fresh.attachment_dropped
+            return await self._post(client, fresh)
+        self._done(row, sb_id)
+        return "sent"
+
+    # -- row updates -----------------------------------------------------------------------
+
+    def _delay(self, attempts: int) -> float:
+        """Exponential backoff with jitter, per row."""
+        return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
+
+    def _backoff(self, row: OutboxRow, text: Text, *, state: OutboxState, unsure: bool) -> None:
+        delay = self._delay(max(1, self._attempts(row.key)))
+        if state == OutboxState.SENDING or unsure:
+            delay = max(delay, self.settle_seconds)
+        self._last_error = text
+        with self._lock:
+            self._conn.execute(
+                "UPDATE outbox_items SET state=?, unsure=?, next_try=?, message_en=?, message_nl=?, updated=? WHERE key=?",
+                (state, int(unsure), self._clock() + delay, text.en, text.nl, self._clock(), row.key),
+            )
+
+    def _unsure_failure(self, row: OutboxRow, text: Text) -> None:
+        """The POST may have reached AFAS: look it up before any resend; give up after a few."""
+        failures = int(self._conn.execute(
+            "SELECT unsure_failures FROM outbox_items WHERE key=?", (row.key,)
+        ).fetchone()[0]) + 1
+        with self._lock:
+            self._conn.execute("UPDATE outbox_items SET unsure_failures=? WHERE key=?", (failures, row.key))
+        if failures >= self.max_unsure_failures:
+            self._fail(row, T(
+                f"{text.en} The upload did not finish after {failures} tries; retry it from the outbox.",
+                f"{text.nl} Het uploaden is na {failures} pogingen niet gelukt; probeer het opnieuw vanuit de outbox.",
+            ), unsure=True)
+            return
+        self._backoff(row, text, state=OutboxState.PENDING, unsure=True)
+
+    def _attempts(self, key: str) -> int:
+        r = self._conn.execute("SELECT attempts FROM outbox_items WHERE key=?", (key,)).fetchone()
+        return int(r[0]) if r else 0
+
+    def _set_pending(self, key: str, text: Text) -> None:
+        with self._lock:
+            self._conn.execute(
+                "UPDATE outbox_items SET state=?, next_try=0, message_en=?, message_nl=?, updated=? WHERE key=?",
+                (OutboxState.PENDING, text.en, text.nl, self._clock(), key),
+            )
+
+    def _set_next_try(self, key: str, when: float, text: Text) -> None:
+        self._last_error = text
+        with self._lock:
+            self._conn.execute(
+                "UPDATE outbox_items SET next_try=?, message_en=?, message_nl=?, updated=? WHERE key=?",
+                (when, text.en, text.nl, self._clock(), key),
+            )
+
+    def _fail(self, row: OutboxRow, text: Text, *, unsure: bool | None = None) -> None:
+        self._last_error = text
+        with self._lock:
+            self._conn.execute(
+                "UPDATE outbox_items SET state=?, unsure=?, message_en=?, message_nl=?, updated=? WHERE key=?",
+                (OutboxState.FAILED, int(row.unsure if unsure is None else unsure), text.en, text.nl,
+                 self._clock(), row.key),
+            )
+
+    def _done(self, row: OutboxRow, sb_id: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "UPDATE outbox_items SET state=?, sb_id=?, unsure=0, next_try=0, message_en='', message_nl='',"
+                " updated=? WHERE key=?",
+                (OutboxState.DONE, sb_id, self._clock(), row.key),
+            )
+        self._last_error = None
+        if row.item.audio_file:
+            # The spooled recording has done its job; AFAS holds it now (or it was too large).
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(row.item.audio_file)
+
+
+class _Wait(Exception):
+    def __init__(self, seconds: float, text: Text) -> None:
+        super().__init__(text.en)
+        self.seconds = seconds
+        self.text = text
+
+
+def _row(r: sqlite3.Row) -> OutboxRow:
+    d: dict[str, Any] = dict(r)
+    item = ReportItem(
+        key=d["key"], call_id=d["call_id"], bcid=d["bcid"], subject=d["subject"], text=d["text"],
+        date=d["date"], dossier_type=int(d["dossier_type"]), contact_id=d["contact_id"],
+        audio_file=d["audio_file"], audio_name=d["audio_name"],
+    )
+    message = Text(d["message_en"], d["message_nl"]) if d["message_en"] or d["message_nl"] else None
+    return OutboxRow(
+        seq=int(d["seq"]), key=d["key"], state=OutboxState(d["state"]), attempts=int(d["attempts"]),
+        next_try=float(d["next_try"]), last_message=message, sb_id=d["sb_id"], created=float(d["created"]),
+        updated=float(d["updated"]), item=item, unsure=bool(d["unsure"]), attachment_dropped=bool(d["drop_audio"]),
+    )
