@@ -5,6 +5,7 @@ Each check yields one CheckResult as soon as it is known, so a window can show t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 from afas_tray.afas.client import AfasClient
@@ -70,8 +71,11 @@ async def _check_connector(client: AfasClient, settings: Settings, role: str) ->
         meta = await client.metainfo(connector_id)
         mapping = detect_columns(role, connector_id, meta.fields,
                                  settings.afas.connectors.mapping.get(role, ColumnMapping()))
-        async for _page in client.iter_pages(connector_id, order_by=[mapping.id], take=1):
-            break
+        async with contextlib.aclosing(client.iter_pages(
+                connector_id, order_by=[mapping.id], take=1, fields_count=len(meta.fields))  # type: ignore[type-var]
+        ) as pages:
+            async for _page in pages:
+                break
     except ColumnError as exc:
         return CheckResult(key, title, False, exc.text)
     except AfasError as exc:

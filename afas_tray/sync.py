@@ -1,8 +1,8 @@
 """SyncEngine: keeps the phone book fresh from the three GetConnectors, on a schedule.
 
 One full refresh reads organisations, persons and contacts page by page; pages are written to
-the phone book in a worker thread while the next page downloads, so the event loop (and the UI
-on it) never waits on SQLite, and the network stays the bottleneck.
+the phone book in a worker thread while the client fetches the next page, so the event loop (and
+the UI on it) never waits on SQLite, and the network stays the bottleneck.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.errors import AfasAuthError, AfasError, AfasForbidden
@@ -33,7 +32,6 @@ ROLE_NAMES = {
 
 Progress = Callable[[str, int], None]  # (role, rows so far in this role)
 ClientFactory = Callable[[Settings], AfasClient]
-_T = TypeVar("_T")
 
 
 class SyncError(Exception):
@@ -56,24 +54,6 @@ def default_client(settings: Settings) -> AfasClient:
     return AfasClient(settings.afas.host, settings.afas.token)
 
 
-async def _prefetched(pages: AsyncIterator[_T]) -> AsyncIterator[_T]:
-    """Yield pages while the next one is already downloading."""
-    nxt: asyncio.Task[Any] = asyncio.ensure_future(anext(pages))
-    try:
-        while True:
-            try:
-                page = await nxt
-            except StopAsyncIteration:
-                return
-            nxt = asyncio.ensure_future(anext(pages))
-            yield page
-    finally:
-        if not nxt.done():
-            nxt.cancel()
-            with contextlib.suppress(BaseException):
-                await nxt
-
-
 def connector_error(role: str, connector_id: str, exc: AfasError) -> SyncError:
     name = ROLE_NAMES[role]
     return SyncError(
@@ -83,7 +63,8 @@ def connector_error(role: str, connector_id: str, exc: AfasError) -> SyncError:
     )
 
 
-async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> ColumnMapping:
+async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> tuple[ColumnMapping, int]:
+    """The connector's columns for ``role`` and how many columns it has (for the page size)."""
     connector_id = settings.afas.connectors.ids()[role]
     override = settings.afas.connectors.mapping.get(role, ColumnMapping())
     try:
@@ -91,7 +72,7 @@ async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> C
     except AfasError as exc:
         raise connector_error(role, connector_id, exc) from None
     try:
-        return detect_columns(role, connector_id, meta.fields, override)
+        return detect_columns(role, connector_id, meta.fields, override), len(meta.fields)
     except ColumnError as exc:
         raise SyncError(exc.text) from None
 
@@ -105,11 +86,12 @@ async def full_refresh(client: AfasClient, settings: Settings, book: PhoneBook,
     try:
         for role in ROLES:
             connector_id = settings.afas.connectors.ids()[role]
-            mapping = await detect_mapping(client, settings, role)
+            mapping, columns = await detect_mapping(client, settings, role)
             count = 0
             try:
-                pages = client.iter_pages(connector_id, order_by=[mapping.id])
-                async for page in _prefetched(pages):
+                # The client already downloads page N+1 while we store page N in a worker thread.
+                pages = client.iter_pages(connector_id, order_by=[mapping.id], fields_count=columns)
+                async for page in pages:
                     await asyncio.to_thread(builder.add_rows, role, connector_id, mapping, page)
                     count += len(page)
                     if progress:

@@ -1,0 +1,164 @@
+"""The phone book fed from the simulated AFAS over loopback: sync engine, doctor, and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from afas_tray.demo.afas import AfasSimulator, SimulatorThread
+from afas_tray.demo.sample_data import KNOWN
+from afas_tray.doctor import run_checks
+from afas_tray.paths import app_paths
+from afas_tray.phonebook import PhoneBook
+from afas_tray.settings import Settings
+from afas_tray.status import State, StatusBoard
+from afas_tray.sync import SyncEngine, SyncError, default_client, full_refresh
+
+
+def settings_for(url: str, token: str) -> Settings:
+    s = Settings()
+    s.afas.host = url
+    s.afas.token = token
+    s.afas.insite_url_template = f"{url}/insite/verkooprelatie-prs?BcId=<BCID>"
+    return s
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[AfasSimulator]:
+    server = AfasSimulator(relations=300, seed=5)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Iterator[PhoneBook]:
+    with PhoneBook(tmp_path / "book.sqlite3") as b:
+        yield b
+
+
+async def test_full_refresh_finds_known_numbers_in_any_format(sim: AfasSimulator, book: PhoneBook) -> None:
+    settings = settings_for(sim.url, sim.token)
+    seen: list[tuple[str, int]] = []
+    async with default_client(settings) as client:
+        result = await full_refresh(client, settings, book, lambda role, n: seen.append((role, n)))
+    assert set(result.rows) == {"organisations", "persons", "contacts"}
+    assert {role for role, _ in seen} == set(result.rows)
+    org = KNOWN["org_unique"]
+    for typed in ("020-5550101", "+31 20 555 0101", "0031205550101", "+31 (0)20 5550101"):
+        matches = book.lookup(typed)
+        assert [m.bcid for m in matches] == list(org.bcids), typed
+    assert book.lookup(KNOWN["no_match"].written[0]) == []
+    shared = {m.bcid for m in book.lookup(KNOWN["shared_two_orgs"].e164)}
+    assert shared == set(KNOWN["shared_two_orgs"].bcids)
+
+
+async def test_failing_connector_is_named_and_old_book_stays(sim: AfasSimulator, book: PhoneBook) -> None:
+    settings = settings_for(sim.url, sim.token)
+    async with default_client(settings) as client:
+        await full_refresh(client, settings, book)
+    before = book.size()
+    sim.remove_connector(settings.afas.connectors.contacts)
+    async with default_client(settings) as client:
+        with pytest.raises(SyncError) as err:
+            await full_refresh(client, settings, book)
+    assert settings.afas.connectors.contacts in err.value.text.en
+    assert "contactpersonen" in err.value.text.nl
+    assert book.size() == before and book.lookup(KNOWN["org_unique"].e164)
+
+
+async def test_engine_reports_state_and_stops_on_refused_token(sim: AfasSimulator, book: PhoneBook) -> None:
+    settings = settings_for(sim.url, sim.token)
+    board = StatusBoard()
+    states: list[State] = []
+    board.subscribe(lambda s: states.append(s.state))
+    engine = SyncEngine(settings, book, board)
+    task = asyncio.ensure_future(engine.run())
+    try:
+        for _ in range(200):
+            if engine.refreshes:
+                break
+            await asyncio.sleep(0.02)
+        assert engine.refreshes == 1
+        assert State.SYNCING in states and board.current.state is State.IDLE
+        assert board.current.book_size == book.size() > 0 and board.current.last_sync
+        sim.revoke_token()
+        requests = sim.requests
+        engine.sync_now()
+        for _ in range(200):
+            if board.current.state is State.ERROR:
+                break
+            await asyncio.sleep(0.02)
+        assert board.current.state is State.ERROR and board.current.message is not None
+        assert "token" in board.current.message.en.lower()
+        after_error = sim.requests
+        await asyncio.sleep(0.3)
+        assert sim.requests == after_error > requests  # refused token: no retry storm
+    finally:
+        task.cancel()
+
+
+async def test_doctor_names_each_connector(sim: AfasSimulator) -> None:
+    settings = settings_for(sim.url, sim.token)
+    results = [r async for r in run_checks(settings)]
+    assert all(r.ok for r in results), [str(r.detail) for r in results if not r.ok]
+    connectors = [r for r in results if r.key.startswith("connector.")]
+    assert [settings.afas.connectors.ids()[r.key.split(".")[1]] in r.title.en for r in connectors] == [True] * 3
+    sim.remove_connector(settings.afas.connectors.persons)
+    results = [r async for r in run_checks(settings)]
+    failed = [r for r in results if not r.ok]
+    assert [r.key for r in failed] == ["connector.persons"]
+    assert settings.afas.connectors.persons in failed[0].title.en
+
+
+async def test_doctor_wrong_token_and_unreachable_host(sim: AfasSimulator) -> None:
+    wrong = settings_for(sim.url, "0" * 64)
+    results = {r.key: r for r in [r async for r in run_checks(wrong)]}
+    assert results["host"].ok and not results["token"].ok
+    assert "0" * 64 not in str(results["token"].detail)
+    down = settings_for("http://127.0.0.1:9", sim.token)
+    results = {r.key: r for r in [r async for r in run_checks(down)]}
+    assert not results["host"].ok and "token" not in results
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "afas_tray", *args], capture_output=True,
+                          text=True, env=os.environ.copy(), timeout=120)
+
+
+def test_cli_doctor_sync_lookup_end_to_end(tmp_path: Path) -> None:
+    with SimulatorThread(AfasSimulator(relations=300, seed=5)) as thread:
+        url = thread.url
+        preset = tmp_path / "preset.json"
+        preset.write_text(json.dumps({"afas": {
+            "host": url, "insite_url_template": f"{url}/insite/verkooprelatie-prs?BcId=<BCID>"}}))
+        assert _cli("config", "import", str(preset)).returncode == 0
+        token = thread.simulator.token
+        r = subprocess.run([sys.executable, "-m", "afas_tray", "config", "set", "afas.token", "-"],
+                           input=token, capture_output=True, text=True, env=os.environ.copy(), timeout=60)
+        assert r.returncode == 0
+        doctor = _cli("doctor")
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert doctor.stdout.count("[OK  ] GetConnector") == 3
+        sync = _cli("sync", "--once")
+        assert sync.returncode == 0 and "Phone book synced" in sync.stdout
+        hit = _cli("lookup", "020 555 0101")
+        assert hit.returncode == 0
+        bcid = KNOWN["org_unique"].bcids[0]
+        assert f"BcId {bcid}" in hit.stdout and f"{url}/insite/verkooprelatie-prs?BcId={bcid}" in hit.stdout
+        miss = _cli("lookup", KNOWN["no_match"].written[0])
+        assert miss.returncode == 1
+        thread.simulator.remove_connector("AfasTray_Personen")
+        doctor = _cli("doctor")
+        assert doctor.returncode == 1 and "[FAIL] GetConnector AfasTray_Personen" in doctor.stdout
+    log_text = "".join(p.read_text() for p in app_paths().log_dir.glob("*.log*"))
+    assert thread.simulator.token_data not in log_text
