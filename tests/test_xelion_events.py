@@ -31,9 +31,11 @@ Factory = Callable[..., XelionClient]
 
 
 class Running:
-    def __init__(self, stream: XelionEventStream, collector: Collector) -> None:
+    def __init__(self, stream: XelionEventStream, collector: Collector,
+                 task: asyncio.Task[None]) -> None:
         self.stream = stream
         self.got = collector
+        self.task = task
 
 
 @pytest.fixture
@@ -47,10 +49,11 @@ async def start_stream(xelion_client_factory: Factory
         kwargs.setdefault("base_delay", 0.2)
         stream = XelionEventStream(client or xelion_client_factory(), collector.on_event,
                                    collector.on_status, **kwargs)
-        tasks.append(asyncio.create_task(stream.run()))
+        task = asyncio.create_task(stream.run())
+        tasks.append(task)
         if connect:
             await until(lambda: stream.status.state is StreamState.CONNECTED)
-        return Running(stream, collector)
+        return Running(stream, collector, task)
 
     try:
         yield start
@@ -73,6 +76,11 @@ async def test_a_ringing_call_gives_exactly_one_ringing_event(xelion_sim: Xelion
     assert event.number == "+31201234567" and event.call_id == call_id
     assert event.direction is Direction.INCOMING and event.source is CallSource.XELION
     assert event.name == "Bakkerij de Vries"
+
+    run.stream.stop()  # the app quits: the stream ends and the websocket closes
+    await asyncio.wait_for(run.task, timeout=3)
+    assert run.stream.status.state is StreamState.STOPPED
+    await until(lambda: xelion_sim.websocket_count == 0)
 
 
 async def test_answer_and_hangup_are_mapped_once(xelion_sim: XelionSimulator,
@@ -131,6 +139,12 @@ def test_tracker_skips_channels_of_another_phone_user() -> None:
     events = tracker.feed("insert", {**caller, "callId": "c2", "channelId": "c2-ext"}) + \
         tracker.feed("insert", mine)
     assert [(e.call_id, e.state) for e in events] == [("c2", CallState.RINGING)]
+    # A trunk channel whose phone is the trunk's account and whose name is the caller's number.
+    trunk = {"callId": "c3", "channelId": "c3-ext", "role": "caller", "phone": "kpn-trunk",
+             "name": "+31 20 765 4321", "state": "Ring"}
+    (event,) = tracker.feed("insert", trunk)
+    assert (event.number, event.name, event.direction) == ("+31 20 765 4321", "",
+                                                           Direction.INCOMING)
 
 
 async def test_trigger_events_with_a_number_ring(xelion_sim: XelionSimulator,
@@ -178,7 +192,7 @@ async def test_server_drops_the_websocket_and_the_next_ring_still_arrives(
 async def test_network_away_for_a_while_then_back(xelion_sim: XelionSimulator,
                                                   start_stream: Any) -> None:
     run: Running = await start_stream()
-    xelion_sim.refuse_connections(1.5)
+    xelion_sim.refuse_connections(1.0)
     await until(lambda: run.stream.status.state is StreamState.RECONNECTING)
     took = await until(lambda: run.stream.connects == 2, timeout=8)
     await until(lambda: run.stream.status.state is StreamState.CONNECTED)

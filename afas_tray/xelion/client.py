@@ -464,9 +464,12 @@ class XelionClient:
         try:
             return await http.send(request, stream=stream)
         except httpx.TransportError as exc:
-            # The exception text names only the host; never the body or headers.
+            # Only the exception's type is logged: never a body or a header.
             log.info("Xelion %s %s: %s", method, path, type(exc).__name__)
             raise XelionUnavailable.unreachable(self.host_label) from None
+        except httpx.RequestError as exc:  # undecodable body, redirect loop …
+            log.info("Xelion %s %s: %s", method, path, type(exc).__name__)
+            raise XelionBadReply.for_path(self.host_label, path, type(exc).__name__) from None
 
     async def _request(
         self,

@@ -126,18 +126,28 @@ class ChannelTracker:
         named = [u for u in users if u]
         return bool(named) and not any(u.lower() == self.own_user for u in named)
 
+    @staticmethod
+    def _number_of(channel: Mapping[str, Any]) -> str:
+        """The channel's phone number: ``phone``, else a ``name`` that is just a number."""
+        for key in ("phone", "name"):
+            value = str(channel.get(key) or "").strip()
+            if _is_number(value):
+                return value
+        return ""
+
     def _learn_party(self, call: _Call) -> None:
         if call.number:
             return  # the first remote party is the caller; transfer targets do not replace it
         others = [c for c in call.channels.values()
-                  if not self._is_own(c) and _is_number(str(c.get("phone") or ""))]
+                  if not self._is_own(c) and self._number_of(c)]
         if not others:
             return
         remote = next((c for c in others if str(c.get("role") or "").lower() == "caller"),
                       others[0])
         role = str(remote.get("role") or "").lower()
-        call.number = str(remote.get("phone") or "").strip()
-        call.name = str(remote.get("name") or "")
+        call.number = self._number_of(remote)
+        name = str(remote.get("name") or "")
+        call.name = "" if name == call.number else name
         call.direction = (Direction.INCOMING if role == "caller"
                           else Direction.OUTGOING if role == "callee" else Direction.UNKNOWN)
 
@@ -300,13 +310,14 @@ class XelionEventStream:
         self._kicked = False
         self._wake: asyncio.Event | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._close_task: asyncio.Task[bool] | None = None
         self.status = StreamStatus(StreamState.STOPPED, _TEXT_STOPPED)
         self.connects = 0  # successful websocket connects, for diagnostics and tests
 
     # -- control ---------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask ``run()`` to finish; it closes the websocket and returns."""
+        """Ask ``run()`` to finish; it closes the websocket and returns. Call on the loop."""
         self._stopping = True
         self._wake_up()
 
@@ -324,7 +335,11 @@ class XelionEventStream:
             self._wake.set()
         ws = self._ws
         if ws is not None and not ws.closed:
-            asyncio.get_running_loop().create_task(ws.close())
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # called outside the loop: the wake event alone has to do
+            self._close_task = loop.create_task(ws.close())  # keep a reference until done
 
     def _backoff(self, attempt: int) -> float:
         # Full-range jitter on the upper half, so many clients do not return in lockstep.
