@@ -292,3 +292,43 @@ async def test_proxy_413_resends_without_recording(sim: AfasSimulator, outbox: O
     assert small.attachments == [("gesprek-7002.mp3", len(MP3))]
     row = outbox.get("7001")
     assert row is not None and row.attachment_dropped
+
+
+async def test_cli_lists_and_retries(sim: AfasSimulator) -> None:
+    import argparse
+    import contextlib
+    import io
+
+    from afas_tray import cli_outbox
+    from afas_tray.profile import Profile
+
+    box = Outbox(Profile.open().paths.database_file, settle_seconds=0.2)
+    box.enqueue(make_item("8001", subject=" "))
+    box.enqueue(make_item("8002"))
+    await drain_until_empty(box, sim)
+
+    parser = argparse.ArgumentParser(prog="afas-tray")
+    cli_outbox.add_parser(parser.add_subparsers(dest="command"))
+
+    def run(*argv: str) -> tuple[int, str]:
+        args = parser.parse_args(list(argv))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = args.func(args)
+        return code, out.getvalue()
+
+    code, listing = run("outbox")
+    assert code == 0
+    failed_line = next(line for line in listing.splitlines() if line.startswith("8001"))
+    assert "failed" in failed_line and "Onderwerp: verplicht veld is niet gevuld." in failed_line
+    done_line = next(line for line in listing.splitlines() if line.startswith("8002"))
+    assert "done" in done_line and str(sim.subjects[0].sb_id) in done_line
+
+    assert run("outbox", "retry", "8002")[0] == 1  # done: nothing to retry
+    assert run("outbox", "retry", "nope")[0] == 1
+    assert run("outbox", "retry")[0] == 2
+    assert run("outbox", "retry", "--failed")[0] == 0
+    row = box.get("8001")
+    assert row is not None and row.state == OutboxState.PENDING
+    assert run("outbox", "--state", "failed")[1].strip() in ("The outbox is empty.", "De outbox is leeg.")
+    box.close()
