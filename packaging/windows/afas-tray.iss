@@ -1,0 +1,206 @@
+; AFAS Tray: per-user Windows installer (Inno Setup 6.3 or later). No administrator rights needed.
+;
+; Built by `python packaging/build.py --installer`, which passes the defines below:
+;   iscc /DAppVersion=0.1.0 /DSourceDir=dist\afas-tray /DIconFile=build\icons\afas-tray.ico /Odist packaging\windows\afas-tray.iss
+;
+; For IT (see packaging/README.md):
+;   afas-tray-<version>-setup.exe /VERYSILENT /SUPPRESSMSGBOXES [/PRESET="\\server\share\afas-tray.json"]
+;                                 [/MERGETASKS="!autostart"] [/LOG="%TEMP%\afas-tray-setup.log"]
+;   A file named afas-tray-settings.json next to the setup program is applied the same way.
+;   Uninstall: "%LOCALAPPDATA%\Programs\AFAS Tray\unins000.exe" /VERYSILENT [/PURGE]
+
+#ifndef AppVersion
+  #define AppVersion "0.0.0"
+#endif
+#ifndef SourceDir
+  #define SourceDir "..\..\dist\afas-tray"
+#endif
+#ifndef IconFile
+  #define IconFile "..\..\build\icons\afas-tray.ico"
+#endif
+
+#define AppName "AFAS Tray"
+#define AppExe "afas-tray.exe"
+#define CliExe "afas-tray-cli.exe"
+#define UrlScheme "afas-tray"
+; The app's own "start at login" switch (afas_tray/autostart.py) uses this same key and value name.
+#define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
+#define ApprovedKey "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
+; platformdirs' folder for settings, phone book and logs: %LOCALAPPDATA%\afas-tray
+#define DataDir "{localappdata}\afas-tray"
+#define PresetName "afas-tray-settings.json"
+
+[Setup]
+; Never change AppId: upgrades and the uninstaller find earlier installs by it.
+AppId={{676E3532-AB97-47F4-AA8B-8114F23E35FE}
+AppName={#AppName}
+AppVersion={#AppVersion}
+AppVerName={#AppName} {#AppVersion}
+AppPublisher={#AppName}
+AppComments=Caller pop and call reports for Xelion and AFAS Profit
+VersionInfoVersion={#AppVersion}
+VersionInfoProductName={#AppName}
+VersionInfoProductVersion={#AppVersion}
+VersionInfoDescription={#AppName} Setup
+; Per user, no UAC prompt: {autopf} is then %LOCALAPPDATA%\Programs, {autoprograms} the user's Start menu.
+PrivilegesRequired=lowest
+DefaultDirName={autopf}\{#AppName}
+DefaultGroupName={#AppName}
+DisableProgramGroupPage=yes
+ArchitecturesAllowed=x64compatible
+ArchitecturesInstallIn64BitMode=x64compatible
+MinVersion=10.0
+OutputBaseFilename=afas-tray-{#AppVersion}-setup
+SetupIconFile={#IconFile}
+UninstallDisplayIcon={app}\{#AppExe}
+UninstallDisplayName={#AppName}
+WizardStyle=modern
+Compression=lzma2/max
+SolidCompression=yes
+; The running tray app holds its files: close it through Restart Manager when upgrading.
+CloseApplications=yes
+RestartApplications=no
+; The afas-tray:// scheme is registered: have Explorer refresh its associations.
+ChangesAssociations=yes
+
+[Languages]
+Name: "nl"; MessagesFile: "compiler:Languages\Dutch.isl"
+Name: "en"; MessagesFile: "compiler:Default.isl"
+
+[CustomMessages]
+en.AutostartTask=Start {#AppName} when I sign in to Windows
+nl.AutostartTask={#AppName} starten wanneer ik me aanmeld bij Windows
+en.ApplyingPreset=Applying the preset settings...
+nl.ApplyingPreset=Vooraf ingestelde instellingen toepassen...
+en.PresetFailed=The preset settings in %1 could not be applied (code %2). Open AFAS Tray's settings to finish the setup.
+nl.PresetFailed=De vooraf ingestelde instellingen in %1 konden niet worden toegepast (code %2). Open de instellingen van AFAS Tray om de installatie af te ronden.
+en.PurgeQuestion=Also remove your AFAS Tray settings, saved passwords, phone book and logs?%n%nChoose No to keep them for a later installation.
+nl.PurgeQuestion=Ook uw AFAS Tray-instellingen, opgeslagen wachtwoorden, telefoonboek en logbestanden verwijderen?%n%nKies Nee om ze te bewaren voor een latere installatie.
+
+[Tasks]
+; Checked by default: operators install once and forget it is there. IT opts out with /MERGETASKS="!autostart".
+Name: "autostart"; Description: "{cm:AutostartTask}"
+
+[InstallDelete]
+; A new bundle replaces the old one whole: stale Qt plugins of an older build must not be loaded.
+Type: filesandordirs; Name: "{app}\_internal"
+
+[Files]
+Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+
+[Icons]
+Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"
+
+[Registry]
+; afas-tray://call?number=... opens (or reaches the running) AFAS Tray. HKCU: no admin rights needed.
+Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueName: ""; ValueData: "URL:{#AppName} call"; Flags: uninsdeletekey
+Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""
+Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"",0"
+Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
+; Start at login (the task); without the task, remove what an earlier install or the app wrote.
+Root: HKCU; Subkey: "{#RunKey}"; ValueType: string; ValueName: "{#AppName}"; ValueData: """{app}\{#AppExe}"""; Tasks: autostart; Flags: uninsdeletevalue
+Root: HKCU; Subkey: "{#ApprovedKey}"; ValueType: none; ValueName: "{#AppName}"; Tasks: autostart; Flags: deletevalue dontcreatekey
+Root: HKCU; Subkey: "{#RunKey}"; ValueType: none; ValueName: "{#AppName}"; Tasks: not autostart; Flags: deletevalue dontcreatekey
+
+[UninstallDelete]
+Type: filesandordirs; Name: "{app}\_internal"
+
+[Run]
+Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent
+
+[Code]
+var
+  Purge: Boolean;
+
+function HasSwitch(const Name: String): Boolean;
+var
+  I: Integer;
+begin
+  Result := False;
+  for I := 1 to ParamCount do
+    if CompareText(ParamStr(I), Name) = 0 then
+      Result := True;
+end;
+
+{ /PRESET="file" on the command line, else afas-tray-settings.json next to the setup program. }
+function PresetFile(): String;
+begin
+  Result := ExpandConstant('{param:PRESET|}');
+  if Result <> '' then
+    Result := ExpandFileName(Result)
+  else begin
+    Result := ExpandConstant('{src}\{#PresetName}');
+    if not FileExists(Result) then
+      Result := '';
+  end;
+end;
+
+{ `afas-tray config import` validates every key first and writes all or nothing; secrets in the
+  file (AFAS token, Xelion password) go to Windows Credential Manager, not to disk. }
+procedure ApplyPreset();
+var
+  Preset: String;
+  Code: Integer;
+begin
+  Preset := PresetFile();
+  if Preset = '' then
+    Exit;
+  WizardForm.StatusLabel.Caption := CustomMessage('ApplyingPreset');
+  Log('Applying preset settings from ' + Preset);
+  if not Exec(ExpandConstant('{app}\{#CliExe}'), 'config import "' + Preset + '"', '',
+              SW_HIDE, ewWaitUntilTerminated, Code) or (Code <> 0) then
+  begin
+    Log(Format('Preset not applied (exit code %d)', [Code]));
+    SuppressibleMsgBox(FmtMessage(CustomMessage('PresetFailed'), [Preset, IntToStr(Code)]),
+                       mbError, MB_OK, IDOK);
+  end;
+end;
+
+procedure CurStepChanged(CurStep: TSetupStep);
+begin
+  if CurStep = ssPostInstall then
+    ApplyPreset();
+end;
+
+{ Stop this user's running tray app so its files can be removed (other users' are not ours). }
+procedure StopRunningApp();
+var
+  Code: Integer;
+begin
+  Exec(ExpandConstant('{sys}\taskkill.exe'),
+       '/F /IM {#AppExe} /FI "USERNAME eq ' + GetUserNameString() + '"', '',
+       SW_HIDE, ewWaitUntilTerminated, Code);
+end;
+
+{ Clear the secrets the app keeps in Credential Manager, while its CLI is still installed. }
+procedure ForgetSecrets();
+var
+  Code: Integer;
+begin
+  Exec(ExpandConstant('{app}\{#CliExe}'), 'config set afas.token ""', '', SW_HIDE, ewWaitUntilTerminated, Code);
+  Exec(ExpandConstant('{app}\{#CliExe}'), 'config set xelion.password ""', '', SW_HIDE, ewWaitUntilTerminated, Code);
+  Exec(ExpandConstant('{app}\{#CliExe}'), 'config set trigger.secret ""', '', SW_HIDE, ewWaitUntilTerminated, Code);
+end;
+
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+begin
+  if CurUninstallStep = usUninstall then
+  begin
+    { Settings are kept unless asked: /PURGE, or Yes to the question (never asked when silent). }
+    Purge := HasSwitch('/PURGE');
+    if not Purge and not UninstallSilent() then
+      Purge := SuppressibleMsgBox(CustomMessage('PurgeQuestion'), mbConfirmation,
+                                  MB_YESNO or MB_DEFBUTTON2, IDNO) = IDYES;
+    StopRunningApp();
+    if Purge then
+      ForgetSecrets();
+  end;
+  if CurUninstallStep = usPostUninstall then
+  begin
+    { The app's own start-at-login switch may have written these without the installer's task. }
+    RegDeleteValue(HKEY_CURRENT_USER, '{#RunKey}', '{#AppName}');
+    RegDeleteValue(HKEY_CURRENT_USER, '{#ApprovedKey}', '{#AppName}');
+    if Purge then
+      DelTree(ExpandConstant('{#DataDir}'), True, True, True);
+  end;
+end;
