@@ -111,18 +111,21 @@ class TrayShell:
         self._stop = asyncio.Event()
         self.opener = QtOpener(remember=self._remember, notify=None)
         self.core = AppCore(profile, settings, self.opener)
-        self.tray: Tray | None = None
+        # The tray host may claim the tray a moment after we start (seen with tint2, panels
+        # restarting at login): show the icon now, and only if no tray turns up, a status window.
+        self.tray: Tray = Tray(self)
+        self.tray.show()
+        self.core.board.subscribe(self.tray.show_status)
+        self.tray.show_status(self.core.board.current)
         self.window: StatusWindow | None = None
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = Tray(self)
-            self.tray.show()
-            self.core.board.subscribe(self.tray.show_status)
-            self.tray.show_status(self.core.board.current)
-        else:
-            # GNOME without AppIndicator: never run invisibly.
-            self.window = StatusWindow(self)
-            self.core.board.subscribe(self.window.show_status)
-            self.window.show()
+        self._status_window_cls = StatusWindow
+        self._tray_available = QSystemTrayIcon.isSystemTrayAvailable
+        from PySide6.QtCore import QTimer
+
+        self._tray_timer = QTimer()
+        self._tray_timer.setInterval(3000)
+        self._tray_timer.timeout.connect(self._check_tray)
+        self._tray_timer.start()
         self._notified: set[str] = set()
         self.core.board.subscribe(self._notify_once)
         self._open_settings_at_start = loaded.first_run or loaded.problem is not None \
@@ -243,6 +246,19 @@ class TrayShell:
     def quit(self) -> None:
         self._stop.set()
 
+    def _check_tray(self) -> None:
+        """GNOME without AppIndicator has no tray: never run invisibly, show a status window."""
+        if self._tray_available():
+            if self.window is not None:
+                self.window.hide()
+            return
+        if self.window is None:
+            self.window = self._status_window_cls(self)
+            self.core.board.subscribe(self.window.show_status)
+            self.window.show_status(self.core.board.current)
+        if not self.window.isVisible():
+            self.window.show()
+
     # -- helpers -------------------------------------------------------------------------------
     def _keep(self, widget: Any) -> None:
         self._dialogs = [d for d in self._dialogs if d.isVisible()]
@@ -252,7 +268,7 @@ class TrayShell:
         """Errors that need the user are shown once, not every sync cycle."""
         from afas_tray.status import State
 
-        if status.state is not State.ERROR or status.message is None or self.tray is None:
+        if status.state is not State.ERROR or status.message is None:
             return
         key = status.message.en
         if key in self._notified:

@@ -13,7 +13,7 @@ _known: set[str] = set()
 _lock = threading.Lock()
 _PATTERNS = [
     re.compile(r"(AfasToken\s+)[A-Za-z0-9+/=]+"),
-    re.compile(r"(xelion\s+)[A-Za-z0-9._\-+/=]+", re.IGNORECASE),
+    re.compile(r"(xelion\s+)[A-Za-z0-9._\-+/=]{16,}", re.IGNORECASE),  # Xelion auth header
     re.compile(r"(<data>)[^<]*"),
     re.compile(r'("?(?:password|token|authentication|renewalToken|secret)"?\s*[:=]\s*"?)[^",}\s&]+',
                re.IGNORECASE),

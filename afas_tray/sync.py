@@ -163,6 +163,8 @@ class SyncEngine:
                 self.board.update(state=State.ERROR, message=err.text, progress=None)
                 raise err from None
             self.refreshes += 1
+            log.info("phone book refreshed: %d relations, rows %s, %.1f s",
+                     result.relations, result.rows, result.seconds)
             self.board.update(state=State.PAUSED if self._paused else State.IDLE, message=None,
                               progress=None, last_sync=time.time(), book_size=result.relations)
             return result
