@@ -110,6 +110,11 @@ class CallFetcher:
     def cursor(self) -> str | None:
         return self._stored_cursor()[1]
 
+    @property
+    def has_cursor(self) -> bool:
+        """True once a starting point is stored: every call that ends from now on is fetched."""
+        return self._stored_cursor()[0]
+
     async def ensure_cursor(self) -> None:
         """First start (no stored cursor): begin at the newest call, skipping the history."""
         known, _ = self._stored_cursor()
