@@ -272,6 +272,9 @@ async def test_lost_answer_is_not_posted_twice(sim: AfasSimulator, outbox: Outbo
     row = outbox.get("6001")
     assert row is not None and row.unsure and row.state == OutboxState.PENDING
     assert marker_counts(sim) == {"6001": 1}
+    assert outbox.retry("6001")  # "send now" from the user still waits before the lookup
+    row = outbox.get("6001")
+    assert row is not None and row.next_try > time.time()
 
     results = await drain_until_empty(outbox, sim)
     assert sum(r.recovered for r in results) == 1 and sum(r.sent for r in results) == 1
