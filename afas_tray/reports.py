@@ -7,7 +7,8 @@ router's matches, the drafts and the outbox together for the app.
 Per finished call (keyed by its Xelion oid, table ``report_calls`` of module ``reports``):
 
 * internal, own and withheld numbers are never logged;
-* nothing goes up without a dossier item type: such calls wait, and one notice says so;
+* nothing goes up without a dossier item type: such calls wait, one notice says so, and they
+  go up once the type is set (``update_settings``);
 * a call with one matched relation goes up when it has a report (subject or text), when
   ``afas.sync_mp3`` is on and Xelion has a recording, or always with ``afas.always_sync``;
 * several distinct relations and no pick: the call waits until the operator picks one
@@ -21,6 +22,9 @@ A report written after its dossier item already reached AFAS becomes a second do
 addition loses nothing, shows when it was added, and goes through the same exactly-once outbox
 under its own key (``<oid>-2``, ``<oid>-3`` …). While the first item is still waiting in the
 outbox, the edit simply replaces its subject and text there.
+
+Recordings are streamed into ``<data dir>/spool``; the outbox deletes a file once its item is
+done. Drafts and call records are kept 14 days (as long as the router keeps a call's matches).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from afas_tray.callfetch import (
     RecordingFetcher,
 )
 from afas_tray.calls import relations
-from afas_tray.events import CallEvent, CallState
+from afas_tray.events import CallEvent, CallSource, CallState
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind, ReportItem
 from afas_tray.phone import normalise
@@ -538,7 +542,8 @@ class ReportService:
         if event.state not in (CallState.HUNG_UP, CallState.TRANSFERRED):
             return
         if self.fetcher is not None:
-            self.fetcher.hung_up(event.call_id)
+            # Only Xelion's own call ids show up in its call log: others get no follow-up looks.
+            self.fetcher.hung_up(event.call_id if event.source is CallSource.XELION else "")
 
     def write_report(
         self, call_id: str, subject: str, text: str, bcid: str | None = None,
