@@ -33,6 +33,11 @@ def version() -> str:
     return match.group(1)
 
 
+def numeric_version(ver: str) -> str:
+    """Digits-only form for Windows version resources: 0.2.0rc1 -> 0.2.0."""
+    return re.sub(r"[^0-9.].*$", "", ver).strip(".") or "0"
+
+
 def tree_size(path: Path) -> tuple[int, int, int]:
     """(bytes on disk, apparent bytes, files) of a folder; symlinks count as themselves."""
     on_disk = apparent = files = 0
@@ -85,7 +90,8 @@ def build_installer() -> Path:
         iscc = find_iscc()
         if iscc is None:
             raise SystemExit("Inno Setup's ISCC.exe not found (choco install innosetup)")
-        run([iscc, f"/DAppVersion={ver}", f"/DSourceDir={BUNDLE}", f"/DIconFile={ROOT / 'build' / 'icons' / 'afas-tray.ico'}",
+        run([iscc, f"/DAppVersion={ver}", f"/DNumericVersion={numeric_version(ver)}",
+             f"/DSourceDir={BUNDLE}", f"/DIconFile={ROOT / 'build' / 'icons' / 'afas-tray.ico'}",
              f"/O{DIST}", str(PACKAGING / "windows" / "afas-tray.iss")])
         return DIST / f"afas-tray-{ver}-setup.exe"
     if sys.platform == "darwin":

@@ -12,6 +12,10 @@
 #ifndef AppVersion
   #define AppVersion "0.0.0"
 #endif
+#ifndef NumericVersion
+  ; VersionInfoVersion takes digits only (a.b.c.d); build.py passes 0.2.0 for 0.2.0rc1.
+  #define NumericVersion AppVersion
+#endif
 #ifndef SourceDir
   #define SourceDir "..\..\dist\afas-tray"
 #endif
@@ -38,7 +42,7 @@ AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher={#AppName}
 AppComments=Caller pop and call reports for Xelion and AFAS Profit
-VersionInfoVersion={#AppVersion}
+VersionInfoVersion={#NumericVersion}
 VersionInfoProductName={#AppName}
 VersionInfoProductVersion={#AppVersion}
 VersionInfoDescription={#AppName} Setup
