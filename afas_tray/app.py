@@ -194,9 +194,8 @@ class TrayShell:
         dialog.show()
 
     def _save_report(self, call: Any, subject: str, text: str, bcid: str, contact_id: str) -> None:
-        hook = getattr(self.core, "save_report", None)
-        if hook is not None:
-            hook(call, subject, text, bcid, contact_id)
+        result = self.core.save_report(call.call_id, subject, text, bcid or None, contact_id)
+        log.info("report for call %s: %s", call.call_id, result.name)
 
     def open_settings(self) -> None:
         from afas_tray.doctor import run_checks

@@ -16,8 +16,10 @@ from afas_tray.calls import CallRouter, Decision, RecentCall
 from afas_tray.events import CallEvent, CallState
 from afas_tray.i18n import T
 from afas_tray.opener import Opener
+from afas_tray.outbox import Outbox, OutboxStatus
 from afas_tray.phonebook import PhoneBook
 from afas_tray.profile import Profile
+from afas_tray.reports import ReportService, WriteResult
 from afas_tray.settings import Settings, new_trigger_secret, validate
 from afas_tray.status import State, StatusBoard
 from afas_tray.store import open_db
@@ -38,12 +40,19 @@ class AppCore:
             lambda number: self.book.lookup(number, self.settings.phone.default_region),
             settings, opener, open_db(profile.paths.database_file),
         )
-        self.on_call_finished: list[Callable[[CallEvent], None]] = []
+        self.outbox = Outbox(profile.paths.database_file, on_status=self._outbox_status)
+        self.reports = ReportService(settings, self.router, self.book, self.outbox, None,
+                                     profile.paths.data_dir, db_path=profile.paths.database_file)
+        self.reports.on_notice.append(self._report_notice)
+        self.on_call_finished: list[Callable[[CallEvent], None]] = [self.reports.hung_up]
+        self._client_factory = client_factory
         self._tasks: list[asyncio.Task[Any]] = []
+        self._drain_wake = asyncio.Event()
         self._xelion_stream: Any = None
         self._trigger: Any = None
         self.trigger_port: int = 0
-        self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book))
+        self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book),
+                          outbox_backlog=self.outbox.backlog())
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -53,6 +62,8 @@ class AppCore:
     async def start(self) -> None:
         self._refresh_configured_state()
         self._tasks.append(asyncio.ensure_future(self.engine.run()))
+        self._tasks.append(asyncio.ensure_future(self.reports.run()))
+        self._tasks.append(asyncio.ensure_future(self._drain_loop()))
         await self._start_sources()
 
     async def stop(self) -> None:
@@ -63,6 +74,8 @@ class AppCore:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
+        self.reports.close()
+        self.outbox.close()
         self.book.close()
 
     def _refresh_configured_state(self) -> None:
@@ -81,6 +94,8 @@ class AppCore:
         self.router.settings = settings
         self.book.region = settings.phone.default_region
         self.engine.update_settings(settings)
+        self.reports.update_settings(settings)
+        self.outbox.resume()  # a refused token may have been fixed
         self._refresh_configured_state()
         await self._stop_sources()
         await self._start_sources()
@@ -88,7 +103,7 @@ class AppCore:
     # -- calls -----------------------------------------------------------------------------------
     def handle_event(self, event: CallEvent) -> Decision:
         decision = self.router.handle(event)
-        if event.state is CallState.HUNG_UP:
+        if event.state in (CallState.HUNG_UP, CallState.TRANSFERRED):
             for hook in list(self.on_call_finished):
                 try:
                     hook(event)
@@ -113,6 +128,9 @@ class AppCore:
                                   s.xelion.password, s.xelion.effective_user_space())
             stream = XelionEventStream(client, self._on_event, self._xelion_status)
             self._xelion_stream = (client, stream)
+            # One Xelion session for the stream and the call-log fetcher: a second login with
+            # the same userSpace would be refused.
+            self.reports.set_client(client)
 
             async def run_stream() -> None:
                 async with client:
@@ -136,6 +154,7 @@ class AppCore:
         if self._xelion_stream is not None:
             _client, stream = self._xelion_stream
             stream.stop()
+            self.reports.set_client(None)
             self._xelion_stream = None
         if self._trigger is not None:
             await self._trigger.stop()
@@ -144,6 +163,43 @@ class AppCore:
 
     def _xelion_status(self, status: Any) -> None:
         self.board.update(xelion=status.text)
+
+    # -- call reports ------------------------------------------------------------------------------
+    def save_report(self, call_id: str, subject: str, text: str, bcid: str | None,
+                    contact_id: str = "") -> WriteResult:
+        """The report dialog's Save: stored as a draft, queued once the call's log is known."""
+        result = self.reports.write_report(call_id, subject, text, bcid, contact_id)
+        self._drain_wake.set()
+        return result
+
+    def _outbox_status(self, status: OutboxStatus) -> None:
+        message = status.paused_reason or status.last_error
+        self.board.update(outbox_backlog=status.backlog)
+        if message is not None and status.paused_reason is not None:
+            self.board.update(state=State.ERROR, message=message)
+
+    def _report_notice(self, text: Any) -> None:
+        if text is not None:
+            self.board.update(message=text)
+
+    async def _drain_loop(self) -> None:
+        """Send queued reports whenever there are any; AFAS trouble is handled by the outbox."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drain_wake.wait(), timeout=2.0)
+            self._drain_wake.clear()
+            if not self.outbox.backlog() or self.outbox.paused_reason is not None \
+                    or not self.configured:
+                continue
+            try:
+                async with self._client_factory(self.settings) as client:
+                    result = await self.outbox.drain(
+                        client, subjects_connector=self.settings.afas.connectors.subjects)
+                if result.next_due:
+                    await asyncio.sleep(min(result.next_due, 60.0))
+            except Exception:
+                log.exception("outbox drain crashed")
+                await asyncio.sleep(10)
 
     def network_changed(self) -> None:
         """The OS says the network changed or the machine woke: reconnect at once."""

@@ -6,6 +6,7 @@ All actions go to a controller (the composition root), the widgets hold no logic
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from afas_tray import APP_NAME
 from afas_tray.status import State, Status
 from afas_tray.ui.icons import tray_icon
 
+log = logging.getLogger(__name__)
 IS_MAC = sys.platform == "darwin"
 
 
@@ -162,6 +164,7 @@ class Tray(QObject):
         build_menu(self.menu, self.controller, self.status)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        log.info("tray icon activated: %s", reason.name)
         # Windows/Linux: a left click syncs; macOS opens the menu on click by convention.
         if reason == QSystemTrayIcon.ActivationReason.Trigger and not IS_MAC:
             self.controller.sync_now()

@@ -1,0 +1,106 @@
+"""The whole core on one loop, against both simulated servers: ring -> card, hang up -> report."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from afas_tray.core import AppCore
+from afas_tray.demo.afas import AfasSimulator
+from afas_tray.demo.sample_data import KNOWN
+from afas_tray.demo.xelion import XelionSimulator
+from afas_tray.opener import RecordingOpener
+from afas_tray.paths import app_paths
+from afas_tray.profile import Profile
+from afas_tray.settings import Settings
+from afas_tray.status import State
+
+
+async def until(check: Callable[[], object], timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[tuple[AfasSimulator, XelionSimulator]]:
+    afas = AfasSimulator(relations=300, seed=4)
+    xelion = XelionSimulator({"op": "geheim-wachtwoord"}, tenant="acme")
+    await afas.start()
+    await xelion.start()
+    try:
+        yield afas, xelion
+    finally:
+        await xelion.stop()
+        await afas.stop()
+
+
+def settings_for(afas: AfasSimulator, xelion: XelionSimulator) -> Settings:
+    s = Settings()
+    s.afas.host = afas.url
+    s.afas.token = afas.token
+    s.afas.insite_url_template = f"{afas.url}/insite/verkooprelatie-prs?BcId=<BCID>"
+    s.afas.dossier_item_type = 7
+    s.xelion.host = xelion.base_url
+    s.xelion.tenant = "acme"
+    s.xelion.username = "op"
+    s.xelion.password = "geheim-wachtwoord"
+    return s
+
+
+async def test_ring_opens_card_and_report_reaches_afas_once(
+        servers: tuple[AfasSimulator, XelionSimulator]) -> None:
+    afas, xelion = servers
+    profile = Profile(app_paths().ensure())
+    settings = settings_for(afas, xelion)
+    profile.save(settings)
+    opener = RecordingOpener()
+    core = AppCore(profile, settings, opener)
+    await core.start()
+    try:
+        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
+        assert core.board.current.state is State.IDLE
+        known = KNOWN["org_unique"]
+        call_id = xelion.ring(known.written[0])
+        await until(lambda: opener.urls)
+        xelion.answer(call_id)
+        xelion.transfer(call_id)
+        await asyncio.sleep(0.3)
+        assert opener.urls == [f"{afas.url}/insite/verkooprelatie-prs?BcId={known.bcids[0]}"]
+        assert [c.match_bcid for c in core.recent_calls()] == [known.bcids[0]]
+
+        xelion.hangup(call_id, recording=False)
+        core.save_report(call_id, "Offerte besproken", "Belt morgen terug.", None)
+        await until(lambda: afas.subjects, timeout=30)
+        await asyncio.sleep(0.5)
+        [item] = afas.subjects
+        assert item.subject == "Offerte besproken" and "Belt morgen terug." in item.text
+        assert item.bcid == known.bcids[0] and item.st_id == 7
+        await until(lambda: core.board.current.outbox_backlog == 0)
+    finally:
+        await core.stop()
+
+
+async def test_refused_token_shows_error_and_settings_fix_it(
+        servers: tuple[AfasSimulator, XelionSimulator]) -> None:
+    afas, xelion = servers
+    profile = Profile(app_paths().ensure())
+    settings = settings_for(afas, xelion)
+    settings.afas.token = "AB" * 32
+    core = AppCore(profile, settings, RecordingOpener())
+    await core.start()
+    try:
+        await until(lambda: core.board.current.state is State.ERROR)
+        message = core.board.current.message
+        assert message is not None and "token" in message.en.lower() and "token" in message.nl.lower()
+        assert "AB" * 32 not in message.en
+        fixed = settings.copy()
+        fixed.afas.token = afas.token
+        await core.apply_settings(fixed)
+        await until(lambda: core.board.current.state is State.IDLE and core.board.current.book_size > 0)
+    finally:
+        await core.stop()
