@@ -40,7 +40,7 @@ def render_png(size: int) -> bytes:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buf, "PNG")
+    image.save(buf, "PNG")  # type: ignore[call-overload]  # stubs say bytes; the binding takes str
     buf.close()
     return bytes(data.data())
 

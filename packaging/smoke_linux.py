@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "packaging"))
 
 import build  # noqa: E402  (packaging/build.py: paths, size and the build itself)
-
 from afas_tray import __version__  # noqa: E402
 
 BUNDLE = build.BUNDLE
