@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     shell = TrayShell(app, profile, loaded, demo_env=demo_env)
     server.received.connect(shell.on_instance_message)
+    url_events = _UrlOpenFilter(shell)  # macOS delivers afas-tray:// URLs as QFileOpenEvent
+    app.installEventFilter(url_events)
     for line in lines:
         shell.on_instance_message(line)
     signal.signal(signal.SIGINT, lambda *_: shell.quit())
@@ -87,6 +89,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if demo_env is not None:
             demo_env.stop()
     return 0
+
+
+def _UrlOpenFilter(shell: TrayShell) -> Any:
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtGui import QFileOpenEvent
+
+    class UrlOpenFilter(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+                url = event.url().toString()
+                if is_call_url(url):
+                    try:
+                        shell.on_instance_message(event_to_line(parse_call_url(url)))
+                    except HandoffError as exc:
+                        log.warning("refused URL: %s", exc.message.en)
+                    return True
+            return False
+
+    return UrlOpenFilter()
 
 
 class TrayShell:

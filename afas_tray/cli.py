@@ -234,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     lk = sub.add_parser("lookup", help="find the AFAS relation for a phone number")
     lk.add_argument("number")
     lk.set_defaults(func=cmd_lookup)
+
+    from afas_tray.cli_outbox import add_parser as add_outbox_parser
+
+    add_outbox_parser(sub)
     return p
 
 
@@ -278,6 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["call"]:
         return cmd_call(args_list[1:])
+    if any(a.lower().startswith("afas-tray:") for a in args_list):
+        # Opened through the URL scheme (Windows/Linux pass the URL as an argument).
+        from afas_tray import app
+
+        return app.main(args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.command is None:
