@@ -34,9 +34,31 @@ async def run_checks(settings: Settings, secrets: SecretStore | None = None) -> 
     if secrets is not None:
         yield CheckResult("secrets", T("Secret storage", "Opslag van geheimen"), True,
                           secrets.describe(), warning=not secrets.uses_keychain)
-    if "afas.host" in errors or "afas.token" in errors:
-        return
+    if "afas.host" not in errors and "afas.token" not in errors:
+        async for result in _afas_checks(settings):
+            yield result
+    if settings.xelion.configured and not any(k.startswith("xelion.") for k in errors):
+        yield await _xelion_check(settings)
 
+
+async def _xelion_check(settings: Settings) -> CheckResult:
+    from afas_tray.xelion.client import XelionClient
+    from afas_tray.xelion.errors import XelionError
+
+    x = settings.xelion
+    title = T(f"Xelion {x.host}", f"Xelion {x.host}")
+    # Its own userSpace: the running app's session must not be thrown out by a test login.
+    user_space = x.effective_user_space() + "-check"
+    try:
+        async with XelionClient(x.host, x.tenant, x.username, x.password, user_space) as client:
+            await client.login()
+    except XelionError as exc:
+        return CheckResult("xelion", title, False, exc.text)
+    return CheckResult("xelion", title, True,
+                       T(f"logged in as {x.username}", f"aangemeld als {x.username}"))
+
+
+async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
     host_title = T(f"Profit server {settings.afas.host}", f"Profit-server {settings.afas.host}")
     token_title = T("API token", "API token")
     try:

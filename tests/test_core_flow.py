@@ -104,3 +104,25 @@ async def test_refused_token_shows_error_and_settings_fix_it(
         await until(lambda: core.board.current.state is State.IDLE and core.board.current.book_size > 0)
     finally:
         await core.stop()
+
+
+async def test_doctor_checks_xelion_without_disturbing_the_running_session(
+        servers: tuple[AfasSimulator, XelionSimulator]) -> None:
+    from afas_tray.doctor import run_checks
+
+    afas, xelion = servers
+    settings = settings_for(afas, xelion)
+    core = AppCore(Profile(app_paths().ensure()), settings, RecordingOpener())
+    await core.start()
+    try:
+        await until(lambda: xelion.websocket_count > 0)
+        results = {r.key: r async for r in run_checks(settings)}
+        assert results["xelion"].ok and "op" in results["xelion"].detail.en
+        wrong = settings.copy()
+        wrong.xelion.password = "fout-wachtwoord"
+        results = {r.key: r async for r in run_checks(wrong)}
+        assert not results["xelion"].ok and "fout-wachtwoord" not in str(results["xelion"].detail)
+        call_id = xelion.ring(KNOWN["org_unique"].written[0])
+        await until(lambda: any(c.call_id == call_id for c in core.recent_calls()))
+    finally:
+        await core.stop()
