@@ -186,6 +186,31 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.01) 
     return predicate()
 
 
+def app_pids_started_by_url() -> list[int]:
+    """Frozen tray apps started detached by `afas-tray call` (argv: EXE afas-tray://...)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0] == os.fsencode(EXE) and any(a.startswith(b"afas-tray://") for a in argv[1:]):
+            pids.append(int(proc.name))
+    return pids
+
+
+def stop_pid(pid: int, timeout: float = 10) -> bool:
+    """SIGTERM a process that is not our child; True once it is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    return wait_for(lambda: not Path(f"/proc/{pid}").exists()
+                    or "Z" in (Path(f"/proc/{pid}/stat").read_text().split()[2:3] or [""]), timeout)
+
+
 def tail(text: str, lines: int = 25) -> str:
     return "\n".join("    " + line for line in text.strip().splitlines()[-lines:])
 
@@ -300,6 +325,30 @@ def smoke(work: Path, smoke_: Smoke, display: str | None) -> dict[str, float]:
                 if app.poll() is None:
                     app.kill()
                     app.wait()
+        # -- a call while no app runs: `call` must start the app, which then pops the card --
+        cold = KNOWN["person_mobile"]
+        expected = f"{url}/insite/verkooprelatie-prs?BcId={cold.bcids[0]}"
+        t_cold = time.monotonic()
+        result = run(env, "call", cold.written[0], "--call-id", "smoke-2")
+        opened = result.returncode == 0 and wait_for(
+            lambda: record.exists() and expected in record.read_text(encoding="utf-8"), 15)
+        measured["cold_card_s"] = time.monotonic() - t_cold
+        detail = f"{expected} {measured['cold_card_s']:.2f} s after `afas-tray call`"
+        if not opened:
+            # `call` started the app detached, output discarded: start it the same way to see why.
+            url_arg = f"afas-tray://call?number={cold.written[0].replace('+', '%2B').replace(' ', '')}"
+            try:
+                probe = run(env, url_arg, timeout=5)
+                detail = (f"no card; `afas-tray {url_arg}` exits with {probe.returncode}:\n"
+                          + tail(probe.stderr or probe.stdout, 6))
+            except subprocess.TimeoutExpired:
+                detail = "no card, although the app started from the URL keeps running"
+        smoke_.check("call with no app running starts it and opens the card", opened, detail)
+        leftovers = app_pids_started_by_url()
+        stopped = all(stop_pid(pid) for pid in leftovers)
+        if leftovers:
+            smoke_.check("app started by `call` quits on SIGTERM", stopped, f"pids {leftovers}")
+
         output = log_path.read_text(encoding="utf-8", errors="replace")
         if "Traceback" in output or smoke_.failed:
             print("  app output (last lines):\n" + tail(output, 40), flush=True)
