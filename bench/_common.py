@@ -1,0 +1,228 @@
+"""Helpers shared by bench/pop_latency.py and bench/ui_lag.py.
+
+- ``PeakRss``: samples this process's resident memory on a thread;
+- ``percentile``: nearest-rank percentile of a list of numbers;
+- ``cached_book``: a phone book of N numbers built once (through the same RefreshBuilder path a
+  full refresh takes) and kept in a cache folder, keyed on the sources that shape its bytes, so a
+  second run skips the ~30 s build; ``install_book`` copies it into a fresh profile;
+- ``qt_app_loop``: a QApplication (offscreen) with a qasync loop, as the tray app runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # run from a checkout, uninstalled
+
+MB = 1024 * 1024
+NUMBERS_PER_RELATION = 1.5  # what the sample data gives (blank, junk and mobile-less rows)
+PAGE = 1000
+BOOK_SEED = 7
+# Files whose change can change the book's bytes or its sample: any edit rebuilds the cache.
+_BOOK_SOURCES = ("afas_tray/phonebook.py", "afas_tray/phone.py", "afas_tray/store.py",
+                 "afas_tray/demo/sample_data.py", "afas_tray/settings.py", "bench/_common.py")
+
+
+class PeakRss:
+    """Samples this process's RSS every ``interval`` seconds on a thread; ``peak`` is the most."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.start_rss = self._proc.memory_info().rss
+        self.peak = self.start_rss
+        self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self.start_rss = self.peak = self._proc.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.start_rss) / MB
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100): a value that was actually measured."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+# --- the big phone book --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleNumber:
+    raw: str  # as written in AFAS
+    e164: str  # the match key, as Xelion sends numbers
+    bcid: str  # the one relation it opens
+
+
+@dataclass(frozen=True)
+class CachedBook:
+    path: Path  # the built database (read-only: copy it with install_book)
+    numbers: int
+    relations: int
+    build_seconds: float  # 0 when it came from the cache
+    sample: list[SampleNumber]  # numbers in the book that open exactly one relation
+
+
+def _cache_key(numbers: int) -> str:
+    h = hashlib.sha256(f"{numbers} {BOOK_SEED} {PAGE}".encode())
+    for rel in _BOOK_SOURCES:
+        p = REPO / rel
+        h.update(p.read_bytes() if p.exists() else b"-")
+    return h.hexdigest()[:12]
+
+
+def _pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    page: list[dict[str, Any]] = []
+    for row in rows:
+        page.append(row)
+        if len(page) == PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[SampleNumber]]:
+    from afas_tray.calls import relations as distinct_relations
+    from afas_tray.demo.sample_data import CONNECTORS, SampleData
+    from afas_tray.phone import normalise
+    from afas_tray.phonebook import FieldInfo, PhoneBook, detect_columns
+    from afas_tray.settings import ColumnMapping, ConnectorSettings
+
+    roles = ConnectorSettings().ids()
+    data = SampleData(relations=max(100, int(numbers / NUMBERS_PER_RELATION)), seed=BOOK_SEED)
+    every = max(1, numbers // (want_sample * 4))
+    candidates: list[str] = []
+    seen = 0
+    book = PhoneBook(db)
+    try:
+        with book.begin_refresh() as builder:
+            for role, connector in roles.items():
+                if role not in ("organisations", "persons", "contacts"):
+                    continue
+                fields = [FieldInfo(f.id, f.label, f.data_type)
+                          for f in CONNECTORS[connector].fields]
+                mapping = detect_columns(role, connector, fields, ColumnMapping())
+                for page in _pages(data.rows(connector)):
+                    builder.add_rows(role, connector, mapping, page)
+                    for row in page:
+                        for col in mapping.phones:
+                            if row.get(col):
+                                seen += 1
+                                if seen % every == 0:
+                                    candidates.append(str(row[col]))
+            builder.commit()
+        sample: list[SampleNumber] = []
+        keys: set[str] = set()
+        for raw in candidates:
+            key = normalise(raw)
+            if not key or key in keys or not key.startswith("+31"):
+                continue
+            found = distinct_relations(book.lookup(key))
+            if len(found) == 1:  # one relation: the pop opens a card (no picker in between)
+                keys.add(key)
+                sample.append(SampleNumber(raw, key, found[0].bcid))
+        n_numbers, n_relations = book.numbers(), book.size()
+    finally:
+        book.close()
+    # One self-contained file to copy: fold the WAL back into the database.
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return n_numbers, n_relations, sample
+
+
+def cached_book(numbers: int, cache_dir: Path, want_sample: int = 1000,
+                log: Any = print) -> CachedBook:
+    """The book of ``numbers`` numbers in ``cache_dir``, built now if missing or stale."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = _cache_key(numbers)
+    db = cache_dir / f"book-{numbers}-{key}.sqlite3"
+    meta = db.with_suffix(".json")
+    if db.exists() and meta.exists():
+        info = json.loads(meta.read_text("utf-8"))
+        sample = [SampleNumber(**s) for s in info["sample"]]
+        if len(sample) >= want_sample:
+            return CachedBook(db, info["numbers"], info["relations"], 0.0, sample)
+    for old in cache_dir.glob(f"book-{numbers}-*"):
+        old.unlink()
+    log(f"building a {numbers:,}-number phone book in {cache_dir} (once; reused with --keep)…")
+    started = time.perf_counter()
+    tmp = db.with_suffix(".building")
+    for p in tmp.parent.glob(tmp.name + "*"):
+        p.unlink()
+    n_numbers, n_relations, sample = _build(tmp, numbers, want_sample)
+    seconds = time.perf_counter() - started
+    for suffix in ("-wal", "-shm"):
+        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    tmp.replace(db)
+    meta.write_text(json.dumps({
+        "numbers": n_numbers, "relations": n_relations,
+        "sample": [s.__dict__ for s in sample],
+    }), "utf-8")
+    return CachedBook(db, n_numbers, n_relations, seconds, sample)
+
+
+def install_book(book: CachedBook, database_file: Path) -> None:
+    """Put a copy of the cached book where a profile's database lives (the cache stays clean)."""
+    database_file.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(database_file) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(book.path, database_file)
+
+
+# --- Qt --------------------------------------------------------------------------------------------
+
+
+def qt_app_loop() -> tuple[Any, Any]:
+    """(QApplication, qasync loop) set as the current asyncio loop; offscreen unless told."""
+    import asyncio
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    return app, loop
+
+
+def fmt_ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"

@@ -1,0 +1,310 @@
+"""Caller-pop latency with a 1,000,000-number phone book, per call source.
+
+The app side is the real composition: an AppCore (phone book, CallRouter, loopback HTTP trigger,
+Xelion websocket stream) with a RecordingOpener, plus the SingleInstanceServer (QLocalServer)
+wired to ``core.handle_event`` as app.py does, all on one qasync loop under a QApplication
+(offscreen). Phone-book sync is off, so the book stays the one built here. The simulated Xelion
+runs on its own thread; the requests come from a driver thread, one call at a time, so the app's
+loop only does the app's work. Each sample is timed from the event leaving its source to the
+opener being called (``RecordingOpener`` stamps ``perf_counter`` at the call):
+
+- websocket: just before ``XelionSimulator.ring()`` on the simulator's thread (E.164 number);
+- HTTP: just before connecting and sending ``GET 127.0.0.1:<port>/call`` (number as written);
+- CLI: just before starting ``python -m afas_tray call <number> --call-id <id>`` (process start
+  included; national format).
+
+Every sample uses its own number (in the book, one relation each) and call id, so de-duplication
+never swallows one; the opened URL is checked against the expected BcId. Sources take turns; the
+HTTP trigger's rate limit (10/s) sets the pace. The first ``--warmup`` calls per source are
+reported apart (first connection, first imports) and left out of the percentiles.
+
+    python bench/pop_latency.py [--numbers 1000000] [--ws 200] [--http 200] [--cli 50] [--keep DIR]
+
+Targets: p99 < 20 ms for websocket and HTTP, < 150 ms for the CLI hand-off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from _common import REPO, CachedBook, PeakRss, SampleNumber, cached_book, install_book, percentile, qt_app_loop
+
+from afas_tray.core import AppCore
+from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
+from afas_tray.handoff import HandoffError, event_from_line, validate_number
+from afas_tray.instance_client import instance_name
+from afas_tray.logs import setup_logging
+from afas_tray.opener import RecordingOpener
+from afas_tray.paths import HOME_ENV, app_paths
+from afas_tray.profile import Profile
+from afas_tray.settings import Settings, new_trigger_secret
+
+TARGETS_MS = {"websocket": 20.0, "http": 20.0, "cli": 150.0}
+XELION_USER, XELION_PASSWORD, TENANT = "op", "bench-password", "bench"
+HTTP_SPACING = 0.11  # the trigger allows 10 requests/s on average
+WAIT_S = 5.0
+
+
+@dataclass
+class SourceRun:
+    name: str
+    samples: list[float] = field(default_factory=list)  # seconds, after warm-up
+    warmup: list[float] = field(default_factory=list)
+    wrong: int = 0  # opener called with another URL than the number's card
+    lost: int = 0  # the opener was not called within WAIT_S
+    extra: list[float] = field(default_factory=list)  # CLI: until the process exited
+
+
+class Driver:
+    """Sends one call at a time from its own thread and times it up to the opener call."""
+
+    def __init__(self, opener: RecordingOpener, xelion: SimulatorThread, http_port: int,
+                 secret: str, template: str, run_id: str) -> None:
+        self.opener = opener
+        self.xelion = xelion
+        self.http_port = http_port
+        self.secret = secret
+        self.template = template
+        self.run_id = run_id
+        self._last_http = 0.0
+
+    def _timed(self, run: SourceRun, number: SampleNumber, send: Callable[[], float],
+               warm: bool) -> None:
+        before = len(self.opener.calls)
+        t0 = send()
+        if not self.opener.wait(before + 1, WAIT_S):
+            run.lost += 1
+            return
+        call = self.opener.calls[before]
+        expected = self.template.replace("<BCID>", quote(number.bcid, safe=""))
+        if call.value != expected:
+            run.wrong += 1
+        (run.warmup if warm else run.samples).append(call.at - t0)
+        # Leave nothing in flight: a late second call would be charged to the next sample.
+        time.sleep(0.01)
+
+    def websocket(self, run: SourceRun, number: SampleNumber, i: int, warm: bool) -> None:
+        sim = self.xelion.sim
+        call_id = f"{self.run_id}.ws{i}"
+
+        def ring() -> float:  # runs on the simulator's loop thread
+            t0 = time.perf_counter()
+            sim.ring(number.e164, call_id)
+            return t0
+
+        self._timed(run, number, lambda: float(self.xelion.call(ring)), warm)
+
+    def http(self, run: SourceRun, number: SampleNumber, i: int, warm: bool) -> None:
+        raw = number.raw
+        try:
+            validate_number(raw)
+        except HandoffError:
+            raw = number.e164
+        query = urlencode({"number": raw, "callId": f"{self.run_id}.http{i}",
+                           "secret": self.secret})
+        pause = self._last_http + HTTP_SPACING - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        self._last_http = time.monotonic()
+
+        def send() -> float:
+            t0 = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=WAIT_S)
+            try:
+                conn.request("GET", f"/call?{query}")
+                response = conn.getresponse()
+                response.read()
+            finally:
+                conn.close()
+            if response.status != 200:
+                raise SystemExit(f"HTTP trigger answered {response.status}")
+            return t0
+
+        self._timed(run, number, send, warm)
+
+    def cli(self, run: SourceRun, number: SampleNumber, i: int, warm: bool) -> None:
+        national = "0" + number.e164[3:]
+        cmd = [sys.executable, "-m", "afas_tray", "call", national,
+               "--call-id", f"{self.run_id}.cli{i}"]
+
+        def send() -> float:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, err = proc.communicate(timeout=30)
+            if not warm:
+                run.extra.append(time.perf_counter() - t0)
+            if proc.returncode != 0:
+                raise SystemExit(f"afas-tray call failed: {err.decode(errors='replace')}")
+            return t0
+
+        self._timed(run, number, send, warm)
+
+
+def drive(driver: Driver, numbers: list[SampleNumber], counts: dict[str, int],
+          warmup: int) -> dict[str, SourceRun]:
+    runs = {name: SourceRun(name) for name in counts}
+    senders = {"websocket": driver.websocket, "http": driver.http, "cli": driver.cli}
+    pool = iter(numbers)
+    totals = {name: n + warmup for name, n in counts.items()}
+    rounds = max(totals.values())
+    done = dict.fromkeys(counts, 0)
+    for r in range(rounds):
+        for name in counts:
+            # Spread the smaller sources over the whole run, so all share the same conditions.
+            if done[name] < totals[name] and r * totals[name] // rounds >= done[name]:
+                i = done[name]
+                senders[name](runs[name], next(pool), i, i < warmup)
+                done[name] += 1
+    return runs
+
+
+async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def run_app(paths_home: Path, book: CachedBook, xelion: SimulatorThread,
+                  counts: dict[str, int], warmup: int) -> tuple[dict[str, SourceRun], float]:
+    from afas_tray.ui.single_instance import SingleInstanceServer
+
+    paths = app_paths(paths_home).ensure()
+    setup_logging(paths)  # the app writes its INFO log to a file; so do we
+    profile = Profile(paths)
+    s = Settings()
+    s.afas.sync_active = False  # keep the book built here; no AFAS in this benchmark
+    template = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>"
+    s.afas.insite_url_template = template
+    s.xelion.host = xelion.sim.base_url
+    s.xelion.tenant = TENANT
+    s.xelion.username = XELION_USER
+    s.xelion.password = XELION_PASSWORD
+    s.xelion.user_space = "afas-tray-bench"
+    s.trigger.http_enabled = True
+    s.trigger.secret = new_trigger_secret()
+    profile.save(s)
+
+    opener = RecordingOpener()
+    core = AppCore(profile, s, opener)
+    server = SingleInstanceServer(instance_name(paths))
+    if not server.listen():
+        raise SystemExit(f"single instance: {server.error_text()}")
+
+    def on_line(line: str) -> None:  # what TrayShell.on_instance_message does
+        try:
+            core.handle_event(event_from_line(line))
+        except HandoffError as exc:
+            print(f"refused hand-off: {exc.message.en}", file=sys.stderr)
+
+    server.received.connect(on_line)
+    await core.start()
+    try:
+        await until(lambda: xelion.sim.websocket_count > 0, 15, "the Xelion websocket")
+        run_id = f"b{int(time.time())}"
+        numbers = list(book.sample)
+        # The subscription goes out right after the connect: ring until the first call comes in.
+        deadline = time.monotonic() + 15
+        probe = 0
+        while not opener.calls:
+            if time.monotonic() > deadline:
+                raise SystemExit("no call arrived over the websocket")
+            number = numbers.pop()
+            xelion.call(xelion.sim.ring, number.e164, f"{run_id}.probe{probe}")
+            probe += 1
+            await asyncio.sleep(0.3)
+        driver = Driver(opener, xelion, core.trigger_port, s.trigger.secret, template, run_id)
+        with PeakRss() as rss:
+            runs = await asyncio.to_thread(drive, driver, numbers, counts, warmup)
+    finally:
+        await core.stop()
+        server.close()
+    return runs, rss.peak / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--numbers", type=int, default=1_000_000)
+    parser.add_argument("--ws", type=int, default=200, help="websocket samples")
+    parser.add_argument("--http", type=int, default=200, help="HTTP trigger samples")
+    parser.add_argument("--cli", type=int, default=50, help="CLI hand-off samples")
+    parser.add_argument("--warmup", type=int, default=3, help="first calls per source, not counted")
+    parser.add_argument("--keep", type=Path, help="cache the built phone book here, reuse it")
+    args = parser.parse_args(argv)
+    counts = {"websocket": args.ws, "http": args.http, "cli": args.cli}
+    started = time.perf_counter()
+
+    with tempfile.TemporaryDirectory(prefix="afas-tray-pop-") as tmp:
+        cache = args.keep or Path(tmp) / "cache"
+        needed = sum(counts.values()) + 3 * args.warmup + 50
+        book = cached_book(args.numbers, cache, want_sample=max(1000, needed))
+        if len(book.sample) < needed:
+            raise SystemExit(f"only {len(book.sample)} sample numbers; lower the counts")
+        home = Path(tmp) / "home"
+        paths = app_paths(home).ensure()
+        t0 = time.perf_counter()
+        install_book(book, paths.database_file)
+        copy_s = time.perf_counter() - t0
+        # The CLI child finds the instance through the same profile (per user, per profile).
+        os.environ[HOME_ENV] = str(home)
+        os.environ["AFAS_TRAY_SECRETS"] = "file"  # the benchmark's secrets stay out of the keychain
+
+        xelion = SimulatorThread(XelionSimulator({XELION_USER: XELION_PASSWORD}, tenant=TENANT))
+        xelion.start()
+        try:
+            _app, loop = qt_app_loop()
+            with loop:
+                runs, peak_mb = loop.run_until_complete(
+                    run_app(home, book, xelion, counts, args.warmup))
+        finally:
+            xelion.stop()
+
+    built = (f"built in {book.build_seconds:.0f} s" if book.build_seconds
+             else f"from the cache in {cache}")
+    print(f"phone book: {book.numbers:,} numbers, {book.relations:,} relations ({built}; "
+          f"copied into the profile in {copy_s:.1f} s); CPUs: {os.cpu_count()}")
+    print("app: AppCore + SingleInstanceServer on a qasync loop (QApplication, offscreen); "
+          "simulated Xelion on its own thread; requests from a driver thread, one at a time")
+    print(f"{'source':<10} {'n':>4} {'p50':>9} {'p99':>9} {'max':>9}   first {args.warmup} "
+          f"(warm-up)   target p99")
+    ok = True
+    for name, run in runs.items():
+        ms = [x * 1000 for x in run.samples]
+        p50, p99 = statistics.median(ms), percentile(ms, 99)
+        warm = ", ".join(f"{x * 1000:.1f}" for x in run.warmup)
+        good = p99 < TARGETS_MS[name] and not run.wrong and not run.lost
+        ok = ok and good
+        print(f"{name:<10} {len(ms):>4} {p50:>6.2f} ms {p99:>6.2f} ms {max(ms):>6.2f} ms   "
+              f"{warm:<22} < {TARGETS_MS[name]:g} ms {'ok' if good else 'MISSED'}")
+        if run.wrong or run.lost:
+            print(f"  {name}: {run.wrong} wrong card(s), {run.lost} call(s) never reached the opener")
+    cli = runs.get("cli")
+    if cli and cli.extra:
+        ex = [x * 1000 for x in cli.extra]
+        print(f"cli process, start to exit: p50 {statistics.median(ex):.1f} ms, "
+              f"p99 {percentile(ex, 99):.1f} ms (the card opens before the process has exited)")
+    print(f"peak RSS of the process during the calls: {peak_mb:.0f} MB; whole run "
+          f"{time.perf_counter() - started:.0f} s")
+    summary = "; ".join(
+        f"{name} p99 {percentile([x * 1000 for x in r.samples], 99):.1f} ms "
+        f"(< {TARGETS_MS[name]:g})" for name, r in runs.items())
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — {summary}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
