@@ -537,6 +537,12 @@ class Outbox:
             )
 
     def _done(self, row: OutboxRow, sb_id: str) -> None:
+        if row.item.audio_file:
+            # AFAS holds the recording now (or it was too large). Removed before the row is marked
+            # done, so a crash in between leaves no orphan: the row is still 'sending', and its
+            # lookup finds the item without needing the file.
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(row.item.audio_file)
         with self._lock:
             self._conn.execute(
                 "UPDATE outbox_items SET state=?, sb_id=?, unsure=0, next_try=0, message_en='', message_nl='',"
@@ -544,10 +550,6 @@ class Outbox:
                 (OutboxState.DONE, sb_id, self._clock(), row.key),
             )
         self._last_error = None
-        if row.item.audio_file:
-            # The spooled recording has done its job; AFAS holds it now (or it was too large).
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(row.item.audio_file)
 
 
 class _Wait(Exception):
