@@ -50,16 +50,20 @@ _EXTENSION_WORDS = re.compile(
     r"(?i)\b(?:toestel|tst|tstl|tsl|doorkies(?:nummer|nr)?|intern|durchwahl|dw|nebenstelle|poste)"
     r"\b\.?:?\s*(?=\d)"
 )
-# Digits with the usual separators only: these may take the fast path (anything with letters,
-# "#", extension words and so on goes to the full parser).
-_PLAIN = re.compile(r"\+?[0-9\s\-./()]+")
+# The usual separators: a number of digits and these only may take the fast path (anything with
+# letters, "#", extension words and so on goes to the full parser).
 _DROP_SEPARATORS = str.maketrans("", "", " \t\u00a0-./()")
 _TRUNK_ZERO = re.compile(r"(?:\+|00)\s*([1-9][0-9]{0,2})\s*(\(0\))")
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Shortest national significant number accepted when the library calls a number possible but
 # not valid (new or unlisted ranges); shorter "possible" strings are mostly junk like "12345".
 _MIN_UNVERIFIED_NSN = 7
 _INTERNAL_CHARS = re.compile(r"[\d\s\-.]+")
+
+
+# What a stored match key depends on besides the raw text and the region: these rules and the
+# library's metadata. A cache of earlier keys is only reused while this stays the same; bump the
+# leading number whenever this module's rules change what a number normalises to.
+KEY_RULES = f"1/phonenumbers-{phonenumbers.__version__}"
 
 
 def is_anonymous(raw: str | None) -> bool:
@@ -89,14 +93,22 @@ def normalise(raw: str | None, region: str = "NL") -> str | None:
     return _normalise_cached(raw, region)
 
 
-@lru_cache(maxsize=1 << 16)
-def _normalise_cached(raw: str, region: str) -> str | None:
+def normalise_uncached(raw: str, region: str = "NL") -> str | None:
+    """``normalise`` without its small LRU cache, for bulk callers that keep their own memo
+    (a full phone-book refresh sees each number once; the LRU would only churn)."""
     text = raw.strip()
-    if _PLAIN.fullmatch(text):
-        fast = _fast_plain(_drop_trunk_zero(text).translate(_DROP_SEPARATORS), region)
+    # Only digits (and one leading "+") may be left once the separators are gone; that is
+    # checked with str methods rather than a regex, as this runs for every number of a refresh.
+    plain = _drop_trunk_zero(text) if "(0)" in text else text
+    skeleton = plain.translate(_DROP_SEPARATORS)
+    if skeleton.isascii():
+        fast = _fast_plain(skeleton, region)
         if fast is not None:
             return fast
     return _parse(text, region)
+
+
+_normalise_cached = lru_cache(maxsize=1 << 16)(normalise_uncached)
 
 
 def _parse(text: str, region: str) -> str | None:
@@ -149,25 +161,32 @@ def _fast_plain(skeleton: str, region: str) -> str | None:
     """The key for a separator-free number in the simple, common shapes (``+31…``, ``0031…``,
     ``020…``), using the region's own prefixes from the phonenumbers metadata; ``None`` means
     "let the parser decide". Tests check that it never disagrees with the parser."""
-    if skeleton.startswith("+"):
-        candidate = skeleton
+    if skeleton[:1] == "+":
+        digits = skeleton[1:]
     else:
-        prefixes = _region_prefixes(region)
+        try:
+            prefixes = _REGION_PREFIXES[region]
+        except KeyError:
+            prefixes = _REGION_PREFIXES.setdefault(region, _region_prefixes(region))
         if prefixes is None:
             return None
         country, international, national = prefixes
         if skeleton.startswith(international):
-            candidate = "+" + skeleton[len(international) :]
+            digits = skeleton[len(international) :]
         elif skeleton.startswith(national):
-            candidate = "+" + country + skeleton[len(national) :]
+            digits = country + skeleton[len(national) :]
         else:
             return None
-    if not _E164.fullmatch(candidate):
+    # The shape of E.164: up to 15 ASCII digits, no leading zero (the caller checked isascii).
+    if not (7 <= len(digits) <= 15 and digits.isdigit()) or digits[0] == "0":
         return None
-    return _fast_e164(candidate)
+    return _fast_e164(digits)
 
 
-@lru_cache(maxsize=64)
+# region -> its prefixes (or None): a plain dict, consulted once per number of a refresh.
+_REGION_PREFIXES: dict[str, tuple[str, str, str] | None] = {}
+
+
 def _region_prefixes(region: str) -> tuple[str, str, str] | None:
     """(country code, international prefix, national prefix) when all are plain digit strings
     and the national prefix is stripped as is (no transform rules as in Argentina)."""
@@ -183,21 +202,35 @@ def _region_prefixes(region: str) -> tuple[str, str, str] | None:
     return str(metadata.country_code), international, national
 
 
-def _fast_e164(text: str) -> str | None:
-    """``text`` itself when the slow path would return it unchanged; ``None`` means "parse it".
+_CountryInfo = tuple[int, frozenset[int], "re.Pattern[str] | None", "re.Pattern[str] | None"]
+# First three digits after the "+" -> (country code length, country info), or None for no
+# known code. Country codes are prefix-free, so three digits decide; a few hundred entries.
+_BY_LEAD: dict[str, _CountryInfo | None] = {}
+
+
+def _country_by_lead(lead: str) -> _CountryInfo | None:
+    for size in (1, 2, 3):
+        info = _country_info(int(lead[:size]))
+        if info is not None:
+            return (size, *info)
+    return None
+
+
+def _fast_e164(digits: str) -> str | None:
+    """``+digits`` when the slow path would return it unchanged; ``None`` means "parse it".
 
     Accepts only what is certainly canonical: a known country code, a national number of a
     possible length for that country and at least ``_MIN_UNVERIFIED_NSN`` digits, and no
     national prefix the parser would strip (``+310…``).
     """
-    digits = text[1:]
-    for size in (1, 2, 3):
-        info = _country_info(int(digits[:size]))
-        if info is not None:
-            break
-    else:
+    lead = digits[:3]
+    try:
+        found = _BY_LEAD[lead]
+    except KeyError:
+        found = _BY_LEAD.setdefault(lead, _country_by_lead(lead))
+    if found is None:
         return None
-    lengths, prefix, pattern = info
+    size, lengths, prefix, pattern = found
     nsn = digits[size:]
     if len(nsn) < _MIN_UNVERIFIED_NSN or len(nsn) not in lengths:
         return None
@@ -205,7 +238,7 @@ def _fast_e164(text: str) -> str | None:
         return None
     if pattern is not None and not pattern.fullmatch(nsn):
         return None
-    return text
+    return "+" + digits
 
 
 @lru_cache(maxsize=512)

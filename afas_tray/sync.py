@@ -1,8 +1,8 @@
 """SyncEngine: keeps the phone book fresh from the three GetConnectors, on a schedule.
 
 One full refresh reads organisations, persons and contacts page by page; pages are written to
-the phone book in a worker thread while the client fetches the next page, so the event loop (and
-the UI on it) never waits on SQLite, and the network stays the bottleneck.
+the phone book in a worker thread while the client fetches the next ones, so the event loop (and
+the UI on it) never waits on SQLite or number parsing, and the network stays the bottleneck.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.errors import AfasAuthError, AfasError, AfasForbidden
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook import ColumnError, PhoneBook, detect_columns
+from afas_tray.phonebook import ColumnError, PhoneBook, RefreshBuilder, detect_columns
 from afas_tray.settings import ROLES, ColumnMapping, Settings
 from afas_tray.status import State, StatusBoard
 
@@ -79,29 +79,67 @@ async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> t
 
 async def full_refresh(client: AfasClient, settings: Settings, book: PhoneBook,
                        progress: Progress | None = None) -> RefreshResult:
-    """Read all three connectors into a new book; swap it in only when all succeeded."""
+    """Read all three connectors into a new book; swap it in only when all succeeded.
+
+    A pipeline, so the network and the phone book work at the same time: while a worker thread
+    stores page N (normalise, insert), the loop already holds page N+1 and the client downloads
+    page N+2. The loop itself only hands pages on; the CPU work runs in the worker thread (its
+    Python parts take the GIL in slices of the interpreter's switch interval, a few ms).
+    Starting the refresh (dropping the previous one's leftovers, reading the known numbers) runs
+    while the first requests are on their way.
+    """
     started = time.monotonic()
     result = RefreshResult()
-    builder = await asyncio.to_thread(book.begin_refresh)
+    beginning = asyncio.ensure_future(asyncio.to_thread(book.begin_refresh))
+    builder: RefreshBuilder | None = None
+    storing: asyncio.Future[int] | None = None  # the page being stored
+    stored: tuple[str, int] | None = None  # (role, rows so far) once ``storing`` is done
+
+    async def stored_so_far() -> None:
+        nonlocal storing
+        if storing is not None:
+            await storing
+            storing = None
+            if progress and stored is not None:
+                progress(*stored)
+
     try:
         for role in ROLES:
             connector_id = settings.afas.connectors.ids()[role]
             mapping, columns = await detect_mapping(client, settings, role)
             count = 0
             try:
-                # The client already downloads page N+1 while we store page N in a worker thread.
                 pages = client.iter_pages(connector_id, order_by=[mapping.id], fields_count=columns)
                 async for page in pages:
-                    await asyncio.to_thread(builder.add_rows, role, connector_id, mapping, page)
+                    if builder is None:
+                        builder = await beginning
+                    await stored_so_far()
                     count += len(page)
-                    if progress:
-                        progress(role, count)
+                    stored = (role, count)
+                    storing = asyncio.ensure_future(
+                        asyncio.to_thread(builder.add_rows, role, connector_id, mapping, page)
+                    )
             except AfasError as exc:
                 raise connector_error(role, connector_id, exc) from None
             result.rows[role] = count
+        if builder is None:
+            builder = await beginning
+        await stored_so_far()
         await asyncio.to_thread(builder.commit)
     except BaseException:
-        await asyncio.to_thread(builder.abort)
+        # The worker thread cannot be interrupted: let it finish its page, then throw the new
+        # book away (the live one was never touched).
+        for pending in (storing, beginning):
+            if pending is not None and not pending.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(pending)
+        if builder is None and beginning.done() and not beginning.cancelled() \
+                and beginning.exception() is None:
+            builder = beginning.result()
+        if builder is not None:
+            await asyncio.to_thread(builder.abort)
+        if storing is not None and storing.done() and not storing.cancelled():
+            storing.exception()  # retrieved: the error that matters is the one being raised
         raise
     result.relations = book.size()
     result.seconds = time.monotonic() - started

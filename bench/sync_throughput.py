@@ -1,0 +1,233 @@
+"""Full phone-book refresh of 100,000 relations from the simulated AFAS over loopback.
+
+Compares our ``full_refresh`` with a bare httpx paged download of the same pages (plain
+``httpx`` + ``json``, nothing stored), in the same run, alternating them ``--repeats`` times and
+taking medians (this machine is shared; one sample of each is noise). Two refreshes are timed:
+
+* cold: a new, empty phone book (the first refresh after install; every number is normalised);
+* warm: the book from the previous refresh, after ``--changes`` numbers changed in AFAS (the
+  steady state of a running app: most numbers are the same as last time).
+
+The verdict is on the warm ratio (target <= 1.5) and the peak RSS growth of this process over
+either refresh (target < 150 MB); the cold ratio is printed beside it.
+
+The simulated AFAS runs in its own process by default (``--simulator process``): the real AFAS
+is another machine, and a simulator thread in our process would charge its row generation and
+JSON encoding to our GIL, during our refresh as during the bare download. ``--simulator thread``
+keeps the old in-process setup for comparison (its RSS also counts the simulator's memory).
+
+    python bench/sync_throughput.py [--relations 100000] [--repeats 3] [--simulator process]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from afas_tray.afas.client import page_size
+from afas_tray.afas.token import auth_header
+from afas_tray.demo.afas import (
+    DEFAULT_TOKEN_DATA,
+    AfasSimulator,
+    SimulatorThread,
+    token_xml,
+)
+from afas_tray.demo.sample_data import org_bcid
+from afas_tray.phonebook import PhoneBook
+from afas_tray.settings import ROLES, Settings
+from afas_tray.sync import RefreshResult, default_client, detect_mapping, full_refresh
+
+SEED = 1
+
+
+class PeakRss:
+    """Samples this process's RSS every 10 ms in a thread."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.base = self.proc.memory_info().rss
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self.base = self.proc.memory_info().rss
+        self.peak = self.base
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+@contextlib.contextmanager
+def simulator(kind: str, relations: int) -> Iterator[tuple[str, str]]:
+    """(base URL, token) of a simulated AFAS with ``relations`` relations."""
+    if kind == "thread":
+        sim = AfasSimulator(relations=relations, seed=SEED)
+        with SimulatorThread(sim) as thread:
+            yield thread.url, sim.token
+        return
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "afas_tray.demo.afas", "--port", "0", "--relations",
+         str(relations), "--seed", str(SEED)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # "Simulated AFAS Profit at http://…/ProfitRestServices …"
+        if " at " not in first:
+            raise SystemExit(f"simulator did not start: {first!r}")
+        url = first.split(" at ", 1)[1].split("/ProfitRestServices", 1)[0]
+        yield url, token_xml(DEFAULT_TOKEN_DATA)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def bare_download(settings: Settings, pages: dict[str, tuple[str, int, int]]) -> tuple[float, int]:
+    """The same pages, with plain httpx and json, nothing stored: the floor for our refresh."""
+    headers = {"Authorization": auth_header(settings.afas.token)}
+    rows = 0
+    start = time.perf_counter()
+    async with httpx.AsyncClient(base_url=settings.afas.host + "/ProfitRestServices", headers=headers,
+                                 timeout=60) as client:
+        for connector, (order, take, _cols) in pages.items():
+            skip = 0
+            while True:
+                r = await client.get(f"/connectors/{connector}",
+                                     params={"skip": skip, "take": take, "orderbyfieldids": order})
+                got = r.json()["rows"]
+                rows += len(got)
+                skip += take
+                if len(got) < take:
+                    break
+    return time.perf_counter() - start, rows
+
+
+async def prime_simulator(settings: Settings, pages: dict[str, tuple[str, int, int]]) -> None:
+    """One row of each connector in the refresh's order: the simulator sorts (and caches) a
+    connector's rows on the first request after a change, which must not be charged to the
+    refresh that follows a change when the bare download before it did not pay it."""
+    headers = {"Authorization": auth_header(settings.afas.token)}
+    async with httpx.AsyncClient(base_url=settings.afas.host + "/ProfitRestServices",
+                                 headers=headers, timeout=60) as client:
+        for connector, (order, _take, _cols) in pages.items():
+            r = await client.get(f"/connectors/{connector}",
+                                 params={"skip": 0, "take": 1, "orderbyfieldids": order})
+            r.raise_for_status()
+
+
+async def change_numbers(url: str, count: int, rng: random.Random) -> None:
+    """Give ``count`` organisations a new main number, as happens between two refreshes."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for i in range(count):
+            number = f"0{rng.choice('1234579')}{rng.randrange(10**7, 10**8)}"
+            r = await client.post("/_sim/mutate", json={
+                "op": "phone", "id": org_bcid(i * 7), "column": "Telefoon_werk", "value": number})
+            r.raise_for_status()
+
+
+async def timed_refresh(settings: Settings, book: PhoneBook) -> tuple[float, float, float, RefreshResult]:
+    """(seconds, CPU seconds of this process, peak RSS growth in MB, result) of one full
+    refresh into ``book``."""
+    with PeakRss() as rss:
+        start, cpu = time.perf_counter(), time.process_time()
+        async with default_client(settings) as client:
+            result = await full_refresh(client, settings, book)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return seconds, cpu, rss.growth_mb, result
+
+
+async def main(relations: int, repeats: int, kind: str, changes: int) -> int:
+    with simulator(kind, relations) as (url, token), tempfile.TemporaryDirectory() as tmp:
+        s = Settings()
+        s.afas.host = url
+        s.afas.token = token
+        s.afas.insite_url_template = url + "/insite/verkooprelatie-prs?BcId=<BCID>"
+        pages: dict[str, tuple[str, int, int]] = {}
+        async with default_client(s) as client:
+            for role in ROLES:
+                mapping, cols = await detect_mapping(client, s, role)
+                pages[s.afas.connectors.ids()[role]] = (mapping.id, page_size(cols), cols)
+        # A first download warms both sides (imports, the simulator's caches) for both runs.
+        await bare_download(s, pages)
+        rng = random.Random(SEED)
+        bare: list[float] = []
+        cold: list[float] = []
+        warm: list[float] = []
+        rss: list[float] = []
+        cpus: dict[str, list[float]] = {"bare": [], "cold": [], "warm": []}
+        for n in range(repeats):
+            cpu = time.process_time()
+            seconds, bare_rows = await bare_download(s, pages)
+            bare.append(seconds)
+            cpus["bare"].append(time.process_time() - cpu)
+            with PhoneBook(Path(tmp) / f"book{n}.sqlite3") as book:
+                seconds, cpu, growth, result = await timed_refresh(s, book)
+                cold.append(seconds)
+                cpus["cold"].append(cpu)
+                rss.append(growth)
+                await change_numbers(url, changes, rng)
+                await prime_simulator(s, pages)
+                seconds, cpu, growth, result = await timed_refresh(s, book)
+                warm.append(seconds)
+                cpus["warm"].append(cpu)
+                rss.append(growth)
+                numbers = book.numbers()
+    rows = sum(result.rows.values())
+    bare_s, cold_s, warm_s = (statistics.median(x) for x in (bare, cold, warm))
+    cold_ratio, warm_ratio = cold_s / bare_s, warm_s / bare_s
+    peak = max(rss)
+
+    def runs(xs: list[float]) -> str:
+        return ", ".join(f"{x:.2f}" for x in xs)
+
+    print(f"simulator: {kind}; relations: {relations:,}; rows read: {rows:,} "
+          f"(bare download {bare_rows:,}); numbers: {numbers:,}; repeats: {repeats}")
+    print(f"bare httpx download: {bare_s:.2f} s median ({runs(bare)})")
+    print(f"cold refresh (empty book): {cold_s:.2f} s = {rows / cold_s:,.0f} rows/s "
+          f"({runs(cold)}); ratio {cold_ratio:.2f}")
+    print(f"warm refresh ({changes} numbers changed): {warm_s:.2f} s = {rows / warm_s:,.0f} rows/s "
+          f"({runs(warm)}); ratio {warm_ratio:.2f}")
+    print("CPU seconds of this process (medians; the simulator not counted in process mode): "
+          + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in cpus.items()))
+    print(f"peak RSS growth: {peak:.1f} MB (target < 150 MB)")
+    ok = warm_ratio <= 1.5 and peak < 150
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — warm ratio {warm_ratio:.2f} (target <= 1.5; "
+          f"cold {cold_ratio:.2f}), RSS +{peak:.0f} MB")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--relations", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--simulator", choices=("process", "thread"), default="process")
+    ap.add_argument("--changes", type=int, default=500, help="numbers changed before a warm refresh")
+    args = ap.parse_args()
+    raise SystemExit(asyncio.run(main(args.relations, args.repeats, args.simulator, args.changes)))
