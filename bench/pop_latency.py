@@ -39,7 +39,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from _common import REPO, CachedBook, PeakRss, SampleNumber, cached_book, install_book, percentile, qt_app_loop
+from _common import (
+    REPO,
+    CachedBook,
+    PeakRss,
+    SampleNumber,
+    cached_book,
+    install_book,
+    percentile,
+    qt_app_loop,
+)
 
 from afas_tray.core import AppCore
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
