@@ -858,6 +858,7 @@ class RefreshBuilder:
         self._gen = gen
         self._region = region
         self._known: dict[str, str | None] = {} if known is None else known
+        self._indexed = False
         self._lock = threading.Lock()
         self._next_id = 1
         self._numbers = 0
@@ -896,19 +897,33 @@ class RefreshBuilder:
             self._numbers += len(prepared.numbers)
             return len(prepared.relations)
 
+    def build_indexes(self) -> None:
+        """Build the lookup indexes now; rows added later are indexed as they go in.
+
+        ``commit`` does this itself when nobody did. A refresh calls it before its last, smaller
+        connector, so the index build overlaps that download instead of delaying the swap.
+        """
+        with self._lock:
+            conn = self._live()
+            if self._indexed:
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql in _late_indexes_sql("pb_stage_", self._gen):
+                    conn.execute(sql)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._indexed = True
+
     def commit(self) -> RefreshInfo:
-        """Index the new book and swap it in, in one transaction; drop the old one."""
+        """Index the new book and swap it in, in one transaction. The old one is dropped when
+        the next refresh begins."""
+        self.build_indexes()
         with self._lock:
             conn = self._live()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for sql in _late_indexes_sql("pb_stage_", self._gen):
-                        conn.execute(sql)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     conn.execute("ALTER TABLE pb_relations RENAME TO pb_old_relations")

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.errors import AfasAuthError, AfasError, AfasForbidden
@@ -77,69 +78,89 @@ async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> t
         raise SyncError(exc.text) from None
 
 
-async def full_refresh(client: AfasClient, settings: Settings, book: PhoneBook,
-                       progress: Progress | None = None) -> RefreshResult:
+# Pages read ahead of the phone book: the download keeps going while the worker catches up, so
+# a connector that is slow to serve (the worker idles) makes up for one that is quick (the
+# worker is behind). A page is at most 150,000 cells, some 2.5 MB once parsed.
+PAGES_AHEAD = 8
+
+_Page = tuple[str, str, ColumnMapping, list[dict[str, Any]], int]  # role, connector, map, rows, n
+
+
+async def full_refresh(
+    client: AfasClient, settings: Settings, book: PhoneBook, progress: Progress | None = None
+) -> RefreshResult:
     """Read all three connectors into a new book; swap it in only when all succeeded.
 
-    A pipeline, so the network and the phone book work at the same time: while a worker thread
-    stores page N (normalise, insert), the loop already holds page N+1 and the client downloads
-    page N+2. The loop itself only hands pages on; the CPU work runs in the worker thread (its
-    Python parts take the GIL in slices of the interpreter's switch interval, a few ms).
-    Starting the refresh (dropping the previous one's leftovers, reading the known numbers) runs
-    while the first requests are on their way.
+    Two tasks with a bounded queue between them, so the network and the phone book work at the
+    same time: this one downloads pages (the client already asks for page N+1 while handing
+    over page N) and queues them; the storer hands each page to a worker thread (normalise,
+    insert). The event loop only moves pages; the CPU work runs in the worker thread, whose
+    Python parts take the GIL in slices of the interpreter's switch interval (5 ms). Starting
+    the refresh (dropping the previous one's leftovers, reading its known numbers) runs while
+    the first requests are on their way.
     """
     started = time.monotonic()
     result = RefreshResult()
     beginning = asyncio.ensure_future(asyncio.to_thread(book.begin_refresh))
-    builder: RefreshBuilder | None = None
-    storing: asyncio.Future[int] | None = None  # the page being stored
-    stored: tuple[str, int] | None = None  # (role, rows so far) once ``storing`` is done
+    queue: asyncio.Queue[_Page | str | None] = asyncio.Queue(PAGES_AHEAD)
 
-    async def stored_so_far() -> None:
-        nonlocal storing
-        if storing is not None:
-            await storing
-            storing = None
-            if progress and stored is not None:
-                progress(*stored)
+    async def store() -> RefreshBuilder:
+        # shield: a cancelled refresh must still get hold of the builder to abort it
+        builder = await asyncio.shield(beginning)
+        while True:
+            item = await queue.get()
+            if item is None:
+                return builder
+            if isinstance(item, str):
+                await asyncio.to_thread(builder.build_indexes)
+                continue
+            role, connector_id, mapping, rows, count = item
+            await asyncio.to_thread(builder.add_rows, role, connector_id, mapping, rows)
+            if progress:
+                progress(role, count)
+
+    storer = asyncio.ensure_future(store())
+
+    async def put(item: _Page | str | None) -> None:
+        if queue.full():
+            putting = asyncio.ensure_future(queue.put(item))
+            await asyncio.wait({putting, storer}, return_when=asyncio.FIRST_COMPLETED)
+            if not putting.done():
+                putting.cancel()
+        else:
+            queue.put_nowait(item)
+        if storer.done():
+            storer.result()  # the storer failed: raise its error here
+            raise RuntimeError("phone book storer stopped early")
 
     try:
         for role in ROLES:
             connector_id = settings.afas.connectors.ids()[role]
+            if role == ROLES[-1]:
+                # Index what is in while the last connector downloads: its rows (contact persons,
+                # usually the fewest) then go into ready indexes, and the swap need not wait.
+                await put("index")
             mapping, columns = await detect_mapping(client, settings, role)
             count = 0
             try:
                 pages = client.iter_pages(connector_id, order_by=[mapping.id], fields_count=columns)
                 async for page in pages:
-                    if builder is None:
-                        builder = await beginning
-                    await stored_so_far()
                     count += len(page)
-                    stored = (role, count)
-                    storing = asyncio.ensure_future(
-                        asyncio.to_thread(builder.add_rows, role, connector_id, mapping, page)
-                    )
+                    await put((role, connector_id, mapping, page, count))
             except AfasError as exc:
                 raise connector_error(role, connector_id, exc) from None
             result.rows[role] = count
-        if builder is None:
-            builder = await beginning
-        await stored_so_far()
+        await put(None)
+        builder = await storer
         await asyncio.to_thread(builder.commit)
     except BaseException:
-        # The worker thread cannot be interrupted: let it finish its page, then throw the new
+        # A worker thread cannot be interrupted: abort waits for its page, then throws the new
         # book away (the live one was never touched).
-        for pending in (storing, beginning):
-            if pending is not None and not pending.done():
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(pending)
-        if builder is None and beginning.done() and not beginning.cancelled() \
-                and beginning.exception() is None:
-            builder = beginning.result()
-        if builder is not None:
-            await asyncio.to_thread(builder.abort)
-        if storing is not None and storing.done() and not storing.cancelled():
-            storing.exception()  # retrieved: the error that matters is the one being raised
+        storer.cancel()
+        with contextlib.suppress(BaseException):
+            await storer
+        with contextlib.suppress(BaseException):
+            await asyncio.to_thread((await asyncio.shield(beginning)).abort)
         raise
     result.relations = book.size()
     result.seconds = time.monotonic() - started
