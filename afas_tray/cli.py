@@ -266,8 +266,15 @@ def _start_app_with(event: Any) -> int:
     from urllib.parse import urlencode
 
     url = "afas-tray://call?" + urlencode({"number": event.number, "callId": event.call_id})
-    cmd = [sys.executable, url] if getattr(sys, "frozen", False) else \
-        [sys.executable, "-m", "afas_tray", url]
+    if getattr(sys, "frozen", False):
+        exe = sys.executable
+        # Windows ships a console afas-tray-cli.exe beside the windowed afas-tray.exe: start
+        # the windowed one so no console window flashes up.
+        if exe.lower().endswith("-cli.exe"):
+            exe = exe[: -len("-cli.exe")] + ".exe"
+        cmd = [exe, url]
+    else:
+        cmd = [sys.executable, "-m", "afas_tray", url]
     kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
                               "stderr": subprocess.DEVNULL, "close_fds": True}
     if sys.platform == "win32":

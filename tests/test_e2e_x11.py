@@ -50,12 +50,22 @@ def xdisplay(tmp_path: Path) -> Iterator[dict[str, str]]:
     os.close(read_fd)
     env = dict(os.environ, DISPLAY=f":{number}")
     env.pop("QT_QPA_PLATFORM", None)
+    wait_for(lambda: subprocess.run(["xwininfo", "-root"], env=env, capture_output=True).returncode == 0,
+             30, "the X server")
     tint2 = subprocess.Popen(["tint2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        # A busy machine can take many seconds to bring the panel up; the app must not race it.
-        wait_for(lambda: '"tint2"' in subprocess.run(["xwininfo", "-root", "-tree"], env=env,
-                                                      capture_output=True, text=True).stdout,
-                 120, "the tint2 panel")
+        # A busy machine can take many seconds to bring the panel up (tint2 here waits about
+        # 15 s for a window manager that never comes); the app must not race it.
+        def panel_up() -> bool:
+            nonlocal tint2
+            if tint2.poll() is not None:  # it could not open the display yet: start it again
+                tint2 = subprocess.Popen(["tint2"], env=env, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
+                                  text=True).stdout
+            return '"tint2"' in tree
+
+        wait_for(panel_up, 120, "the tint2 panel")
         time.sleep(1)  # the panel maps first, then claims the tray selection
         yield env
     finally:
