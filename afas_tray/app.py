@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from afas_tray import APP_NAME, __version__
+from afas_tray import APP_NAME, __version__, autostart
 from afas_tray.handoff import (
     HandoffError,
     event_from_line,
@@ -232,18 +232,30 @@ class TrayShell:
             run_checks=lambda s: run_checks(s, self.profile.secrets),
             first_run=self._first_run, problem=self._problem,
             trigger_port=self.core.trigger_port or None,
+            start_at_login=autostart.is_enabled(),
         )
         self._problem = None
         self._first_run = False
 
         def accepted() -> None:
             self._pending = asyncio.ensure_future(self.core.apply_settings(dialog.result_settings()))
+            self._apply_autostart(dialog.start_at_login.isChecked())
 
         dialog.accepted.connect(accepted)
         self._keep(dialog)
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()  # opened by the user (or first run): focus is expected here
+
+    def _apply_autostart(self, wanted: bool) -> None:
+        try:
+            if wanted and not autostart.is_enabled():
+                autostart.enable(autostart.default_command())
+            elif not wanted and autostart.is_enabled():
+                autostart.disable()
+        except autostart.AutostartError as exc:
+            log.warning("start at login: %s", exc)
+            self.tray.notify(APP_NAME, str(exc), error=True)
 
     def open_log_folder(self) -> None:
         from PySide6.QtCore import QUrl

@@ -95,9 +95,11 @@ class SettingsDialog(QDialog):
         first_run: bool = False,
         problem: Text | None = None,
         trigger_port: int | None = None,
+        start_at_login: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._start_at_login = start_at_login
         self.setObjectName("SettingsDialog")
         self.setWindowTitle(self.tr("Settings — AFAS Tray"))
         self.setWindowIcon(app_icon())
@@ -603,6 +605,11 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(max(0, self.language.findData(self._settings.ui.language)))
         self.language.currentIndexChanged.connect(lambda *_: self._changed("ui.language"))
         self._add_row(form, "ui.language", self.tr("Language"), self.language, "", tab)
+        # The OS's login items are the truth for this one, not the settings file.
+        self.start_at_login = QCheckBox(self.tr("Start at login"))
+        self.start_at_login.setChecked(self._start_at_login)
+        self._add_row(form, "start_at_login", None, self.start_at_login,
+                      self.tr("Start AFAS Tray when you log in to this computer."), tab)
         column.addWidget(general)
         column.addStretch(1)
         return page

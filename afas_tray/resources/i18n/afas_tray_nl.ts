@@ -511,6 +511,14 @@
         <translation>Taal</translation>
     </message>
     <message>
+        <source>Start at login</source>
+        <translation>Starten bij aanmelden</translation>
+    </message>
+    <message>
+        <source>Start AFAS Tray when you log in to this computer.</source>
+        <translation>AFAS Tray starten wanneer u zich aanmeldt op deze computer.</translation>
+    </message>
+    <message>
         <source>Connection</source>
         <translation>Verbinding</translation>
     </message>
