@@ -26,6 +26,7 @@ from afas_tray.store import open_db
 from afas_tray.sync import ClientFactory, SyncEngine, default_client
 
 log = logging.getLogger(__name__)
+XELION_SESSION_KEY = "xelion.session"
 
 
 class AppCore:
@@ -124,8 +125,15 @@ class AppCore:
             from afas_tray.xelion.client import XelionClient
             from afas_tray.xelion.events import XelionEventStream
 
-            client = XelionClient(s.xelion.host, s.xelion.tenant, s.xelion.username,
-                                  s.xelion.password, s.xelion.effective_user_space())
+            secrets = self.profile.secrets
+            client = XelionClient(
+                s.xelion.host, s.xelion.tenant, s.xelion.username, s.xelion.password,
+                s.xelion.effective_user_space(),
+                # After a crash the old session still holds our userSpace: remember its token
+                # so the next start can end it instead of being refused for ten minutes.
+                previous_session=secrets.get(XELION_SESSION_KEY) or None,
+                on_session=lambda token: secrets.set(XELION_SESSION_KEY, token or ""),
+            )
             stream = XelionEventStream(client, self._on_event, self._xelion_status)
             self._xelion_stream = (client, stream)
             # One Xelion session for the stream and the call-log fetcher: a second login with

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,7 +147,12 @@ class XelionClient:
         app_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 15.0,
+        previous_session: str | None = None,
+        on_session: Callable[[str | None], None] | None = None,
     ) -> None:
+        """``previous_session``: the token of a session a crashed run left behind (kept by
+        ``on_session``, which hears every new token and None after logout). The first login
+        sends it, which ends that session, so the userSpace is not "already logged in"."""
         self._host = host.rstrip("/")
         self.tenant = tenant.strip()
         self.username = username
@@ -163,6 +168,10 @@ class XelionClient:
             register_secret(app_key)
         self._http: httpx.AsyncClient | None = None
         self._token: str | None = None
+        self._stale_token = previous_session or None
+        self._on_session = on_session
+        if previous_session:
+            register_secret(previous_session)
         self._renewal: str | None = None
         self._valid_until: datetime | None = None
         # Wall-clock time at which to renew: the monotonic clock stops while a laptop sleeps,
@@ -171,6 +180,13 @@ class XelionClient:
         self._lock = asyncio.Lock()
         self._renew_task: asyncio.Task[None] | None = None
         self.last_error: XelionError | None = None
+
+    def _announce(self, token: str | None) -> None:
+        if self._on_session is not None:
+            try:
+                self._on_session(token)
+            except Exception:  # a keychain hiccup must not break the session
+                log.warning("could not keep the Xelion session token")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -231,6 +247,7 @@ class XelionClient:
             self._stop_renewal()
             if token is None:
                 return
+            self._announce(None)
             try:
                 resp = await self._send("POST", "me/logout", headers=self._auth(token))
                 if resp.status_code >= 400:
@@ -267,7 +284,8 @@ class XelionClient:
         }
         if self._app_key:
             body["appKey"] = self._app_key
-        old = self._token
+        old = self._token or self._stale_token
+        self._stale_token = None
         # Sending the old token ends that session first (guide: me/login), so a re-login with
         # the same userSpace is not refused as "already logged in".
         resp = await self._send("POST", "me/login", json=body,
@@ -311,6 +329,7 @@ class XelionClient:
         if isinstance(renewal, str) and renewal:
             register_secret(renewal)
         self._token = token
+        self._announce(token)
         self._renewal = renewal if isinstance(renewal, str) and renewal else None
         self._valid_until = parse_xelion_date(data.get("validUntil"))
         now = time.time()
