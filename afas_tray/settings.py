@@ -372,6 +372,14 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
         errors["afas.host"] = msg
     if require_secrets and not a.token.strip():
         errors["afas.token"] = T("API token is required.", "API token is verplicht.")
+    elif a.token.strip():
+        from afas_tray.afas.errors import AfasTokenError
+        from afas_tray.afas.token import token_xml
+
+        try:
+            token_xml(a.token)
+        except AfasTokenError as exc:
+            errors["afas.token"] = exc.text
     tpl = a.insite_url_template.strip()
     if not tpl:
         errors["afas.insite_url_template"] = T(

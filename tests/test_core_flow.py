@@ -126,3 +126,34 @@ async def test_doctor_checks_xelion_without_disturbing_the_running_session(
         await until(lambda: any(c.call_id == call_id for c in core.recent_calls()))
     finally:
         await core.stop()
+
+
+async def test_loopback_trigger_pops_through_the_core_and_refuses_strangers(
+        servers: tuple[AfasSimulator, XelionSimulator]) -> None:
+    import httpx
+
+    afas, xelion = servers
+    settings = settings_for(afas, xelion)
+    settings.xelion.host = ""  # calls come from a desk phone's action URL only
+    settings.xelion.tenant = settings.xelion.username = settings.xelion.password = ""
+    settings.trigger.http_enabled = True
+    settings.trigger.secret = "s3cret-s3cret-s3cret"
+    opener = RecordingOpener()
+    core = AppCore(Profile(app_paths().ensure()), settings, opener)
+    await core.start()
+    try:
+        await until(lambda: core.board.current.book_size > 0 and core.trigger_port)
+        base = f"http://127.0.0.1:{core.trigger_port}/call"
+        number = KNOWN["org_unique"].written[0]
+        async with httpx.AsyncClient() as http:
+            bad = await http.get(base, params={"number": number, "secret": "wrong"})
+            assert bad.status_code == 403 and not opener.urls
+            evil = await http.get(base, params={"number": "https://evil.example/", "secret": settings.trigger.secret})
+            assert evil.status_code == 400 and not opener.urls
+            ok = await http.get(base, params={"number": number, "callId": "desk-1",
+                                              "secret": settings.trigger.secret})
+            assert ok.status_code == 200
+        await until(lambda: opener.urls)
+        assert opener.urls == [f"{afas.url}/insite/verkooprelatie-prs?BcId={KNOWN['org_unique'].bcids[0]}"]
+    finally:
+        await core.stop()

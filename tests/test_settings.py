@@ -144,3 +144,14 @@ def test_dutch_messages() -> None:
         assert "minuten" in str(validate(s)["sync.interval_minutes"])
     finally:
         set_language(None)
+
+
+def test_token_form_is_checked_without_echoing_it() -> None:
+    s = good()
+    s.afas.token = "not a token at all"
+    msg = validate(s)["afas.token"]
+    assert "not a token" not in msg.en and "not a token" not in msg.nl
+    s.afas.token = "5EC12E7DA7A0000000000000000000000000000000000000000000000000CAFE"  # bare data
+    assert "afas.token" not in validate(s)
+    r = cli("config", "set", "afas.token", "-", stdin="hunter2 is my password\n")
+    assert r.returncode != 0 and "hunter2" not in r.stderr
