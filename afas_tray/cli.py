@@ -155,7 +155,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if errors:
         key, msg = next(iter(errors.items()))
         return _fail(T(f"{key}: {msg.en} (see `afas-tray config`)", f"{key}: {msg.nl} (zie `afas-tray config`)"))
-    book = PhoneBook(profile.paths.database_file)
+    book = PhoneBook(profile.paths.phonebook_file)
     tty = sys.stderr.isatty()
     last = [0.0]
 
@@ -190,7 +190,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
     profile = Profile.open()
     settings = _load_settings(profile)
-    book = PhoneBook(profile.paths.database_file)
+    book = PhoneBook(profile.paths.phonebook_file)
     matches = book.lookup(args.number, settings.phone.default_region)
     if not matches:
         print(T(f"No relation has the number {args.number}.", f"Geen relatie heeft het nummer {args.number}."))

@@ -35,7 +35,7 @@ class AppCore:
         self.profile = profile
         self.settings = settings
         self.board = StatusBoard()
-        self.book = PhoneBook(profile.paths.database_file, settings.phone.default_region)
+        self.book = PhoneBook(profile.paths.phonebook_file, settings.phone.default_region)
         self.engine = SyncEngine(settings, self.book, self.board, client_factory=client_factory)
         self.router = CallRouter(
             lambda number: self.book.lookup(number, self.settings.phone.default_region),
@@ -61,6 +61,9 @@ class AppCore:
         return not validate(self.settings, require_secrets=True)
 
     async def start(self) -> None:
+        from afas_tray.afas.client import shared_ssl_context
+
+        await asyncio.to_thread(shared_ssl_context)  # tens of ms of CA loading, off the loop
         self._refresh_configured_state()
         self._tasks.append(asyncio.ensure_future(self.engine.run()))
         self._tasks.append(asyncio.ensure_future(self.reports.run()))

@@ -32,6 +32,12 @@ class AppPaths:
         return self.data_dir / "afas-tray.sqlite3"
 
     @property
+    def phonebook_file(self) -> Path:
+        """The phone book apart from the rest: its long rebuilds never hold the lock that call
+        records and the outbox write through."""
+        return self.data_dir / "phonebook.sqlite3"
+
+    @property
     def secrets_file(self) -> Path:
         """Fallback secret store, used only where no OS keychain exists (mode 0600)."""
         return self.data_dir / "secrets.json"

@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tmp) / "home"
         paths = app_paths(home).ensure()
         t0 = time.perf_counter()
-        install_book(book, paths.database_file)
+        install_book(book, paths.phonebook_file)
         copy_s = time.perf_counter() - t0
         # The CLI child finds the instance through the same profile (per user, per profile).
         os.environ[HOME_ENV] = str(home)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import random
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -133,6 +135,13 @@ def _is_loopback(host: str) -> bool:
     return httpx.URL(host).host in ("127.0.0.1", "localhost", "::1")
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs tens of milliseconds, too much
+    to pay on the UI's event loop for every sync and every drain (warm it on a thread)."""
+    return httpx.create_ssl_context()
+
+
 class AfasClient:
     """``async with AfasClient(host, token) as afas: ...``; ``host`` like
     ``https://12345.rest.afas.online`` (``/ProfitRestServices`` is appended)."""
@@ -175,6 +184,7 @@ class AfasClient:
             transport=transport,
             # A loopback test server must not go through the desktop's proxy settings.
             trust_env=not _is_loopback(host),
+            verify=shared_ssl_context(),
         )
 
     def __repr__(self) -> str:
