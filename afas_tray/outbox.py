@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from afas_tray.afas.client import AfasClient, Filter, Op
 from afas_tray.afas.errors import (
@@ -142,6 +142,8 @@ class DrainResult:
 
 
 StatusCallback = Callable[[OutboxStatus], None]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _now() -> float:
@@ -158,7 +160,15 @@ class _Stop(Exception):
 
 class Outbox:
     """``Outbox(path_or_connection)``; ``enqueue`` from the report pipeline, ``drain`` from the
-    sync loop. Not for use from several threads at once."""
+    sync loop.
+
+    The app runs one asyncio loop that also paints the UI, and a SQLite write can wait seconds for
+    the file's write lock or an fsync. So ``drain`` does all its SQLite work (and the removal of
+    sent recordings) on the outbox's own DB thread, one step at a time and in the same order as
+    before: the 'sending' mark is on disk before the POST leaves, the done mark follows the answer.
+    The synchronous methods may be called from the loop meanwhile: writes share the connection
+    under a lock; reads (``backlog``, ``status``, ``items``, ``get``) use a second, read-only
+    connection, which in WAL mode never waits for a writer."""
 
     def __init__(
         self,
@@ -172,6 +182,7 @@ class Outbox:
         max_unsure_failures: int = 5,
         clock: Callable[[], float] = _now,
     ) -> None:
+        self._reader: sqlite3.Connection | None = None
         if isinstance(db, sqlite3.Connection):
             self._conn = db
         else:
@@ -180,6 +191,9 @@ class Outbox:
             # power cut cannot forget the 'sending' mark of a report AFAS already has.
             self._conn.execute("PRAGMA synchronous=FULL")
         ensure_schema(self._conn, MODULE, MIGRATIONS)
+        if not isinstance(db, sqlite3.Connection) and str(db) != ":memory:":
+            self._reader = open_db(db)
+            self._reader.execute("PRAGMA query_only=ON")
         self.on_status = on_status
         self.settle_seconds = settle_seconds
         self.backoff_base = backoff_base
@@ -187,17 +201,27 @@ class Outbox:
         self.max_wait = max_wait
         self.max_unsure_failures = max_unsure_failures
         self._clock = clock
+        # Guards self._conn: the DB thread and synchronous callers never use it at the same time.
         self._lock = threading.RLock()
+        self._read_lock = threading.Lock()
         self._drain_lock: asyncio.Lock | None = None
         self._paused: Text | None = None
         self._last_error: Text | None = None
         # Bodies are built off the event loop, always on the same thread: one thread's malloc
         # arena gets reused for every recording instead of each pool thread keeping its own.
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-body")
+        # The drain's SQLite work: one thread, so its steps run in the order they are awaited.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
 
     def close(self) -> None:
         self._builder.shutdown(wait=False)
-        self._conn.close()
+        # A step of a cancelled drain may still be running: let it finish before the connection goes.
+        self._db.shutdown(wait=True)
+        with self._lock:
+            self._conn.close()
+        if self._reader is not None:
+            with self._read_lock:
+                self._reader.close()
 
     # -- queue -----------------------------------------------------------------------------
 
@@ -226,27 +250,21 @@ class Outbox:
         return cur.rowcount == 1
 
     def get(self, key: str) -> OutboxRow | None:
-        row = self._conn.execute("SELECT * FROM outbox_items WHERE key=?", (key,)).fetchone()
-        return _row(row) if row else None
+        rows = self._read("SELECT * FROM outbox_items WHERE key=?", (key,))
+        return _row(rows[0]) if rows else None
 
     def items(self, state: OutboxState | str | None = None) -> list[OutboxRow]:
         if state is None:
-            rows = self._conn.execute("SELECT * FROM outbox_items ORDER BY seq").fetchall()
+            rows = self._read("SELECT * FROM outbox_items ORDER BY seq", ())
         else:
-            rows = self._conn.execute(
-                "SELECT * FROM outbox_items WHERE state=? ORDER BY seq", (str(OutboxState(state)),)
-            ).fetchall()
+            rows = self._read("SELECT * FROM outbox_items WHERE state=? ORDER BY seq", (str(OutboxState(state)),))
         return [_row(r) for r in rows]
 
     def backlog(self) -> int:
-        return int(self._conn.execute(
-            "SELECT COUNT(*) FROM outbox_items WHERE state IN (?, ?)", (OutboxState.PENDING, OutboxState.SENDING)
-        ).fetchone()[0])
+        return self._counts(self._read)[0]
 
     def failed_count(self) -> int:
-        return int(self._conn.execute(
-            "SELECT COUNT(*) FROM outbox_items WHERE state=?", (OutboxState.FAILED,)
-        ).fetchone()[0])
+        return self._counts(self._read)[1]
 
     def retry(self, key: str) -> bool:
         """Requeue a failed report (or send a waiting one now). A report that may already be in
@@ -273,6 +291,31 @@ class Outbox:
             self._notify()
         return int(cur.rowcount)
 
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        """Rows for the synchronous readers. The read-only connection does not queue behind a
+        drain step that waits for the write lock (WAL readers never wait for writers)."""
+        if self._reader is None:
+            return self._write_conn_read(sql, params)
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
+
+    def _write_conn_read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        """Rows through the shared connection (the drain's reads, on the DB thread)."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    @staticmethod
+    def _counts(read: Callable[[str, tuple[Any, ...]], list[sqlite3.Row]]) -> tuple[int, int]:
+        """(backlog, failed) in one indexed query."""
+        by_state: dict[str, int] = {str(state): int(n) for state, n in read(
+            "SELECT state, COUNT(*) FROM outbox_items WHERE state IN (?, ?, ?) GROUP BY state",
+            (OutboxState.PENDING, OutboxState.SENDING, OutboxState.FAILED),
+        )}
+        return (by_state.get(OutboxState.PENDING, 0) + by_state.get(OutboxState.SENDING, 0),
+                by_state.get(OutboxState.FAILED, 0))
+
     # -- status ----------------------------------------------------------------------------
 
     @property
@@ -290,13 +333,25 @@ class Outbox:
             self._notify()
 
     def status(self) -> OutboxStatus:
-        return OutboxStatus(self.backlog(), self.failed_count(), self._paused, self._last_error)
+        backlog, failed = self._counts(self._read)
+        return OutboxStatus(backlog, failed, self._paused, self._last_error)
 
     def _notify(self) -> None:
         if self.on_status is not None:
             self.on_status(self.status())
 
     # -- drain -----------------------------------------------------------------------------
+
+    async def _on_db(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """``fn(*args)`` on the DB thread; the loop goes on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, functools.partial(fn, *args, **kwargs))
+
+    async def _drain_notify(self) -> tuple[int, int]:
+        """Counts taken on the DB thread; the callback (it touches the UI) runs on the loop."""
+        backlog, failed = await self._on_db(self._counts, self._write_conn_read)
+        if self.on_status is not None:
+            self.on_status(OutboxStatus(backlog, failed, self._paused, self._last_error))
+        return backlog, failed
 
     async def drain(self, client: AfasClient, *, subjects_connector: str) -> DrainResult:
         """Send the due reports, oldest first, one at a time. Returns early when paused, when
@@ -310,7 +365,7 @@ class Outbox:
             next_due: float | None = None
             waits = 0
             while self._paused is None:
-                row = self._head()
+                row = await self._on_db(self._head)
                 if row is None:
                     break
                 now = self._clock()
@@ -322,7 +377,7 @@ class Outbox:
                     outcome = await self._handle(client, row, subjects_connector)
                 except _Stop as stop:
                     stopped = stop.reason
-                    head = self._head()
+                    head = await self._on_db(self._head)
                     if head is not None and self._paused is None:
                         next_due = max(0.0, head.next_try - self._clock())
                     break
@@ -330,27 +385,22 @@ class Outbox:
                     # 503 maintenance: wait as AFAS asks, a few times, then leave it to the loop.
                     waits += 1
                     if waits > 3 or wait.seconds > self.max_wait:
-                        self._set_next_try(row.key, self._clock() + wait.seconds, wait.text)
+                        self._last_error = wait.text
+                        await self._on_db(self._set_next_try, row.key, self._clock() + wait.seconds, wait.text,
+                                          self._clock())
                         stopped, next_due = wait.text, wait.seconds
                         break
                     await asyncio.sleep(wait.seconds)
                     continue
                 counts[outcome] += 1
-                self._notify()
+                await self._drain_notify()
             paused = self._paused is not None
-            self._notify()
+            backlog, _failed = await self._drain_notify()
             return DrainResult(
                 sent=counts["sent"], recovered=counts["recovered"], failed=counts["failed"],
-                backlog=self.backlog(), paused=paused, stopped=self._paused if paused else stopped,
+                backlog=backlog, paused=paused, stopped=self._paused if paused else stopped,
                 next_due=next_due,
             )
-
-    def _head(self) -> OutboxRow | None:
-        row = self._conn.execute(
-            "SELECT * FROM outbox_items WHERE state IN (?, ?) ORDER BY seq LIMIT 1",
-            (OutboxState.PENDING, OutboxState.SENDING),
-        ).fetchone()
-        return _row(row) if row else None
 
     async def _handle(self, client: AfasClient, row: OutboxRow, connector: str) -> str:
         """One row: look it up when it may already be in AFAS, else post it. Returns the count
@@ -358,15 +408,11 @@ class Outbox:
         if row.state == OutboxState.SENDING or row.unsure:
             sb_id = await self._lookup(client, row, connector)
             if sb_id is not None:
-                self._done(row, sb_id)
+                await self._done(row, sb_id)
                 return "recovered"
-            if self._state(row.key) == OutboxState.FAILED:
+            if await self._on_db(self._state, row.key) == OutboxState.FAILED:
                 return "failed"
         return await self._post(client, row)
-
-    def _state(self, key: str) -> OutboxState | None:
-        r = self._conn.execute("SELECT state FROM outbox_items WHERE key=?", (key,)).fetchone()
-        return OutboxState(r[0]) if r else None
 
     async def _lookup(self, client: AfasClient, row: OutboxRow, connector: str) -> str | None:
         """The SbId of the dossier item carrying this row's marker, or None when AFAS has none."""
@@ -390,10 +436,10 @@ class Outbox:
                 f"Kan niet nagaan of dit verslag AFAS al bereikt heeft (GetConnector '{connector}'): "
                 f"{exc.text.nl} Controleer de connector in de instellingen en probeer het opnieuw.",
             )
-            self._fail(row, text)
+            await self._fail(row, text)
             return None
         except AfasError as exc:
-            self._backoff(row, exc.text, state=OutboxState(row.state), unsure=True)
+            await self._backoff(row, exc.text, state=OutboxState(row.state), unsure=True)
             raise _Stop(exc.text) from exc
         for r in rows:
             found = r.get(SUBJECT_TEXT_FIELD)
@@ -410,58 +456,49 @@ class Outbox:
                 self._builder, functools.partial(build_body, row.item, marker=marker, attach=not row.attachment_dropped)
             )
         except (OSError, ValueError) as exc:
-            self._fail(row, T(f"The report cannot be built: {exc}", f"Het verslag kan niet worden opgebouwd: {exc}"))
+            await self._fail(row, T(f"The report cannot be built: {exc}", f"Het verslag kan niet worden opgebouwd: {exc}"))
             return "failed"
-        now = self._clock()
-        with self._lock:
-            # The mark goes to disk before the request leaves: a crash from here on is recovered
-            # by the lookup, never by a blind second POST.
-            self._conn.execute(
-                "UPDATE outbox_items SET state=?, attempts=attempts+1, next_try=?, updated=? WHERE key=?",
-                (OutboxState.SENDING, now + self.settle_seconds, now, row.key),
-            )
+        # The mark is on disk (the DB step has returned) before the request leaves: a crash from
+        # here on is recovered by the lookup, never by a blind second POST.
+        await self._on_db(self._mark_sending, row.key, self._clock())
         try:
             sb_id = await client.post_subject(body)
         except AfasAuthError as exc:
             # 401: refused before Profit looked at it; nothing was stored.
-            self._set_pending(row.key, exc.text)
+            await self._on_db(self._set_pending, row.key, exc.text, self._clock())
             self._paused = PAUSED_TOKEN
             self._last_error = exc.text
             raise _Stop(PAUSED_TOKEN) from exc
         except AfasTooLarge as exc:
             if row.attachment_dropped or not row.item.audio_file:
-                self._fail(row, exc.text)  # too large even without a recording
+                await self._fail(row, exc.text)  # too large even without a recording
                 return "failed"
             # Refused unread: nothing stored. Send again at once, without the recording.
-            with self._lock:
-                self._conn.execute(
-                    "UPDATE outbox_items SET state=?, drop_audio=1, next_try=0, updated=? WHERE key=?",
-                    (OutboxState.PENDING, self._clock(), row.key),
-                )
+            await self._on_db(self._drop_audio, row.key, self._clock())
             sb_id = ""
         except AfasServerError as exc:
             # Profit rolls a failed request back: the item is not there, and the same body would
             # fail the same way. The user sees AFAS's own words and can retry.
-            self._fail(row, exc.text)
+            await self._fail(row, exc.text)
             return "failed"
         except AfasUnavailable as exc:
-            self._set_pending(row.key, exc.text)
+            await self._on_db(self._set_pending, row.key, exc.text, self._clock())
             raise _Wait(exc.retry_after if exc.retry_after is not None else self._delay(row.attempts), exc.text) from exc
         except (AfasTimeout, AfasConnectionError) as exc:
             if exc.maybe_sent:
-                self._unsure_failure(row, exc.text)
+                await self._unsure_failure(row, exc.text)
             else:
-                self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
+                await self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
             raise _Stop(exc.text) from exc
         except AfasBadReply as exc:
             # A 2xx with an unreadable answer may well have stored the item.
             if exc.status is not None and 200 <= exc.status < 300:
-                self._unsure_failure(row, exc.text)
+                await self._unsure_failure(row, exc.text)
             else:
-                self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
+                await self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
             raise _Stop(exc.text) from exc
         except AfasError as exc:  # 403 IP restriction, 404 wrong host: not this report's fault
-            self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
+            await self._backoff(row, exc.text, state=OutboxState.PENDING, unsure=row.unsure)
             raise _Stop(exc.text) from exc
         finally:
             # One recording in memory at a time. httpx keeps the request (and so the body) in a
@@ -470,86 +507,122 @@ class Outbox:
             del body
             gc.collect(1)
         if not sb_id:
-            fresh = self.get(row.key)
+            fresh = await self._on_db(self._get, row.key)
             assert fresh is not None and fresh.attachment_dropped
             return await self._post(client, fresh)
-        self._done(row, sb_id)
+        await self._done(row, sb_id)
         return "sent"
 
-    # -- row updates -----------------------------------------------------------------------
+    # -- row updates (the async ones keep _last_error on the loop; the SQL runs on the DB thread)
 
     def _delay(self, attempts: int) -> float:
         """Exponential backoff with jitter, per row."""
         return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
 
-    def _backoff(self, row: OutboxRow, text: Text, *, state: OutboxState, unsure: bool) -> None:
-        delay = self._delay(max(1, self._attempts(row.key)))
-        if state == OutboxState.SENDING or unsure:
-            delay = max(delay, self.settle_seconds)
+    async def _backoff(self, row: OutboxRow, text: Text, *, state: OutboxState, unsure: bool) -> None:
         self._last_error = text
-        with self._lock:
-            self._conn.execute(
-                "UPDATE outbox_items SET state=?, unsure=?, next_try=?, message_en=?, message_nl=?, updated=? WHERE key=?",
-                (state, int(unsure), self._clock() + delay, text.en, text.nl, self._clock(), row.key),
-            )
+        await self._on_db(self._set_backoff, row.key, text, state, unsure, self._clock())
 
-    def _unsure_failure(self, row: OutboxRow, text: Text) -> None:
+    async def _unsure_failure(self, row: OutboxRow, text: Text) -> None:
         """The POST may have reached AFAS: look it up before any resend; give up after a few."""
-        failures = int(self._conn.execute(
-            "SELECT unsure_failures FROM outbox_items WHERE key=?", (row.key,)
-        ).fetchone()[0]) + 1
-        with self._lock:
-            self._conn.execute("UPDATE outbox_items SET unsure_failures=? WHERE key=?", (failures, row.key))
+        failures = await self._on_db(self._count_unsure_failure, row.key)
         if failures >= self.max_unsure_failures:
-            self._fail(row, T(
+            await self._fail(row, T(
                 f"{text.en} The upload did not finish after {failures} tries; retry it from the outbox.",
                 f"{text.nl} Het uploaden is na {failures} pogingen niet gelukt; probeer het opnieuw vanuit de outbox.",
             ), unsure=True)
             return
-        self._backoff(row, text, state=OutboxState.PENDING, unsure=True)
+        await self._backoff(row, text, state=OutboxState.PENDING, unsure=True)
 
-    def _attempts(self, key: str) -> int:
-        r = self._conn.execute("SELECT attempts FROM outbox_items WHERE key=?", (key,)).fetchone()
-        return int(r[0]) if r else 0
-
-    def _set_pending(self, key: str, text: Text) -> None:
-        with self._lock:
-            self._conn.execute(
-                "UPDATE outbox_items SET state=?, next_try=0, message_en=?, message_nl=?, updated=? WHERE key=?",
-                (OutboxState.PENDING, text.en, text.nl, self._clock(), key),
-            )
-
-    def _set_next_try(self, key: str, when: float, text: Text) -> None:
+    async def _fail(self, row: OutboxRow, text: Text, *, unsure: bool | None = None) -> None:
         self._last_error = text
-        with self._lock:
-            self._conn.execute(
-                "UPDATE outbox_items SET next_try=?, message_en=?, message_nl=?, updated=? WHERE key=?",
-                (when, text.en, text.nl, self._clock(), key),
-            )
+        await self._on_db(self._set_failed, row.key, text, row.unsure if unsure is None else unsure, self._clock())
 
-    def _fail(self, row: OutboxRow, text: Text, *, unsure: bool | None = None) -> None:
-        self._last_error = text
-        with self._lock:
-            self._conn.execute(
-                "UPDATE outbox_items SET state=?, unsure=?, message_en=?, message_nl=?, updated=? WHERE key=?",
-                (OutboxState.FAILED, int(row.unsure if unsure is None else unsure), text.en, text.nl,
-                 self._clock(), row.key),
-            )
+    async def _done(self, row: OutboxRow, sb_id: str) -> None:
+        await self._on_db(self._set_done, row, sb_id, self._clock())
+        self._last_error = None
 
-    def _done(self, row: OutboxRow, sb_id: str) -> None:
+    # -- the DB thread's steps: each one statement or a read, committed when it returns ----------
+
+    def _head(self) -> OutboxRow | None:
+        rows = self._write_conn_read(
+            "SELECT * FROM outbox_items WHERE state IN (?, ?) ORDER BY seq LIMIT 1",
+            (OutboxState.PENDING, OutboxState.SENDING),
+        )
+        return _row(rows[0]) if rows else None
+
+    def _get(self, key: str) -> OutboxRow | None:
+        rows = self._write_conn_read("SELECT * FROM outbox_items WHERE key=?", (key,))
+        return _row(rows[0]) if rows else None
+
+    def _state(self, key: str) -> OutboxState | None:
+        rows = self._write_conn_read("SELECT state FROM outbox_items WHERE key=?", (key,))
+        return OutboxState(rows[0][0]) if rows else None
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._conn.execute(sql, params)
+
+    def _mark_sending(self, key: str, now: float) -> None:
+        self._write(
+            "UPDATE outbox_items SET state=?, attempts=attempts+1, next_try=?, updated=? WHERE key=?",
+            (OutboxState.SENDING, now + self.settle_seconds, now, key),
+        )
+
+    def _drop_audio(self, key: str, now: float) -> None:
+        self._write(
+            "UPDATE outbox_items SET state=?, drop_audio=1, next_try=0, updated=? WHERE key=?",
+            (OutboxState.PENDING, now, key),
+        )
+
+    def _set_backoff(self, key: str, text: Text, state: OutboxState, unsure: bool, now: float) -> None:
+        rows = self._write_conn_read("SELECT attempts FROM outbox_items WHERE key=?", (key,))
+        delay = self._delay(max(1, int(rows[0][0]) if rows else 0))
+        if state == OutboxState.SENDING or unsure:
+            delay = max(delay, self.settle_seconds)
+        self._write(
+            "UPDATE outbox_items SET state=?, unsure=?, next_try=?, message_en=?, message_nl=?, updated=? WHERE key=?",
+            (state, int(unsure), now + delay, text.en, text.nl, now, key),
+        )
+
+    def _count_unsure_failure(self, key: str) -> int:
+        with self._lock:
+            failures = int(self._conn.execute(
+                "SELECT unsure_failures FROM outbox_items WHERE key=?", (key,)
+            ).fetchone()[0]) + 1
+            self._conn.execute("UPDATE outbox_items SET unsure_failures=? WHERE key=?", (failures, key))
+        return failures
+
+    def _set_pending(self, key: str, text: Text, now: float) -> None:
+        self._write(
+            "UPDATE outbox_items SET state=?, next_try=0, message_en=?, message_nl=?, updated=? WHERE key=?",
+            (OutboxState.PENDING, text.en, text.nl, now, key),
+        )
+
+    def _set_next_try(self, key: str, when: float, text: Text, now: float) -> None:
+        self._write(
+            "UPDATE outbox_items SET next_try=?, message_en=?, message_nl=?, updated=? WHERE key=?",
+            (when, text.en, text.nl, now, key),
+        )
+
+    def _set_failed(self, key: str, text: Text, unsure: bool, now: float) -> None:
+        self._write(
+            "UPDATE outbox_items SET state=?, unsure=?, message_en=?, message_nl=?, updated=? WHERE key=?",
+            (OutboxState.FAILED, int(unsure), text.en, text.nl, now, key),
+        )
+
+    def _set_done(self, row: OutboxRow, sb_id: str, now: float) -> None:
         if row.item.audio_file:
             # AFAS holds the recording now (or it was too large). Removed before the row is marked
             # done, so a crash in between leaves no orphan: the row is still 'sending', and its
             # lookup finds the item without needing the file.
             with contextlib.suppress(FileNotFoundError):
                 os.remove(row.item.audio_file)
-        with self._lock:
-            self._conn.execute(
-                "UPDATE outbox_items SET state=?, sb_id=?, unsure=0, next_try=0, message_en='', message_nl='',"
-                " updated=? WHERE key=?",
-                (OutboxState.DONE, sb_id, self._clock(), row.key),
-            )
-        self._last_error = None
+        self._write(
+            "UPDATE outbox_items SET state=?, sb_id=?, unsure=0, next_try=0, message_en='', message_nl='',"
+            " updated=? WHERE key=?",
+            (OutboxState.DONE, sb_id, now, row.key),
+        )
 
 
 class _Wait(Exception):
