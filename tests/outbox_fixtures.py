@@ -9,6 +9,7 @@ import copy
 import json
 import os
 import re
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,15 +97,28 @@ class CheckingTransport(httpx.AsyncBaseTransport):
     """Real HTTP to the simulator, keeping every KnSubject body sent. With ``max_body`` it plays
     a proxy in front of AFAS whose request limit is lower than Profit's: it answers 413 itself."""
 
-    def __init__(self, max_body: int | None = None) -> None:
+    def __init__(self, max_body: int | None = None, *, db: Path | None = None) -> None:
         self._inner = httpx.AsyncHTTPTransport()
         self.max_body = max_body
         self.bodies: list[dict[str, Any]] = []
         self.refused = 0
+        # With ``db``: the outbox row of each POST as another process would read it from the file
+        # the moment the request leaves (key -> (state, attempts)).
+        self._db = db
+        self.rows_at_post: dict[str, tuple[str, int]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path.lower().endswith("/connectors/knsubject"):
             content = request.content
+            if self._db is not None:
+                key = MARKER_RE.findall(content.decode())[-1]
+                conn = sqlite3.connect(self._db)
+                try:
+                    state, attempts = conn.execute(
+                        "SELECT state, attempts FROM outbox_items WHERE key=?", (key,)).fetchone()
+                finally:
+                    conn.close()
+                self.rows_at_post[key] = (str(state), int(attempts))
             if self.max_body is not None and len(content) > self.max_body:
                 self.refused += 1
                 return httpx.Response(413, request=request)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -150,6 +152,57 @@ async def test_each_report_arrives_once_with_link_and_recording(sim: AfasSimulat
     before = sim.requests
     assert (await drain_until_empty(outbox, sim))[-1].sent == 0
     assert sim.requests == before
+
+
+async def test_sending_mark_is_on_disk_before_the_post_leaves(sim: AfasSimulator, outbox: Outbox, tmp_path: Path) -> None:
+    for n in range(3):
+        outbox.enqueue(make_item(f"21{n:02d}", tmp_path / "spool", audio=MP3))
+    transport = CheckingTransport(db=tmp_path / "db.sqlite3")  # reads the file as a restart would
+    await drain_until_empty(outbox, sim, transport)
+    # A crash while any of these requests was in flight leaves a row that is looked up, not re-posted.
+    assert transport.rows_at_post == {f"21{n:02d}": ("sending", 1) for n in range(3)}
+    assert [r.state for r in outbox.items()] == [OutboxState.DONE] * 3
+
+
+async def test_the_loop_keeps_running_while_the_database_is_locked(sim: AfasSimulator, outbox: Outbox, tmp_path: Path) -> None:
+    """Another writer of the same file (a long phone-book write, a second process) holds the
+    write lock: the drain waits for it off the event loop, so the UI on that loop stays live."""
+    for n in range(3):
+        outbox.enqueue(make_item(f"22{n:02d}"))
+    hold = 0.8
+    locker = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None, check_same_thread=False)
+    locker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(hold, locker.execute, ("COMMIT",))
+    release.start()
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    started = time.perf_counter()
+    try:
+        async with fast_client(sim.url) as client:
+            draining = asyncio.create_task(outbox.drain(client, subjects_connector=SUBJECTS))
+            await asyncio.sleep(0.2)
+            assert not draining.done()  # the 'sending' mark waits for the lock
+            t0 = time.perf_counter()
+            status = outbox.status()  # what the tray asks meanwhile
+            assert time.perf_counter() - t0 < 0.1
+            assert status.backlog == 3 and sim.requests == 0  # nothing posted without the mark
+            result = await draining
+    finally:
+        ticking.cancel()
+        release.join()
+        locker.close()
+    assert time.perf_counter() - started >= hold and result.sent == 3 and result.backlog == 0
+    assert max(gaps) < 0.2, f"the loop stalled {max(gaps) * 1000:.0f} ms"
+    assert marker_counts(sim) == {f"22{n:02d}": 1 for n in range(3)}
 
 
 async def test_storm_of_500_and_503(sim: AfasSimulator, outbox: Outbox) -> None:
