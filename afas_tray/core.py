@@ -61,9 +61,7 @@ class AppCore:
         return not validate(self.settings, require_secrets=True)
 
     async def start(self) -> None:
-        from afas_tray.afas.client import shared_ssl_context
-
-        await asyncio.to_thread(shared_ssl_context)  # tens of ms of CA loading, off the loop
+        await asyncio.to_thread(_warm_up_http)
         self._refresh_configured_state()
         self._tasks.append(asyncio.ensure_future(self.engine.run()))
         self._tasks.append(asyncio.ensure_future(self.reports.run()))
@@ -216,6 +214,17 @@ class AppCore:
         """The OS says the network changed or the machine woke: reconnect at once."""
         if self._xelion_stream is not None:
             self._xelion_stream[1].kick()
+
+
+def _warm_up_http() -> None:
+    """Pay the first-request costs on a worker thread instead of the UI's loop: the CA bundle
+    (tens of ms) and httpcore's lazy import of anyio's asyncio backend (about 25 ms)."""
+    import importlib
+
+    from afas_tray.afas.client import shared_ssl_context
+
+    shared_ssl_context()
+    importlib.import_module("anyio._backends._asyncio")
 
 
 def _last_sync(book: PhoneBook) -> float | None:
