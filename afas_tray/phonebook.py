@@ -410,6 +410,8 @@ _TRUE = {"1", "true", "ja", "yes", "j", "y", "waar", "-1"}
 def _text(value: Any) -> str:
     if value.__class__ is str:
         return str(value.strip())
+    if value.__class__ is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

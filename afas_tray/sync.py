@@ -122,16 +122,18 @@ async def full_refresh(
     storer = asyncio.ensure_future(store())
 
     async def put(item: _Page | str | None) -> None:
-        if queue.full():
+        """Queue ``item``; raise the storer's error if it has stopped (it cannot take more)."""
+        if not storer.done():
+            if not queue.full():
+                queue.put_nowait(item)
+                return
             putting = asyncio.ensure_future(queue.put(item))
             await asyncio.wait({putting, storer}, return_when=asyncio.FIRST_COMPLETED)
-            if not putting.done():
-                putting.cancel()
-        else:
-            queue.put_nowait(item)
-        if storer.done():
-            storer.result()  # the storer failed: raise its error here
-            raise RuntimeError("phone book storer stopped early")
+            if putting.done():
+                return
+            putting.cancel()
+        storer.result()  # raises what stopped it
+        raise RuntimeError("the phone book storer stopped early")
 
     try:
         for role in ROLES:

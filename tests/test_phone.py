@@ -191,3 +191,36 @@ def test_fast_path_never_disagrees_with_the_parser(
     raw = cc + "".join(sep + digit for sep, digit in body)
     phone._normalise_cached.cache_clear()
     assert normalise(raw, region) == phone._parse(raw.strip(), region)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "٠٢٠١٢٣٤٥٦٧",  # Arabic-Indic digits: not ASCII, never the fast path
+        "０２０１２３４５６７",  # full-width digits
+        "+31\u200920\u20091234567",  # thin spaces
+        "+31 20 123 4567\n",
+        "020+1234567",
+        "+31 (0)20 123 45 67",
+        "0031 (0) 20 1234567",
+        "+3 (0)1 234 5678",
+        "(0)20 1234567",
+        "+",
+        "--",
+        "()",
+        "0",
+        "+310201234567",
+        "+999 1234567",
+        "003120123456789012",
+    ],
+)
+def test_tricky_shapes_agree_with_the_parser(raw: str) -> None:
+    phone._normalise_cached.cache_clear()
+    for region in ("NL", "BE", "DE", "US"):
+        assert normalise(raw, region) == phone._parse(raw.strip(), region), (raw, region)
+        assert phone.normalise_uncached(raw, region) == normalise(raw, region)
+
+
+def test_key_rules_name_the_library_version() -> None:
+    # a stored key is only reused while these are the same (see the phone book's memo)
+    assert phone.phonenumbers.__version__ in phone.KEY_RULES

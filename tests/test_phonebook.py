@@ -476,3 +476,91 @@ def test_remove_missing_deletes_relations_gone_from_afas(book: PhoneBook) -> Non
     assert book.lookup("010-5550399") == []
     assert book.lookup("020-5551234") == []
     assert book.size() == 5 + 3 + 3 - 1 - 2
+
+
+# --- refresh speed-ups: numbers known from the last refresh, early indexes ------------------
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Raw numbers the phone book had to normalise (rather than take from the last book)."""
+    import afas_tray.phonebook as phonebook_module
+
+    parsed: list[str] = []
+    real = phonebook_module.normalise_uncached
+
+    def counting(raw: str, region: str = "NL") -> str | None:
+        parsed.append(raw)
+        return real(raw, region)
+
+    monkeypatch.setattr(phonebook_module, "normalise_uncached", counting)
+    return parsed
+
+
+def test_next_refresh_takes_unchanged_numbers_from_the_book(
+    book: PhoneBook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed = count_parses(monkeypatch)
+    orgs = [*ORGS[:-1], org(18, "Alleen Plus", "0513-123456")]  # one number changed
+    build(book, orgs=orgs)
+    # Only the new number and the junk (which never becomes a key) are parsed again.
+    assert "0513-123456" in parsed
+    assert not {"010-5550303", "06 12345678", "06-87654321", "020-5551234"} & set(parsed)
+    assert set(parsed) <= {"0513-123456", "n.v.t.", "-", "+31"}
+    # and the book is the same as one built from scratch
+    assert book.lookup("0513 123456")[0].bcid == "18"
+    assert {m.bcid for m in book.lookup("+31 (0)30 555 02 02")} == {"12", "14"}
+    assert (book.size(), book.numbers()) == (11, 10)
+
+
+def test_numbers_keyed_for_another_region_are_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with PhoneBook(tmp_path / "book.sqlite", region="NL") as dutch:
+        build(dutch)
+        assert dutch.lookup("+31105550303")
+    parsed = count_parses(monkeypatch)
+    with PhoneBook(tmp_path / "book.sqlite", region="BE") as belgian:
+        build(belgian)
+        assert "010-5550303" in parsed
+        # "010…" without a country code is now a Belgian number
+        assert belgian.lookup("+32105550303")[0].bcid == "10"
+        assert belgian.lookup("+31105550303") == []
+
+
+def test_incremental_change_in_another_region_stops_the_reuse(
+    book: PhoneBook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book.apply_changes("organisations", "AfasTray_Organisaties", ORG_MAP,
+                       [org(20, "Belgische Klant", "02 123 45 67")], region="BE")
+    assert book.lookup("+3221234567")[0].bcid == "20"
+    parsed = count_parses(monkeypatch)
+    build(book)
+    assert "010-5550303" in parsed  # the book's keys were no longer all made the NL way
+
+
+def test_indexes_built_before_the_last_connector(book: PhoneBook) -> None:
+    builder = book.begin_refresh()
+    builder.add_rows("organisations", "AfasTray_Organisaties", ORG_MAP, ORGS)
+    builder.add_rows("persons", "AfasTray_Personen", PERSON_MAP, PERSONS)
+    builder.build_indexes()
+    builder.build_indexes()  # twice is harmless
+    builder.add_rows("contacts", "AfasTray_Contactpersonen", CONTACT_MAP, CONTACTS)
+    builder.commit()
+    assert [m.contact_id for m in book.lookup("010-5550399")] == ["502"]
+    assert book.lookup("010-5550303")[0].bcid == "10"
+    assert (book.size(), book.numbers()) == (11, 9)
+
+
+def test_the_book_file_does_not_grow_with_every_refresh(tmp_path: Path) -> None:
+    path = tmp_path / "book.sqlite"
+    rows = list(SampleData(relations=400, seed=3).rows("AfasTray_Organisaties"))
+    with PhoneBook(path) as pb:
+        sizes = []
+        for _ in range(5):
+            builder = pb.begin_refresh()
+            builder.add_rows("organisations", "AfasTray_Organisaties", ORG_MAP, rows)
+            builder.commit()
+            pages = pb._reader().execute("PRAGMA page_count").fetchone()[0]
+            sizes.append(int(pages))
+        # the previous book is dropped by the next refresh; its pages are reused
+        assert sizes[4] <= sizes[2] + 2, sizes

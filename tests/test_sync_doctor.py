@@ -76,6 +76,79 @@ async def test_failing_connector_is_named_and_old_book_stays(sim: AfasSimulator,
     assert book.size() == before and book.lookup(KNOWN["org_unique"].e164)
 
 
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 40 rows and a read-ahead of two: the 300-relation sample spans many pages, so
+    the download runs ahead of the phone book and waits for it."""
+    import afas_tray.afas.client as client_module
+    import afas_tray.sync as sync_module
+
+    monkeypatch.setattr(client_module, "MAX_ROWS_PER_PAGE", 40)
+    monkeypatch.setattr(sync_module, "PAGES_AHEAD", 2)
+
+
+async def test_refresh_of_many_pages_reports_each_stored_page_in_order(
+    sim: AfasSimulator, book: PhoneBook, small_pages: None
+) -> None:
+    settings = settings_for(sim.url, sim.token)
+    seen: list[tuple[str, int]] = []
+    async with default_client(settings) as client:
+        result = await full_refresh(client, settings, book, lambda role, n: seen.append((role, n)))
+    roles = [role for role, _ in seen]
+    assert roles == sorted(roles, key=["organisations", "persons", "contacts"].index)
+    for role, total in result.rows.items():
+        counts = [n for r, n in seen if r == role]
+        assert counts == sorted(counts) and counts[-1] == total and len(counts) > 1, role
+    assert book.last_refresh is not None and book.last_refresh.rows == result.rows
+    assert [m.bcid for m in book.lookup("020-5550101")] == list(KNOWN["org_unique"].bcids)
+
+
+async def test_phone_book_failure_midway_stops_the_download_and_keeps_the_old_book(
+    sim: AfasSimulator, book: PhoneBook, small_pages: None
+) -> None:
+    settings = settings_for(sim.url, sim.token)
+    async with default_client(settings) as client:
+        await full_refresh(client, settings, book)
+    before = (book.size(), book.last_refresh)
+    requests = sim.requests
+
+    def broken(role: str, count: int) -> None:
+        if count > 40:
+            raise OSError("disk full")
+
+    async with default_client(settings) as client:
+        with pytest.raises(OSError, match="disk full"):
+            await full_refresh(client, settings, book, broken)
+    assert (book.size(), book.last_refresh) == before
+    # stopped within the read-ahead, not after downloading everything
+    assert sim.requests - requests < 10
+    async with default_client(settings) as client:  # nothing left half-done
+        await full_refresh(client, settings, book)
+    assert book.size() == before[0]
+
+
+async def test_cancelled_refresh_keeps_the_old_book_and_the_next_one_runs(
+    sim: AfasSimulator, book: PhoneBook, small_pages: None
+) -> None:
+    settings = settings_for(sim.url, sim.token)
+    async with default_client(settings) as client:
+        await full_refresh(client, settings, book)
+    before = (book.size(), book.last_refresh)
+    started = asyncio.Event()
+    async with default_client(settings) as client:
+        task = asyncio.ensure_future(
+            full_refresh(client, settings, book, lambda role, n: started.set())
+        )
+        await asyncio.wait_for(started.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert (book.size(), book.last_refresh) == before
+    async with default_client(settings) as client:
+        result = await full_refresh(client, settings, book)
+    assert book.size() == result.relations == before[0]
+
+
 async def test_engine_reports_state_and_stops_on_refused_token(sim: AfasSimulator, book: PhoneBook) -> None:
     settings = settings_for(sim.url, sim.token)
     board = StatusBoard()
