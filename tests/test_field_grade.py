@@ -13,14 +13,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import select
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from afas_tray.core import AppCore
@@ -30,7 +34,7 @@ from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.opener import RecordingOpener
 from afas_tray.paths import app_paths
 from afas_tray.profile import Profile
-from afas_tray.settings import Settings
+from afas_tray.settings import Settings, new_trigger_secret
 from afas_tray.wakeup import watch_for_wakeup
 
 WS_CONNECT = "GET /websocket/{key}"
@@ -401,3 +405,115 @@ def test_the_os_backend_loads_where_there_is_one(qtbot: Any) -> None:
         assert watch.backend in QNetworkInformation.availableBackends()
     else:
         assert watch.backend == ""
+
+
+# --- terminal servers: two operators, two profiles, two running apps -------------------------------
+
+
+def start_operator(root: Path, name: str, afas_url: str, token: str) -> Operator:
+    home = root / name
+    paths = app_paths(home).ensure()
+    s = Settings()
+    s.afas.host = afas_url
+    s.afas.token = token
+    s.afas.insite_url_template = f"{afas_url}/insite/verkooprelatie-prs?BcId=<BCID>"
+    s.sync.interval_minutes = 60
+    s.trigger.http_enabled = True
+    s.trigger.secret = new_trigger_secret()
+    Profile(paths).save(s)
+    opened = root / f"{name}-browser.txt"
+    opened.touch()
+    browser = root / f"{name}-bin" / "xdg-open"
+    browser.parent.mkdir()
+    browser.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
+    browser.chmod(0o755)
+    env = dict(os.environ, AFAS_TRAY_HOME=str(home), QT_QPA_PLATFORM="offscreen",
+               BROWSER=str(browser), PATH=f"{browser.parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen([sys.executable, "-m", "afas_tray"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return Operator(name, env, paths.log_file, opened, s.trigger.secret, proc)
+
+
+class Operator:
+    def __init__(self, name: str, env: dict[str, str], log: Path, opened: Path, secret: str,
+                 proc: subprocess.Popen[str]) -> None:
+        self.name, self.env, self.log, self.opened = name, env, log, opened
+        self.secret, self.proc = secret, proc
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    def trigger_port(self) -> int:
+        found = re.search(r"loopback trigger on 127\.0\.0\.1:(\d+)", self.log_text())
+        return int(found.group(1)) if found else 0
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "afas_tray", *args], env=self.env,
+                              capture_output=True, text=True, timeout=60)
+
+    def ready(self) -> bool:
+        return "phone book refreshed" in self.log_text() and self.trigger_port() > 0
+
+    def browser(self) -> list[str]:
+        return self.opened.read_text().splitlines()
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        return self.proc.stdout.read() if self.proc.stdout else ""
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_two_operators_on_one_host_each_call_reaches_only_its_own_app(tmp_path: Path) -> None:
+    from afas_tray.demo.afas import SimulatorThread
+
+    with SimulatorThread(AfasSimulator(relations=300, seed=4)) as afas:
+        ops = [start_operator(tmp_path, name, afas.url, afas.simulator.token)
+               for name in ("anna", "bert")]
+        try:
+            for op in ops:
+                wait_for(op.ready, 60, f"{op.name}'s app")
+            anna, bert = ops
+            assert anna.trigger_port() != bert.trigger_port()
+
+            # Anna's phone hook runs in Anna's session (her AFAS_TRAY_HOME): her browser only.
+            first, second = KNOWN["org_unique"], KNOWN["contact_direct"]
+            done = anna.cli("call", first.written[0], "--call-id", "rds-1")
+            assert done.returncode == 0, done.stderr
+            wait_for(anna.browser, 30, "Anna's card")
+            done = bert.cli("call", second.written[0], "--call-id", "rds-2")
+            assert done.returncode == 0, done.stderr
+            wait_for(bert.browser, 30, "Bert's card")
+            card = f"{afas.url}/insite/verkooprelatie-prs?BcId="
+            assert anna.browser() == [card + first.bcids[0]]
+            assert bert.browser() == [card + second.bcids[0]]
+
+            # Bert's desk phone knows Bert's port and secret; Anna's port refuses Bert's secret.
+            third = KNOWN["person_mobile"]
+            url = "http://127.0.0.1:{port}/call?number={number}&callId={call_id}&secret={secret}"
+            with httpx.Client(timeout=30) as http:
+                ok = http.get(url.format(port=bert.trigger_port(), number=third.e164,
+                                         call_id="rds-3", secret=bert.secret))
+                refused = http.get(url.format(port=anna.trigger_port(), number=third.e164,
+                                              call_id="rds-4", secret=bert.secret))
+            assert ok.status_code == 200 and refused.status_code in (401, 403)
+            wait_for(lambda: len(bert.browser()) == 2, 30, "Bert's second card")
+            assert bert.browser()[1] == card + third.bcids[0]
+            assert anna.browser() == [card + first.bcids[0]]
+
+            # One app per operator: a second start in Anna's session leaves hers running alone.
+            again = anna.cli()
+            assert again.returncode != 0 and anna.proc.poll() is None, again.stderr
+        finally:
+            outputs = [op.stop() for op in ops]
+        assert [op.proc.returncode for op in ops] == [0, 0], outputs
