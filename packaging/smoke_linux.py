@@ -18,6 +18,7 @@ or browser. Ends with ``N passed, N failed`` and exits non-zero when anything fa
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -30,13 +31,26 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "packaging"))
 
-import build  # noqa: E402  (packaging/build.py: paths, size and the build itself)
 from afas_tray import __version__  # noqa: E402
+
+
+def _load_build() -> ModuleType:
+    """packaging/build.py (paths, size, the build itself), loaded by path: a PyPI package
+    called ``build`` must never be picked up instead."""
+    spec = importlib.util.spec_from_file_location("afas_tray_packaging_build", ROOT / "packaging" / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_build()
 
 BUNDLE = build.BUNDLE
 EXE = BUNDLE / "afas-tray"
