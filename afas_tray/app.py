@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not server.listen():
         if lines and all(send_to_instance(name, line) for line in lines):
             return 0
-        print(f"afas-tray: {server.error_text()}", file=sys.stderr)
+        print(f"afas-tray: {server.error_text() or 'AFAS Tray is already running.'}", file=sys.stderr)
         return 1
 
     if demo_env is not None:
@@ -132,6 +132,10 @@ class TrayShell:
         self._stop = asyncio.Event()
         self.opener = QtOpener(remember=self._remember, notify=None)
         self.core = AppCore(profile, settings, self.opener)
+        from afas_tray.ui.network_watch import NetworkWatch
+
+        self.network_watch = NetworkWatch(self.core.network_changed)
+        self.network_watch.start()  # reconnect Xelion as soon as the network is back
         # The tray host may claim the tray a moment after we start (seen with tint2, panels
         # restarting at login): show the icon now, and only if no tray turns up, a status window.
         self.tray: Tray = Tray(self)
@@ -291,11 +295,14 @@ class TrayShell:
                 self.window.hide()
             return
         if self.window is None:
+            from PySide6.QtCore import Qt
+
             self.window = self._status_window_cls(self)
+            # It appears by itself (no tray host): never take the keyboard from the operator.
+            self.window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
             self.core.board.subscribe(self.window.show_status)
             self.window.show_status(self.core.board.current)
-        if not self.window.isVisible():
-            self.window.show()
+            self.window.show()  # once: if the operator closes it, that is their choice
 
     # -- helpers -------------------------------------------------------------------------------
     def _keep(self, widget: Any) -> None:

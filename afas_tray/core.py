@@ -24,6 +24,7 @@ from afas_tray.settings import Settings, new_trigger_secret, validate
 from afas_tray.status import State, StatusBoard
 from afas_tray.store import open_db
 from afas_tray.sync import ClientFactory, SyncEngine, default_client
+from afas_tray.wakeup import watch_for_wakeup
 
 log = logging.getLogger(__name__)
 XELION_SESSION_KEY = "xelion.session"
@@ -66,6 +67,8 @@ class AppCore:
         self._tasks.append(asyncio.ensure_future(self.engine.run()))
         self._tasks.append(asyncio.ensure_future(self.reports.run()))
         self._tasks.append(asyncio.ensure_future(self._drain_loop()))
+        # After sleep the websocket is half dead and the session may be gone: reconnect at once.
+        self._tasks.append(asyncio.ensure_future(watch_for_wakeup(self.network_changed)))
         await self._start_sources()
 
     async def stop(self) -> None:

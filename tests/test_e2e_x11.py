@@ -46,7 +46,15 @@ def xdisplay(tmp_path: Path) -> Iterator[dict[str, str]]:
     xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
                              "-nolisten", "tcp"], pass_fds=(write_fd,), stderr=subprocess.DEVNULL)
     os.close(write_fd)
-    number = os.read(read_fd, 16).decode().strip()
+    # Xvfb writes the number and the newline separately: read up to the newline, or it may
+    # fail to write the rest into a closed pipe and give up.
+    raw = b""
+    while not raw.endswith(b"\n"):
+        chunk = os.read(read_fd, 16)
+        if not chunk:
+            break
+        raw += chunk
+    number = raw.decode().strip()
     os.close(read_fd)
     env = dict(os.environ, DISPLAY=f":{number}")
     env.pop("QT_QPA_PLATFORM", None)
