@@ -42,6 +42,7 @@ from aiohttp import web
 
 from afas_tray.demo.sample_data import (
     CONNECTORS,
+    KEY_CONNECTORS,
     ConnectorDef,
     DossierItem,
     FieldDef,
@@ -223,6 +224,18 @@ def parse_filters(params: dict[str, str], cdef: ConnectorDef) -> list[list[Predi
     return groups
 
 
+def _changed_since(groups: list[list[Predicate]]) -> str | None:
+    """The earliest date every OR group asks for with ``>=``/``>`` on a date column, if each
+    does: only rows changed since then can match (an incremental sync's query)."""
+    bounds = []
+    for group in groups:
+        dates = [w for _f, op, w, _r, d in group if d == "date" and op in (2, 4) and w]
+        if not dates:
+            return None
+        bounds.append(max(dates))
+    return min(bounds) if bounds else None
+
+
 def row_matches(row: dict[str, Any], groups: list[list[Predicate]]) -> bool:
     return any(
         all(_matches(row.get(f), op, w, raw, dt_) for f, op, w, raw, dt_ in g) for g in groups
@@ -256,8 +269,11 @@ class AfasSimulator:
         token_data: str = DEFAULT_TOKEN_DATA,
         latency: float = 0.0,
         hang_seconds: float = 60.0,
+        key_connectors: bool = False,
     ) -> None:
         self.data = data or SampleData(relations, seed)
+        # The consultant-made key-only connectors (``…_Sleutels``) exist only when asked for.
+        self.key_connectors = key_connectors
         self.token_data = token_data.strip().upper()
         self.latency = latency
         self.hang_seconds = hang_seconds
@@ -271,6 +287,7 @@ class AfasSimulator:
         self._cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self.requests = 0
         self.rows_served = 0
+        self.bytes_served = 0  # GetConnector response bodies
         self.in_flight = 0
         self.peak_concurrent = 0
         self.insite_hits = 0
@@ -306,12 +323,14 @@ class AfasSimulator:
 
     def reset_stats(self) -> None:
         self.requests = self.rows_served = self.peak_concurrent = self.insite_hits = 0
+        self.bytes_served = 0
         self.log.clear()
 
     def stats(self) -> dict[str, int]:
         return {
             "requests": self.requests,
             "rows_served": self.rows_served,
+            "bytes_served": self.bytes_served,
             "peak_concurrent": self.peak_concurrent,
             "in_flight": self.in_flight,
             "subjects": len(self.subjects),
@@ -487,6 +506,8 @@ class AfasSimulator:
 
     def _connectors(self) -> dict[str, ConnectorDef]:
         all_defs = [*CONNECTORS.values(), SUBJECTS_DEF]
+        if self.key_connectors:
+            all_defs += KEY_CONNECTORS.values()
         return {
             c.id.casefold(): c for c in all_defs if c.id.casefold() not in self.removed_connectors
         }
@@ -527,7 +548,9 @@ class AfasSimulator:
                 skip : None if limit is None else skip + limit
             ]
         self.rows_served += len(rows)
-        return web.json_response({"skip": skip, "take": take, "rows": rows}, dumps=_DUMPS)
+        body = _DUMPS({"skip": skip, "take": take, "rows": rows})
+        self.bytes_served += len(body)
+        return web.Response(text=body, content_type="application/json")
 
     def _query(
         self,
@@ -545,9 +568,13 @@ class AfasSimulator:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        source: Iterator[dict[str, Any]] = (
-            iter(self.subject_rows()) if cdef.id == SUBJECTS_CONNECTOR else self.data.rows(cdef.id)
-        )
+        source: Iterator[dict[str, Any]]
+        if cdef.id == SUBJECTS_CONNECTOR:
+            source = iter(self.subject_rows())
+        else:
+            since = _changed_since(groups)
+            changed = None if since is None else self.data.changed_rows(cdef.id, since)
+            source = self.data.rows(cdef.id) if changed is None else iter(changed)
         rows = [r for r in source if row_matches(r, groups)] if groups else list(source)
         sort_rows(rows, order)
         if len(self._cache) > 8:
@@ -766,6 +793,14 @@ class AfasSimulator:
 
     def _mutate(self, body: dict[str, Any]) -> None:
         op, key = body["op"], body["id"]
+        when = body.get("when")  # Gewijzigd_op to write (a test's or bench's clock)
+        if when is not None:
+            clock, self.data.clock = self.data.clock, lambda: str(when)
+            try:
+                self._mutate({k: v for k, v in body.items() if k != "when"})
+            finally:
+                self.data.clock = clock
+            return
         if op == "phone":
             self.data.change_phone(key, body["column"], body.get("value"))
         elif op == "contact_phone":

@@ -622,6 +622,34 @@ CONNECTORS: dict[str, ConnectorDef] = {
     )
 }
 
+# Key-only connectors, as a consultant makes them for the app's deletion check: the same filter
+# as the main connector, only its key column (GetConnectors cannot select columns per request).
+# Named ``<main connector>_Sleutels``; the simulator lists them only when asked to.
+KEY_SUFFIX = "_Sleutels"
+KEY_CONNECTORS: dict[str, ConnectorDef] = {
+    c.id: c
+    for c in (
+        ConnectorDef(
+            "AfasTray_Organisaties" + KEY_SUFFIX,
+            "AFAS Tray - organisaties (sleutels)",
+            (_f("BcId", "Organisatie/persoon (intern)", "int", fid="BcId"),),
+            "BcId",
+        ),
+        ConnectorDef(
+            "AfasTray_Personen" + KEY_SUFFIX,
+            "AFAS Tray - personen (sleutels)",
+            (_f("BcId", "Organisatie/persoon (intern)", "int", fid="BcId"),),
+            "BcId",
+        ),
+        ConnectorDef(
+            "AfasTray_Contactpersonen" + KEY_SUFFIX,
+            "AFAS Tray - contactpersonen (sleutels)",
+            (_f("Contact_id", "Contact", "int", fid="CdId"),),
+            "Contact_id",
+        ),
+    )
+}
+
 # Which connector column a record attribute feeds (for the mutation API's column names).
 _PHONE_COLUMNS = {
     "Telefoon_werk": "tel_work",
@@ -651,6 +679,9 @@ class SampleData:
             k: dict(v) for k, v in _KNOWN_OVERRIDES.items()
         }
         self._deleted: dict[int, list[int]] = {_KIND_ORG: [], _KIND_PERSON: [], _KIND_CONTACT: []}
+        # What a mutation writes into Gewijzigd_op; tests and the fleet bench set their own time.
+        self.clock: Callable[[], str] = amsterdam_now_z
+        self._by_modified: dict[int, list[tuple[str, int]]] = {}  # kind -> sorted (date, index)
 
     # -- records ---------------------------------------------------------------------------
 
@@ -812,7 +843,7 @@ class SampleData:
         attr = _PHONE_COLUMNS.get(column, column)
         if kind == _KIND_ORG and attr not in ("tel_work", "mob_work"):
             raise KeyError(f"organisations have no {column}")
-        self._override(kind, index, **{attr: value, "modified": amsterdam_now_z()})
+        self._override(kind, index, **{attr: value, "modified": self.clock()})
 
     def change_contact_phone(self, cid: str | int, column: str, value: str | None) -> None:
         contact = self.find_contact(cid)
@@ -821,16 +852,16 @@ class SampleData:
         attr = _PHONE_COLUMNS.get(column, column)
         if attr not in ("tel_work", "mob_work"):
             raise KeyError(f"contacts have no {column}")
-        self._override(_KIND_CONTACT, contact.index, **{attr: value, "modified": amsterdam_now_z()})
+        self._override(_KIND_CONTACT, contact.index, **{attr: value, "modified": self.clock()})
 
     def rename(self, bcid: str | int, name: str) -> None:
         kind, index = self._locate(bcid)
-        self._override(kind, index, name=name, modified=amsterdam_now_z())
+        self._override(kind, index, name=name, modified=self.clock())
 
     def touch(self, bcid: str | int, when: str | None = None) -> None:
         """Bump Gewijzigd_op (``when`` as AFAS writes it, default now)."""
         kind, index = self._locate(bcid)
-        self._override(kind, index, modified=when or amsterdam_now_z())
+        self._override(kind, index, modified=when or self.clock())
 
     def delete_relation(self, bcid: str | int) -> None:
         """Delete an organisation/person (its contact rows stay, as a test of dangling links)."""
@@ -877,44 +908,113 @@ class SampleData:
             "AfasTray_Contactpersonen": contacts,
             "Profit_OrgPer": orgs + persons,
             "Profit_Contacts": contacts,
+            "AfasTray_Organisaties" + KEY_SUFFIX: orgs,
+            "AfasTray_Personen" + KEY_SUFFIX: persons,
+            "AfasTray_Contactpersonen" + KEY_SUFFIX: contacts,
         }[connector]
+
+    def _org_row(self, i: int) -> dict[str, Any]:
+        o = self.organisation(i)
+        return {
+            "BcId": o.bcid,
+            "Nummer": o.number,
+            "Naam": o.name,
+            "Telefoon_werk": o.tel_work,
+            "Mobiel_werk": o.mob_work,
+            "Gewijzigd_op": o.modified,
+        }
+
+    def _person_row(self, j: int) -> dict[str, Any]:
+        p = self.person(j)
+        return {
+            "BcId": p.bcid,
+            "Nummer": p.number,
+            "Naam": p.name,
+            "Telefoon_werk": p.tel_work,
+            "Mobiel_werk": p.mob_work,
+            "Telefoon_prive": p.tel_private,
+            "Mobiel_prive": p.mob_private,
+            "Gewijzigd_op": p.modified,
+        }
+
+    def _contact_row(self, k: int) -> dict[str, Any]:
+        c = self.contact(k)
+        return {
+            "Contact_id": c.contact_id,
+            "Organisatie_BcId": org_bcid(c.org_index),
+            "Persoon_BcId": person_bcid(c.person_index),
+            "Naam": c.name,
+            "Telefoon_werk": c.tel_work,
+            "Mobiel_werk": c.mob_work,
+            "Geblokkeerd": c.blocked,
+            "Gewijzigd_op": c.modified,
+        }
+
+    def _profit_contact_row(self, k: int) -> dict[str, Any]:
+        c = self.contact(k)
+        p = (
+            self.person(c.person_index)
+            if self._alive(_KIND_PERSON, c.person_index, self.n_person)
+            else None
+        )
+        return {
+            "Type": "PRS",
+            "ContactId": c.contact_id,
+            "Name": c.name,
+            "OrgNumber": str(ORG_NUMBER_BASE + c.org_index),
+            "PerNumber": str(PERSON_NUMBER_BASE + c.person_index),
+            "Blocked": c.blocked,
+            "TelWork": c.tel_work,
+            "MobWork": c.mob_work,
+            "TelPrivate": p.tel_private if p else None,
+            "MobPrivate": p.mob_private if p else None,
+            "ModifiedDate": c.modified,
+        }
+
+    def _row_source(self, connector: str) -> tuple[int, int, Callable[[int], dict[str, Any]]] | None:
+        """(kind, count, row maker) of a connector whose rows are one record kind each."""
+        return {
+            "AfasTray_Organisaties": (_KIND_ORG, self.n_org, self._org_row),
+            "AfasTray_Personen": (_KIND_PERSON, self.n_person, self._person_row),
+            "AfasTray_Contactpersonen": (_KIND_CONTACT, self.n_contact, self._contact_row),
+            "Profit_Contacts": (_KIND_CONTACT, self.n_contact, self._profit_contact_row),
+            # Key-only rows cost nothing to make: the key follows from the index.
+            "AfasTray_Organisaties" + KEY_SUFFIX: (
+                _KIND_ORG, self.n_org, lambda i: {"BcId": org_bcid(i)}),
+            "AfasTray_Personen" + KEY_SUFFIX: (
+                _KIND_PERSON, self.n_person, lambda j: {"BcId": person_bcid(j)}),
+            "AfasTray_Contactpersonen" + KEY_SUFFIX: (
+                _KIND_CONTACT, self.n_contact, lambda k: {"Contact_id": contact_id(k)}),
+        }.get(connector)
+
+    def changed_rows(self, connector: str, since: str) -> list[dict[str, Any]] | None:
+        """Rows of ``connector`` that may have a modification date ``>= since`` (AFAS's local
+        time, with or without the ``Z``): every such row, maybe a few more (the caller applies
+        its filter to them). None when the connector has no date column.
+
+        The simulator's answer to ``Gewijzigd_op >= …`` without generating every row: an index
+        of the generated dates (built once per kind) plus every record a mutation touched."""
+        source = self._row_source(connector)
+        if source is None or connector.endswith(KEY_SUFFIX) or connector == "Profit_OrgPer":
+            return None
+        kind, count, make = source
+        index = self._by_modified.get(kind)
+        if index is None:
+            record = {_KIND_ORG: self.organisation, _KIND_PERSON: self.person,
+                      _KIND_CONTACT: self.contact}[kind]
+            index = sorted((record(i).modified.rstrip("Z"), i) for i in range(count))
+            self._by_modified[kind] = index
+        since = since.rstrip("Z")
+        hits = {i for _m, i in index[bisect.bisect_left(index, (since, -1)):]}
+        hits.update(i for (k, i), over in self._overrides.items() if k == kind and "modified" in over)
+        return [make(i) for i in sorted(hits) if self._alive(kind, i, count)]
 
     def rows(self, connector: str, start: int = 0) -> Iterator[dict[str, Any]]:
         """Rows of a connector in its natural (key) order, from position ``start``."""
-        if connector == "AfasTray_Organisaties":
-            for o in self._iter_kind(_KIND_ORG, start, self.n_org, self.organisation):
-                yield {
-                    "BcId": o.bcid,
-                    "Nummer": o.number,
-                    "Naam": o.name,
-                    "Telefoon_werk": o.tel_work,
-                    "Mobiel_werk": o.mob_work,
-                    "Gewijzigd_op": o.modified,
-                }
-        elif connector == "AfasTray_Personen":
-            for p in self._iter_kind(_KIND_PERSON, start, self.n_person, self.person):
-                yield {
-                    "BcId": p.bcid,
-                    "Nummer": p.number,
-                    "Naam": p.name,
-                    "Telefoon_werk": p.tel_work,
-                    "Mobiel_werk": p.mob_work,
-                    "Telefoon_prive": p.tel_private,
-                    "Mobiel_prive": p.mob_private,
-                    "Gewijzigd_op": p.modified,
-                }
-        elif connector == "AfasTray_Contactpersonen":
-            for c in self._iter_kind(_KIND_CONTACT, start, self.n_contact, self.contact):
-                yield {
-                    "Contact_id": c.contact_id,
-                    "Organisatie_BcId": org_bcid(c.org_index),
-                    "Persoon_BcId": person_bcid(c.person_index),
-                    "Naam": c.name,
-                    "Telefoon_werk": c.tel_work,
-                    "Mobiel_werk": c.mob_work,
-                    "Geblokkeerd": c.blocked,
-                    "Gewijzigd_op": c.modified,
-                }
+        source = self._row_source(connector)
+        if source is not None:
+            kind, count, make = source
+            yield from self._iter_kind(kind, start, count, make)
         elif connector == "Profit_OrgPer":
             orgs = self.count("AfasTray_Organisaties")
             if start < orgs:
@@ -941,26 +1041,6 @@ class SampleData:
                     "TelWork": p.tel_work,
                     "MobWork": p.mob_work,
                     "MailWork": p.email,
-                }
-        elif connector == "Profit_Contacts":
-            for c in self._iter_kind(_KIND_CONTACT, start, self.n_contact, self.contact):
-                p = (
-                    self.person(c.person_index)
-                    if self._alive(_KIND_PERSON, c.person_index, self.n_person)
-                    else None
-                )
-                yield {
-                    "Type": "PRS",
-                    "ContactId": c.contact_id,
-                    "Name": c.name,
-                    "OrgNumber": str(ORG_NUMBER_BASE + c.org_index),
-                    "PerNumber": str(PERSON_NUMBER_BASE + c.person_index),
-                    "Blocked": c.blocked,
-                    "TelWork": c.tel_work,
-                    "MobWork": c.mob_work,
-                    "TelPrivate": p.tel_private if p else None,
-                    "MobPrivate": p.mob_private if p else None,
-                    "ModifiedDate": c.modified,
                 }
         else:
             raise KeyError(connector)
