@@ -27,7 +27,8 @@ from afas_tray.outbox import Outbox
 
 TOKEN_DATA = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
 SUBJECTS = "Profit_Subjects"
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "afas" / "dossiers-en-bijlagen.openapi.json"
+# AFAS's own published OpenAPI file for dossier items, kept with the tests (CI has no ../shared).
+SPEC = Path(__file__).resolve().parent / "specs" / "afas" / "dossiers-en-bijlagen.openapi.json"
 ORG_BCID = KNOWN["org_unique"].bcids[0]
 CONTACT_BCID = KNOWN["contact_direct"].bcids[0]
 CONTACT_ID = KNOWN["contact_direct"].contact_ids[0]
@@ -35,7 +36,7 @@ MARKER_RE = re.compile(r"\{afas-tray:([a-z0-9-]+)\}")
 
 
 def spec_path() -> Path:
-    """The AFAS OpenAPI file: next to the repository (../shared) or under $AFAS_SPECS."""
+    """The AFAS OpenAPI file: kept under tests/specs, or a newer one under $AFAS_SPECS."""
     env = os.environ.get("AFAS_SPECS")
     return Path(env) / "dossiers-en-bijlagen.openapi.json" if env else SPEC
 
