@@ -15,7 +15,7 @@ from afas_tray.models import CheckResult
 from afas_tray.phonebook import ColumnError, detect_columns
 from afas_tray.secrets import SecretStore
 from afas_tray.settings import ROLES, ColumnMapping, Settings, validate
-from afas_tray.sync import ROLE_NAMES
+from afas_tray.sync import ROLE_NAMES, sync_mode
 
 OK = T("OK", "OK")
 
@@ -103,6 +103,10 @@ async def _check_connector(client: AfasClient, settings: Settings, role: str) ->
     except AfasError as exc:
         return CheckResult(key, title, False, exc.text)
     phones = ", ".join(mapping.phones)
+    # How this connector is kept fresh: a connector without a modification-date column means a
+    # full refresh every cycle, which a fleet of desks sharing one token should not do.
+    mode = sync_mode(mapping)
     return CheckResult(key, title, True,
-                       T(f"readable; name {mapping.name}, phones {phones}",
-                         f"leesbaar; naam {mapping.name}, telefoon {phones}"))
+                       T(f"readable; name {mapping.name}, phones {phones}; {mode.en}",
+                         f"leesbaar; naam {mapping.name}, telefoon {phones}; {mode.nl}"),
+                       warning=not mapping.modified)

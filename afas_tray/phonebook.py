@@ -100,7 +100,11 @@ MIGRATIONS = [
             " rows TEXT NOT NULL)",
             "CREATE TABLE pb_state (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
         ]
-    )
+    ),
+    # Keys of rows a connector has but the book leaves out (blocked contacts, contacts without
+    # a card): a key-only pass must tell them from rows it has never seen.
+    "CREATE TABLE pb_skipped (role INTEGER NOT NULL, key TEXT NOT NULL,"
+    " PRIMARY KEY(role, key)) WITHOUT ROWID",
 ]
 
 
@@ -431,6 +435,13 @@ class _Prepared:
     numbers: list[tuple[str, int, str, str, int]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # every key seen, also of skipped rows
 
+    def skipped(self, code: int) -> list[tuple[int, str]]:
+        """(role, key) of the rows seen but left out."""
+        if len(self.keys) == len(self.relations):
+            return []
+        kept = {r[2] for r in self.relations}
+        return [(code, k) for k in dict.fromkeys(self.keys) if k not in kept]
+
 
 def _prepare(
     role: str,
@@ -514,6 +525,27 @@ def _keys_stamp(region: str) -> str:
 
 
 # --- the book --------------------------------------------------------------------------------
+
+
+@dataclass
+class ChangeSet:
+    """One connector's part of an incremental cycle (see ``PhoneBook.apply_cycle``).
+
+    ``rows``: changed rows, replacing the relations with the same key. ``keys_present``: when
+    given (a key-only pass), every key the connector has now; the role's other relations go.
+    """
+
+    role: str
+    connector_id: str
+    mapping: ColumnMapping
+    rows: Sequence[Mapping[str, Any]] = ()
+    keys_present: Iterable[str | int] | None = None
+
+
+@dataclass(frozen=True)
+class CycleCounts:
+    applied: dict[str, int]  # rows applied per role
+    removed: dict[str, int]  # relations removed per role (key-only pass)
 
 
 @dataclass(frozen=True)
@@ -743,66 +775,138 @@ class PhoneBook:
     ) -> int:
         """Replace the relations in ``rows`` (by key) in place, in one transaction; blocked or
         emptied rows are removed. Returns the number of rows applied."""
-        started = time.monotonic()
-        code = _ROLE_CODE[role]
-        region = region or self.region
-        with self._writer_lock:
-            conn = self._write_conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM pb_relations").fetchone()
-                prepared = _prepare(role, mapping, rows, region, int(top) + 1)
-                # Keys made another way now sit in the book: the next refresh must not reuse them.
-                conn.execute(
-                    "DELETE FROM pb_state WHERE k = 'keys' AND v != ?", (_keys_stamp(region),)
-                )
-                stale = [(code, k) for k in prepared.keys]
-                conn.executemany(
-                    "DELETE FROM pb_numbers WHERE rel IN"
-                    " (SELECT id FROM pb_relations WHERE role = ? AND key = ?)",
-                    stale,
-                )
-                conn.executemany("DELETE FROM pb_relations WHERE role = ? AND key = ?", stale)
-                self._insert(conn, "pb_", prepared)
-                conn.execute(
-                    "INSERT INTO pb_sources(role, connector) VALUES(?, ?)"
-                    " ON CONFLICT(role) DO UPDATE SET connector = excluded.connector",
-                    (role, connector_id),
-                )
-                self._record(conn, "incremental", started, {role: len(prepared.keys)})
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return len(prepared.keys)
+        counts = self.apply_cycle([ChangeSet(role, connector_id, mapping, rows)], region=region)
+        return counts.applied[role]
 
     def remove_missing(self, role: str, keys_present: Iterable[str | int]) -> int:
         """Delete the relations of ``role`` whose key is not in ``keys_present`` (the result of a
         key-only pass over the connector). Returns how many were removed."""
         started = time.monotonic()
-        code = _ROLE_CODE[role]
-        present = [(_text(k),) for k in keys_present]
         with self._writer_lock:
             conn = self._write_conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS pb_present (key TEXT PRIMARY KEY)")
-                conn.execute("DELETE FROM temp.pb_present")
-                conn.executemany("INSERT OR IGNORE INTO temp.pb_present(key) VALUES(?)", present)
-                gone = (
-                    "SELECT id FROM pb_relations WHERE role = ?"
-                    " AND key NOT IN (SELECT key FROM temp.pb_present)"
-                )
-                conn.execute(f"DELETE FROM pb_numbers WHERE rel IN ({gone})", (code,))
-                removed = conn.execute(f"DELETE FROM pb_relations WHERE id IN ({gone})", (code,))
-                count = removed.rowcount
-                conn.execute("DELETE FROM temp.pb_present")
-                self._record(conn, "incremental", started, {role: len(present)})
+                removed = self._remove_missing(conn, _ROLE_CODE[role], keys_present)
+                self._record(conn, "incremental", started, {role: removed})
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return count
+        return removed
+
+    def apply_cycle(
+        self,
+        changes: Sequence[ChangeSet],
+        state: Mapping[str, str] | None = None,
+        region: str | None = None,
+    ) -> CycleCounts:
+        """Apply one sync cycle's changes of every connector, and ``state`` (the sync's marks),
+        in ONE transaction: a lookup sees the book before the cycle or after it, never a contact
+        moved to an organisation that is not in yet, and a mark never gets ahead of its rows.
+
+        Per change set: with ``keys_present``, the role's relations whose key is neither there
+        nor among the changed rows go; then the changed rows replace their relations."""
+        started = time.monotonic()
+        region = region or self.region
+        applied: dict[str, int] = {}
+        removed: dict[str, int] = {}
+        with self._writer_lock:
+            conn = self._write_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM pb_relations").fetchone()
+                next_id = int(top) + 1
+                # Keys made another way now sit in the book: the next refresh must not reuse them.
+                conn.execute(
+                    "DELETE FROM pb_state WHERE k = 'keys' AND v != ?", (_keys_stamp(region),)
+                )
+                for change in changes:
+                    code = _ROLE_CODE[change.role]
+                    prepared = _prepare(change.role, change.mapping, change.rows, region, next_id)
+                    next_id += len(prepared.relations)
+                    if change.keys_present is not None:
+                        present = [*change.keys_present, *prepared.keys]
+                        removed[change.role] = self._remove_missing(conn, code, present)
+                    stale = [(code, k) for k in prepared.keys]
+                    conn.executemany(
+                        "DELETE FROM pb_numbers WHERE rel IN"
+                        " (SELECT id FROM pb_relations WHERE role = ? AND key = ?)",
+                        stale,
+                    )
+                    conn.executemany("DELETE FROM pb_relations WHERE role = ? AND key = ?", stale)
+                    conn.executemany("DELETE FROM pb_skipped WHERE role = ? AND key = ?", stale)
+                    self._insert(conn, "pb_", prepared)
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO pb_skipped(role, key) VALUES(?, ?)",
+                        prepared.skipped(code),
+                    )
+                    conn.execute(
+                        "INSERT INTO pb_sources(role, connector) VALUES(?, ?)"
+                        " ON CONFLICT(role) DO UPDATE SET connector = excluded.connector",
+                        (change.role, change.connector_id),
+                    )
+                    applied[change.role] = applied.get(change.role, 0) + len(prepared.keys)
+                self._put_state(conn, state or {})
+                self._record(conn, "incremental", started, applied)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return CycleCounts(applied, removed)
+
+    @staticmethod
+    def _remove_missing(conn: sqlite3.Connection, code: int, keys: Iterable[str | int]) -> int:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pb_present (key TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.pb_present")
+        conn.executemany(
+            "INSERT OR IGNORE INTO temp.pb_present(key) VALUES(?)", ((_text(k),) for k in keys)
+        )
+        missing = "key NOT IN (SELECT key FROM temp.pb_present)"
+        gone = f"SELECT id FROM pb_relations WHERE role = ? AND {missing}"
+        conn.execute(f"DELETE FROM pb_numbers WHERE rel IN ({gone})", (code,))
+        count = conn.execute(f"DELETE FROM pb_relations WHERE id IN ({gone})", (code,)).rowcount
+        conn.execute(f"DELETE FROM pb_skipped WHERE role = ? AND {missing}", (code,))
+        conn.execute("DELETE FROM temp.pb_present")
+        return int(count)
+
+    def known_keys(self, role: str) -> set[str]:
+        """Every key of ``role`` the book has seen: its relations and the rows it left out."""
+        code = _ROLE_CODE[role]
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            keys = {r[0] for r in conn.execute("SELECT key FROM pb_relations WHERE role = ?", (code,))}
+            keys.update(r[0] for r in conn.execute("SELECT key FROM pb_skipped WHERE role = ?", (code,)))
+        finally:
+            conn.execute("COMMIT")
+        return keys
+
+    # -- sync state -------------------------------------------------------------------------
+
+    def state(self, prefix: str) -> dict[str, str]:
+        """Stored values whose key starts with ``prefix`` (the sync's high-water marks)."""
+        rows = self._reader().execute(
+            "SELECT k, v FROM pb_state WHERE substr(k, 1, ?) = ?", (len(prefix), prefix)
+        ).fetchall()
+        return {str(k): str(v) for k, v in rows}
+
+    def set_state(self, values: Mapping[str, str]) -> None:
+        with self._writer_lock:
+            conn = self._write_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._put_state(conn, values)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _put_state(conn: sqlite3.Connection, values: Mapping[str, str]) -> None:
+        conn.executemany(
+            "INSERT INTO pb_state(k, v) VALUES(?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            sorted(values.items()),
+        )
 
     # -- shared -----------------------------------------------------------------------------
 
@@ -866,6 +970,7 @@ class RefreshBuilder:
         self._numbers = 0
         self._rows: dict[str, int] = {}
         self._sources: dict[str, str] = {}
+        self._skipped: list[tuple[int, str]] = []
         self._started = time.monotonic()
 
     def _live(self) -> sqlite3.Connection:
@@ -897,6 +1002,7 @@ class RefreshBuilder:
                 raise
             self._next_id += len(prepared.relations)
             self._numbers += len(prepared.numbers)
+            self._skipped += prepared.skipped(_ROLE_CODE[role])
             return len(prepared.relations)
 
     def build_indexes(self) -> None:
@@ -919,9 +1025,9 @@ class RefreshBuilder:
                 raise
             self._indexed = True
 
-    def commit(self) -> RefreshInfo:
-        """Index the new book and swap it in, in one transaction. The old one is dropped when
-        the next refresh begins."""
+    def commit(self, state: Mapping[str, str] | None = None) -> RefreshInfo:
+        """Index the new book and swap it in, in one transaction, with ``state`` (the sync's
+        marks for the rows read). The old one is dropped when the next refresh begins."""
         self.build_indexes()
         with self._lock:
             conn = self._live()
@@ -942,6 +1048,11 @@ class RefreshBuilder:
                         " ON CONFLICT(k) DO UPDATE SET v = excluded.v",
                         (_keys_stamp(self._region),),
                     )
+                    conn.execute("DELETE FROM pb_skipped")
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO pb_skipped(role, key) VALUES(?, ?)", self._skipped
+                    )
+                    PhoneBook._put_state(conn, state or {})
                     relations = self._next_id - 1
                     PhoneBook._record(
                         conn, "full", self._started, dict(self._rows), (relations, self._numbers)
@@ -1005,7 +1116,9 @@ class RefreshBuilder:
 
 
 __all__ = [
+    "ChangeSet",
     "ColumnError",
+    "CycleCounts",
     "DetectedMapping",
     "FieldInfo",
     "FieldLike",

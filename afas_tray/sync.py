@@ -1,25 +1,68 @@
 """SyncEngine: keeps the phone book fresh from the three GetConnectors, on a schedule.
 
-One full refresh reads organisations, persons and contacts page by page; pages are written to
-the phone book in a worker thread while the client fetches the next ones, so the event loop (and
-the UI on it) never waits on SQLite or number parsing, and the network stays the bottleneck.
+Two kinds of cycle:
+
+* **Full refresh** reads organisations, persons and contacts page by page into a new book that
+  is swapped in when all three succeeded; pages are written in a worker thread while the client
+  fetches the next ones, so the event loop never waits on SQLite or number parsing. It runs
+  when the book is empty, when a connector or its columns changed, when a connector has no
+  modification-date column (then every cycle is one), and periodically (default every 24 h,
+  jittered per desk) as a safety net.
+* **Incremental cycle** (every other cycle): per connector, only the rows whose
+  modification-date column is ``>=`` the last high-water mark minus a safety overlap. All three
+  connectors' changes and the new marks go into the book in ONE transaction (see
+  ``PhoneBook.apply_cycle``): a lookup never sees a contact moved to an organisation that is not
+  in yet, and a mark is never stored ahead of its rows. Marks live in the phone book's SQLite
+  file and survive restarts.
+
+AFAS dates are Amsterdam local time written with a ``Z``. They are handled as naive local
+times throughout (never converted), and compared only with each other: the mark is the newest
+date AFAS itself wrote, so the desk's clock does not matter. When the mark lies in the hour a
+daylight-saving fall-back repeats (02:00-03:00 on the last Sunday of October), later changes can
+carry an earlier local time than the mark; the window then reaches back one hour more.
+
+Deletions (and rows that left a connector because a consultant changed its filter) do not show
+in a date filter. They are caught by a **key-only pass**, by default every 8 hours (jittered):
+AFAS GetConnectors cannot select columns per request, so "key-only" needs a second connector
+that a consultant makes with the same filter and only the key column, named
+``<connector>_Sleutels`` (found through ``GET /MetaInfo``) or given in ``SyncPolicy``. The pass
+removes relations whose key is gone and fetches rows whose key the book has never seen (a
+widened filter; too many of those and a full refresh runs instead). Without such a connector,
+deletions wait for the periodic full refresh: reading whole rows to learn their keys would cost
+as much as a full refresh.
+
+Load: the engine reads one connector at a time and the client keeps at most
+``BACKGROUND_IN_FLIGHT`` (2) requests in flight (a page and the next); 401/403 stop the loop
+until the user acts, other failures back off (1, 2, 4 … minutes, up to the interval).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import datetime as dt
+import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from afas_tray.afas.client import AfasClient
+import httpx
+
+from afas_tray.afas.client import MAX_QUERY_CHARS, AfasClient, Filter, Op, encode_filters
 from afas_tray.afas.errors import AfasAuthError, AfasError, AfasForbidden
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook import ColumnError, PhoneBook, RefreshBuilder, detect_columns
+from afas_tray.phonebook import (
+    ChangeSet,
+    ColumnError,
+    PhoneBook,
+    RefreshBuilder,
+    detect_columns,
+)
 from afas_tray.settings import ROLES, ColumnMapping, Settings
 from afas_tray.status import State, StatusBoard
 
@@ -33,6 +76,14 @@ ROLE_NAMES = {
 
 Progress = Callable[[str, int], None]  # (role, rows so far in this role)
 ClientFactory = Callable[[Settings], AfasClient]
+
+# Requests one desk keeps in flight during background work: a page and the next one. 200 desks
+# share one App-connector token, and AFAS advises at most ~5 parallel calls per token.
+BACKGROUND_IN_FLIGHT = 2
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+KEY_SUFFIX = "_Sleutels"  # a key-only connector's name: the main connector's id plus this
+STATE_PREFIX = "sync."
+_FULL_AT, _KEYS_AT = "sync.full_at", "sync.keys_at"
 
 
 class SyncError(Exception):
@@ -52,7 +103,8 @@ class RefreshResult:
 
 
 def default_client(settings: Settings) -> AfasClient:
-    return AfasClient(settings.afas.host, settings.afas.token)
+    """The client for background work (sync, outbox): at most two requests in flight."""
+    return AfasClient(settings.afas.host, settings.afas.token, max_in_flight=BACKGROUND_IN_FLIGHT)
 
 
 def connector_error(role: str, connector_id: str, exc: AfasError) -> SyncError:
@@ -78,6 +130,111 @@ async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> t
         raise SyncError(exc.text) from None
 
 
+def sync_mode(mapping: ColumnMapping) -> Text:
+    """How a connector with ``mapping`` is kept fresh, for `doctor`."""
+    if mapping.modified:
+        return T(f"incremental on {mapping.modified}", f"incrementeel op {mapping.modified}")
+    return T("full refresh only: no modification-date column",
+             "alleen volledig verversen: geen kolom met wijzigingsdatum")
+
+
+# --- AFAS local dates ----------------------------------------------------------------------------
+
+
+def afas_local(value: Any) -> dt.datetime | None:
+    """An AFAS date (Amsterdam local time, written with a ``Z``) as a naive local datetime.
+    An explicit offset (not what AFAS sends) is converted to Amsterdam time."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1]  # the Z is a lie: the time is local
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(AMSTERDAM).replace(tzinfo=None)
+    return moment
+
+
+def afas_filter_value(moment: dt.datetime) -> str:
+    """A naive local datetime as an AFAS filter value (whole seconds, rounded down)."""
+    return moment.replace(microsecond=0).isoformat(timespec="seconds")
+
+
+def fold_length(local: dt.datetime) -> dt.timedelta:
+    """How far Amsterdam clocks went back if ``local`` is a time that occurs twice (the hour
+    of a daylight-saving fall-back); zero for every other time."""
+    first = local.replace(tzinfo=AMSTERDAM, fold=0).utcoffset()
+    second = local.replace(tzinfo=AMSTERDAM, fold=1).utcoffset()
+    if first is None or second is None or first <= second:
+        return dt.timedelta(0)
+    return first - second
+
+
+def window_start(mark: dt.datetime, overlap: dt.timedelta) -> dt.datetime:
+    """Where an incremental read starts for high-water mark ``mark``.
+
+    ``overlap`` covers rows committed late and clocks of AFAS's servers. In a fall-back hour a
+    later change can be written with an earlier local time than ``mark`` (02:10 CET comes after
+    02:50 CEST): reach back by the length of the fold as well, so nothing is skipped."""
+    start = mark - overlap
+    return start - max(fold_length(mark), fold_length(start))
+
+
+def newest_date(rows: Sequence[Mapping[str, Any]], column: str) -> dt.datetime | None:
+    newest: dt.datetime | None = None
+    for row in rows:
+        moment = afas_local(row.get(column))
+        if moment is not None and (newest is None or moment > newest):
+            newest = moment
+    return newest
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A connector's high-water mark: the newest modification date read from it."""
+
+    connector: str
+    signature: str  # connector + column mapping the rows were read with
+    value: str  # naive local ISO time; "" when the connector had no dated rows
+    slack: float = 0.0  # seconds the read that set it took (a full refresh reads for a while)
+
+    def moment(self) -> dt.datetime | None:
+        return afas_local(self.value) if self.value else None
+
+    def dumps(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @staticmethod
+    def loads(text: str) -> Mark | None:
+        try:
+            raw = json.loads(text)
+            return Mark(str(raw["connector"]), str(raw["signature"]), str(raw["value"]),
+                        float(raw.get("slack", 0.0)))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def mapping_signature(connector_id: str, mapping: ColumnMapping) -> str:
+    """What must stay the same for incremental updates to fit the rows already in the book."""
+    return json.dumps([connector_id, dataclasses.asdict(mapping)], sort_keys=True)
+
+
+def _mark_key(role: str) -> str:
+    return f"{STATE_PREFIX}mark.{role}"
+
+
+def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None:
+        return b
+    return a if b is None or a >= b else b
+
+
+# --- full refresh --------------------------------------------------------------------------------
+
+
 # Pages read ahead of the phone book: the download keeps going while the worker catches up, so
 # a connector that is slow to serve (the worker idles) makes up for one that is quick (the
 # worker is behind). A page is at most 150,000 cells, some 2.5 MB once parsed.
@@ -87,22 +244,30 @@ _Page = tuple[str, str, ColumnMapping, list[dict[str, Any]], int]  # role, conne
 
 
 async def full_refresh(
-    client: AfasClient, settings: Settings, book: PhoneBook, progress: Progress | None = None
+    client: AfasClient, settings: Settings, book: PhoneBook, progress: Progress | None = None,
+    *, now: float | None = None,
 ) -> RefreshResult:
     """Read all three connectors into a new book; swap it in only when all succeeded.
 
     Two tasks with a bounded queue between them, so the network and the phone book work at the
     same time: this one downloads pages (the client already asks for page N+1 while handing
     over page N) and queues them; the storer hands each page to a worker thread (normalise,
-    insert). The event loop only moves pages; the CPU work runs in the worker thread, whose
-    Python parts take the GIL in slices of the interpreter's switch interval (5 ms). Starting
-    the refresh (dropping the previous one's leftovers, reading its known numbers) runs while
-    the first requests are on their way.
+    insert, note the newest modification date). The event loop only moves pages. The new book
+    is swapped in together with each connector's high-water mark (``now``, default the wall
+    clock, is when the periodic full refresh and the key-only pass last ran).
     """
     started = time.monotonic()
+    stamp = time.time() if now is None else now
     result = RefreshResult()
     beginning = asyncio.ensure_future(asyncio.to_thread(book.begin_refresh))
     queue: asyncio.Queue[_Page | str | None] = asyncio.Queue(PAGES_AHEAD)
+    newest: dict[str, dt.datetime | None] = {}
+
+    def add_page(builder: RefreshBuilder, role: str, connector_id: str, mapping: ColumnMapping,
+                 rows: list[dict[str, Any]]) -> None:
+        builder.add_rows(role, connector_id, mapping, rows)
+        if mapping.modified:
+            newest[role] = _later(newest.get(role), newest_date(rows, mapping.modified))
 
     async def store() -> RefreshBuilder:
         # shield: a cancelled refresh must still get hold of the builder to abort it
@@ -115,7 +280,7 @@ async def full_refresh(
                 await asyncio.to_thread(builder.build_indexes)
                 continue
             role, connector_id, mapping, rows, count = item
-            await asyncio.to_thread(builder.add_rows, role, connector_id, mapping, rows)
+            await asyncio.to_thread(add_page, builder, role, connector_id, mapping, rows)
             if progress:
                 progress(role, count)
 
@@ -135,6 +300,7 @@ async def full_refresh(
         storer.result()  # raises what stopped it
         raise RuntimeError("the phone book storer stopped early")
 
+    marks: dict[str, tuple[str, ColumnMapping, float]] = {}
     try:
         for role in ROLES:
             connector_id = settings.afas.connectors.ids()[role]
@@ -144,6 +310,7 @@ async def full_refresh(
                 await put("index")
             mapping, columns = await detect_mapping(client, settings, role)
             count = 0
+            role_started = time.monotonic()
             try:
                 pages = client.iter_pages(connector_id, order_by=[mapping.id], fields_count=columns)
                 async for page in pages:
@@ -152,9 +319,17 @@ async def full_refresh(
             except AfasError as exc:
                 raise connector_error(role, connector_id, exc) from None
             result.rows[role] = count
+            marks[role] = (connector_id, mapping, time.monotonic() - role_started)
         await put(None)
         builder = await storer
-        await asyncio.to_thread(builder.commit)
+        state = {_FULL_AT: repr(stamp), _KEYS_AT: repr(stamp)}
+        for role, (connector_id, mapping, seconds) in marks.items():
+            moment = newest.get(role)
+            state[_mark_key(role)] = Mark(
+                connector_id, mapping_signature(connector_id, mapping),
+                afas_filter_value(moment) if moment else "", round(seconds, 3),
+            ).dumps()
+        await asyncio.to_thread(builder.commit, state)
     except BaseException:
         # A worker thread cannot be interrupted: abort waits for its page, then throws the new
         # book away (the live one was never touched).
@@ -169,21 +344,102 @@ async def full_refresh(
     return result
 
 
+# --- the engine ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncPolicy:
+    """How the engine spreads its work. The defaults suit a fleet sharing one token."""
+
+    incremental: bool = True  # False: a full refresh every cycle (the old way; the bench's baseline)
+    overlap_minutes: float = 10.0  # re-read this much before the mark (late commits, clocks)
+    key_pass_hours: float = 8.0  # key-only pass (deletions), when a key connector exists
+    full_refresh_hours: float = 24.0  # safety-net full refresh
+    jitter: float = 0.1  # each desk's schedules are stretched by its own factor in ±jitter
+    start_spread_minutes: float = 120.0  # passes overdue at start are spread over this
+    key_connectors: Mapping[str, str] = field(default_factory=dict)  # role -> key-only connector
+    discover_key_connectors: bool = True  # look for "<connector>_Sleutels" in GET /MetaInfo
+    max_changed_rows: int = 20_000  # more changed rows than this in a cycle: full refresh
+    max_unknown_keys: int = 500  # more never-seen keys in a key pass: full refresh
+
+
+class SyncClock:
+    """Wall-clock time and waiting. The fleet benchmark runs engines on a faster clock."""
+
+    def time(self) -> float:
+        return time.time()
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Until ``event`` is set or ``seconds`` of this clock's time have passed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=max(0.0, seconds))
+
+
+@dataclass
+class CycleResult:
+    kind: str  # "full" or "incremental"
+    at: float  # clock time when the changes became visible
+    rows: dict[str, int] = field(default_factory=dict)  # rows read per role (changed rows)
+    key_rows: dict[str, int] = field(default_factory=dict)  # keys read by a key-only pass
+    removed: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    seconds: float = 0.0
+    reason: str = ""  # why a full refresh ran
+
+
+@dataclass
+class SyncStats:
+    """Totals since the engine started (for the bench and the status window)."""
+
+    cycles: int = 0
+    full_refreshes: int = 0
+    key_passes: int = 0
+    requests: int = 0
+    rows_full: int = 0
+    rows_incremental: int = 0
+    rows_keys: int = 0
+
+
+class _FullNeeded(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class SyncEngine:
-    """The background loop: refresh on a schedule, on demand, pause/resume, back off on errors."""
+    """The background loop: a cycle on a schedule or on demand, pause/resume, back off on errors.
+
+    ``client_factory`` makes one client per cycle; ``default_client`` keeps two requests in
+    flight at most. ``on_cycle`` callbacks get each successful cycle's CycleResult.
+    """
 
     def __init__(self, settings: Settings, book: PhoneBook, board: StatusBoard, *,
-                 client_factory: ClientFactory = default_client) -> None:
+                 client_factory: ClientFactory = default_client,
+                 policy: SyncPolicy | None = None, clock: SyncClock | None = None,
+                 rng: random.Random | None = None) -> None:
         self.settings = settings
         self.book = book
         self.board = board
+        self.policy = policy or SyncPolicy()
+        self.clock = clock or SyncClock()
         self._client_factory = client_factory
         self._wake = asyncio.Event()
         self._paused = False
         self._blocked: SyncError | None = None  # a fatal error waits for the user
         self._failures = 0
-        self.refreshes = 0
+        self.refreshes = 0  # full refreshes
+        self.updates = 0  # incremental cycles
+        self.stats = SyncStats()
+        self.on_cycle: list[Callable[[CycleResult], None]] = []
         self._running: asyncio.Lock = asyncio.Lock()
+        self._rng = rng or random.Random()
+        # This desk's own stretch of the periodic schedules, so 200 desks do not move together.
+        self._key_factor = 1 + self._rng.uniform(-self.policy.jitter, self.policy.jitter)
+        self._full_factor = 1 + self._rng.uniform(-self.policy.jitter, self.policy.jitter)
+        self._meta: dict[str, tuple[ColumnMapping, int]] = {}
+        self._key_due: float | None = None
+        self._full_due: float | None = None
+        self._key_columns: dict[str, tuple[str, str, int]] | None = None  # role -> conn, col, n
 
     # -- control ---------------------------------------------------------------------------------
     def sync_now(self) -> None:
@@ -207,15 +463,64 @@ class SyncEngine:
         self.settings = settings
         self._blocked = None
         self._failures = 0
+        self._meta.clear()  # connectors or mapping may differ: marks are checked against them
+        self._key_columns = None
         self._wake.set()
+
+    # -- schedule ----------------------------------------------------------------------------------
+    def _state_time(self, key: str, state: Mapping[str, str]) -> float | None:
+        with contextlib.suppress(KeyError, ValueError):
+            return float(state[key])
+        return None
+
+    def _plan(self, state: Mapping[str, str], now: float) -> None:
+        """Due times of the key-only pass and the full refresh, from when they last ran. Ones
+        overdue at start are spread out: after a weekend the whole fleet starts at 8:00."""
+        spread = self.policy.start_spread_minutes * 60.0
+        for attr, key, hours, factor in (
+            ("_key_due", _KEYS_AT, self.policy.key_pass_hours, self._key_factor),
+            ("_full_due", _FULL_AT, self.policy.full_refresh_hours, self._full_factor),
+        ):
+            if getattr(self, attr) is not None:
+                continue
+            last = self._state_time(key, state)
+            due = (last if last is not None else now) + hours * 3600.0 * factor
+            if due < now:
+                due = now + self._rng.uniform(0, spread)
+            setattr(self, attr, due)
+
+    def _after_full(self, now: float) -> None:
+        self._full_due = now + self.policy.full_refresh_hours * 3600.0 * self._full_factor
+        self._key_due = now + self.policy.key_pass_hours * 3600.0 * self._key_factor
+
+    def _delay(self) -> float:
+        interval = max(60.0, self.settings.sync.interval_minutes * 60.0)
+        if self._failures:
+            # Back off on errors (1, 2, 4 … minutes, capped at the interval), jittered per desk.
+            interval = min(interval, 60.0 * 2 ** (self._failures - 1))
+        return interval * self._rng.uniform(0.9, 1.1)
+
+    def marks(self) -> dict[str, Mark]:
+        """The stored high-water marks per role."""
+        state = self.book.state(STATE_PREFIX)
+        out = {}
+        for role in ROLES:
+            mark = Mark.loads(state.get(_mark_key(role), ""))
+            if mark is not None:
+                out[role] = mark
+        return out
 
     # -- work --------------------------------------------------------------------------------------
     async def refresh_once(self, progress: Progress | None = None) -> RefreshResult:
+        """A full refresh now (also sets the marks that incremental cycles start from)."""
         async with self._running:
-            self.board.update(state=State.SYNCING, progress=0.0, message=None)
+            return await self._full(progress, reason="asked")
+
+    async def sync_once(self) -> CycleResult:
+        """One scheduled cycle: incremental when the book and its marks allow, else full."""
+        async with self._running:
             try:
-                async with self._client_factory(self.settings) as client:
-                    result = await full_refresh(client, self.settings, self.book, progress)
+                return await self._cycle()
             except SyncError as exc:
                 self.board.update(state=State.ERROR, message=exc.text, progress=None)
                 raise
@@ -223,39 +528,275 @@ class SyncEngine:
                 err = SyncError(exc.text, fatal=isinstance(exc, AfasAuthError | AfasForbidden))
                 self.board.update(state=State.ERROR, message=err.text, progress=None)
                 raise err from None
-            self.refreshes += 1
-            log.info("phone book refreshed: %d relations, rows %s, %.1f s",
-                     result.relations, result.rows, result.seconds)
-            self.board.update(state=State.PAUSED if self._paused else State.IDLE, message=None,
-                              progress=None, last_sync=time.time(), book_size=result.relations)
-            return result
 
-    def _delay(self) -> float:
-        interval = max(60.0, self.settings.sync.interval_minutes * 60.0)
-        if self._failures:
-            # Back off on errors (1, 2, 4 … minutes, capped at the interval), jittered per desk.
-            interval = min(interval, 60.0 * 2 ** (self._failures - 1))
-        return interval * random.uniform(0.9, 1.1)
+    async def _full(self, progress: Progress | None, reason: str) -> RefreshResult:
+        self.board.update(state=State.SYNCING, progress=0.0, message=None)
+        now = self.clock.time()
+        client = self._client_factory(self.settings)
+        try:
+            async with client:
+                result = await full_refresh(client, self.settings, self.book, progress, now=now)
+        except SyncError as exc:
+            self.board.update(state=State.ERROR, message=exc.text, progress=None)
+            raise
+        except AfasError as exc:
+            err = SyncError(exc.text, fatal=isinstance(exc, AfasAuthError | AfasForbidden))
+            self.board.update(state=State.ERROR, message=err.text, progress=None)
+            raise err from None
+        finally:
+            self.stats.requests += client.requests_made
+        self.refreshes += 1
+        self.stats.full_refreshes += 1
+        self.stats.cycles += 1
+        self.stats.rows_full += sum(result.rows.values())
+        self._meta.clear()  # re-read with the next key pass or full refresh
+        self._after_full(now)
+        log.info("phone book refreshed (%s): %d relations, rows %s, %.1f s",
+                 reason, result.relations, result.rows, result.seconds)
+        self._idle(result.relations)
+        cycle = CycleResult("full", self.clock.time(), dict(result.rows),
+                            requests=client.requests_made, seconds=result.seconds, reason=reason)
+        self._notify(cycle)
+        return result
 
+    def _idle(self, relations: int) -> None:
+        self.board.update(state=State.PAUSED if self._paused else State.IDLE, message=None,
+                          progress=None, last_sync=time.time(), book_size=relations)
+
+    def _notify(self, cycle: CycleResult) -> None:
+        for callback in list(self.on_cycle):
+            try:
+                callback(cycle)
+            except Exception:
+                log.exception("sync cycle callback failed")
+
+    async def _cycle(self) -> CycleResult:
+        now = self.clock.time()
+        if not self.policy.incremental:
+            return await self._full_cycle("incremental sync off")
+        state = self.book.state(STATE_PREFIX)
+        self._plan(state, now)
+        assert self._full_due is not None and self._key_due is not None
+        reason = ""
+        marks = {r: m for r in ROLES if (m := Mark.loads(state.get(_mark_key(r), "")))}
+        if len(marks) < len(ROLES) or self.book.last_refresh is None:
+            reason = "no marks yet"
+        elif now >= self._full_due:
+            reason = "periodic"
+        if reason:
+            return await self._full_cycle(reason)
+        started = time.monotonic()
+        client = self._client_factory(self.settings)
+        try:
+            async with client:
+                cycle = await self._incremental(client, marks, now >= self._key_due)
+        except _FullNeeded as exc:
+            self.stats.requests += client.requests_made
+            return await self._full_cycle(exc.reason)
+        except BaseException:
+            self._meta.clear()  # a connector's columns may have changed: read metainfo again
+            self.stats.requests += client.requests_made
+            raise
+        cycle.requests = client.requests_made
+        cycle.seconds = time.monotonic() - started
+        self.stats.requests += client.requests_made
+        self.stats.cycles += 1
+        self.updates += 1
+        self._idle(self.book.size())
+        self._notify(cycle)
+        return cycle
+
+    async def _full_cycle(self, reason: str) -> CycleResult:
+        result = await self._full(None, reason)
+        return CycleResult("full", self.clock.time(), dict(result.rows),
+                           seconds=result.seconds, reason=reason)
+
+    async def _mapping(self, client: AfasClient, role: str) -> tuple[ColumnMapping, int]:
+        if role not in self._meta:
+            self._meta[role] = await detect_mapping(client, self.settings, role)
+        return self._meta[role]
+
+    async def _incremental(self, client: AfasClient, marks: dict[str, Mark],
+                           key_pass: bool) -> CycleResult:
+        ids = self.settings.afas.connectors.ids()
+        if key_pass:
+            self._meta.clear()  # the key pass also notices changed columns
+            self._key_columns = None  # and key-only connectors made or removed since
+        mappings = {role: await self._mapping(client, role) for role in ROLES}
+        for role, (mapping, _cols) in mappings.items():
+            if not mapping.modified:
+                raise _FullNeeded(f"{ids[role]} has no modification-date column")
+            if marks[role].signature != mapping_signature(ids[role], mapping):
+                raise _FullNeeded(f"{ids[role]} or its columns changed")
+        cycle = CycleResult("incremental", 0.0)
+        present: dict[str, list[str]] = {}
+        if key_pass:
+            present = await self._read_keys(client, mappings, cycle)
+        overlap = dt.timedelta(minutes=self.policy.overlap_minutes)
+        changes: list[ChangeSet] = []
+        state: dict[str, str] = {}
+        total = 0
+        for role in ROLES:
+            connector_id = ids[role]
+            mapping, columns = mappings[role]
+            mark = marks[role]
+            moment = mark.moment()
+            filters: list[Filter] = []
+            if moment is not None:
+                since = window_start(moment, overlap + dt.timedelta(seconds=mark.slack))
+                filters = [Filter(mapping.modified, Op.GE, afas_filter_value(since))]
+            rows: list[dict[str, Any]] = []
+            try:
+                async for page in client.iter_pages(connector_id, order_by=[mapping.id],
+                                                    filters=filters, fields_count=columns):
+                    rows += page
+                    total += len(page)
+                    if total > self.policy.max_changed_rows:
+                        raise _FullNeeded(f"more than {self.policy.max_changed_rows} changed rows")
+            except AfasError as exc:
+                raise connector_error(role, connector_id, exc) from None
+            cycle.rows[role] = len(rows)
+            newest = _later(moment, newest_date(rows, mapping.modified))
+            # The overlap is a fixed window from now on: a full refresh's read time is covered.
+            state[_mark_key(role)] = Mark(connector_id, mark.signature,
+                                          afas_filter_value(newest) if newest else "").dumps()
+            changes.append(ChangeSet(role, connector_id, mapping, rows, present.get(role)))
+        if present:
+            await self._fetch_unknown(client, changes, present, cycle)
+        if key_pass:
+            state[_KEYS_AT] = repr(self.clock.time())
+        counts = await asyncio.to_thread(self.book.apply_cycle, changes, state)
+        cycle.removed = counts.removed
+        cycle.at = self.clock.time()
+        self.stats.rows_incremental += sum(cycle.rows.values())
+        if key_pass:
+            # Also without a key connector: the pass re-read metainfo, and looks again next time.
+            self._key_due = cycle.at + self.policy.key_pass_hours * 3600.0 * self._key_factor
+        if present:
+            self.stats.key_passes += 1
+            log.info("key-only pass: %s keys, removed %s", cycle.key_rows, counts.removed)
+        return cycle
+
+    # -- key-only pass -----------------------------------------------------------------------------
+    async def key_connectors(self, client: AfasClient) -> dict[str, str]:
+        """role -> key-only connector: from the policy, else ``<connector>_Sleutels`` when the
+        token may use one (``GET /MetaInfo``)."""
+        ids = self.settings.afas.connectors.ids()
+        found = {r: c for r, c in self.policy.key_connectors.items() if r in ids and c}
+        missing = [r for r in ROLES if r not in found]
+        if missing and self.policy.discover_key_connectors:
+            try:
+                listed = {str(c.get("id", "")).casefold(): str(c.get("id", ""))
+                          for c in await client.list_connectors()}
+            except AfasError as exc:
+                if isinstance(exc, AfasAuthError | AfasForbidden):
+                    raise
+                listed = {}
+            for role in missing:
+                name = listed.get((ids[role] + KEY_SUFFIX).casefold())
+                if name:
+                    found[role] = name
+        return found
+
+    async def _read_keys(self, client: AfasClient, mappings: Mapping[str, tuple[ColumnMapping, int]],
+                         cycle: CycleResult) -> dict[str, list[str]]:
+        if self._key_columns is None:
+            self._key_columns = {}
+            for role, connector_id in (await self.key_connectors(client)).items():
+                try:
+                    meta = await client.metainfo(connector_id)
+                except AfasError as exc:
+                    if isinstance(exc, AfasAuthError | AfasForbidden):
+                        raise connector_error(role, connector_id, exc) from None
+                    log.warning("key-only connector %s unusable: %s", connector_id, exc.text.en)
+                    continue
+                columns = [f.id for f in meta.fields]
+                key = mappings[role][0].id
+                column = key if key in columns else columns[0] if len(columns) == 1 else ""
+                if column:
+                    self._key_columns[role] = (connector_id, column, len(columns))
+                else:
+                    log.warning("key-only connector %s lacks the key column %s", connector_id, key)
+        present: dict[str, list[str]] = {}
+        for role, (connector_id, column, count) in self._key_columns.items():
+            keys: list[str] = []
+            try:
+                async for page in client.iter_pages(connector_id, order_by=[column],
+                                                    fields_count=count):
+                    keys += [str(row.get(column) or "").strip() for row in page]
+            except AfasError as exc:
+                raise connector_error(role, connector_id, exc) from None
+            present[role] = [k for k in keys if k]
+            cycle.key_rows[role] = len(keys)
+            self.stats.rows_keys += len(keys)
+        return present
+
+    async def _fetch_unknown(self, client: AfasClient, changes: list[ChangeSet],
+                             present: Mapping[str, list[str]], cycle: CycleResult) -> None:
+        """Rows whose key the book has never seen (a consultant widened a connector's filter:
+        old rows with old dates), fetched by key; a flood of them calls for a full refresh."""
+        for change in changes:
+            keys = present.get(change.role)
+            if keys is None:
+                continue
+            known = await asyncio.to_thread(self.book.known_keys, change.role)
+            seen = {str(row.get(change.mapping.id) or row.get(change.mapping.bcid) or "").strip()
+                    for row in change.rows}
+            unknown = [k for k in keys if k not in known and k not in seen]
+            if not unknown:
+                continue
+            if len(unknown) > self.policy.max_unknown_keys:
+                raise _FullNeeded(f"{len(unknown)} new keys in {change.connector_id}")
+            mapping, columns = self._meta[change.role]
+            rows = list(change.rows)
+            for batch in _key_batches(mapping.id, unknown):
+                try:
+                    async for page in client.iter_pages(change.connector_id,
+                                                        order_by=[mapping.id], filters=batch,
+                                                        fields_count=columns):
+                        rows += page
+                except AfasError as exc:
+                    raise connector_error(change.role, change.connector_id, exc) from None
+            cycle.rows[change.role] = cycle.rows.get(change.role, 0) + len(rows) - len(change.rows)
+            change.rows = rows
+
+    # -- loop --------------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Until cancelled. The first refresh starts at once."""
+        """Until cancelled. The first cycle starts at once."""
         delay = 0.0
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await self.clock.wait(self._wake, delay)
             self._wake.clear()
             if self._paused or not self.settings.afas.sync_active or self._blocked:
                 delay = self._delay()
                 continue
             try:
-                await self.refresh_once()
+                await self.sync_once()
                 self._failures = 0
             except SyncError as exc:
-                log.warning("phone book refresh failed: %s", exc.text.en)
+                log.warning("phone book sync failed: %s", exc.text.en)
                 self._failures += 1
                 if exc.fatal:
                     self._blocked = exc
             except Exception:
-                log.exception("phone book refresh crashed")
+                log.exception("phone book sync crashed")
                 self._failures += 1
             delay = self._delay()
+
+
+def _key_batches(column: str, keys: Sequence[str]) -> list[list[list[Filter]]]:
+    """OR-groups ``column = key`` that fit AFAS's query-string limit, with room for paging."""
+    budget = MAX_QUERY_CHARS - 200
+    batches: list[list[list[Filter]]] = []
+    batch: list[list[Filter]] = []
+    for key in keys:
+        if any(ch in key for ch in ",;"):
+            continue  # cannot be asked for by value; the next full refresh brings it
+        candidate = [*batch, [Filter(column, Op.EQ, key)]]
+        if batch and len(str(httpx.QueryParams(encode_filters(candidate)))) > budget:
+            batches.append(batch)
+            candidate = [[Filter(column, Op.EQ, key)]]
+        batch = candidate
+    if batch:
+        batches.append(batch)
+    return batches

@@ -632,14 +632,14 @@ KEY_CONNECTORS: dict[str, ConnectorDef] = {
         ConnectorDef(
             "AfasTray_Organisaties" + KEY_SUFFIX,
             "AFAS Tray - organisaties (sleutels)",
-            (_f("BcId", "Organisatie/persoon (intern)", "int", fid="BcId"),),
-            "BcId",
+            (_f("Nummer", "Nummer", length=15, fid="BcCo"),),
+            "Nummer",
         ),
         ConnectorDef(
             "AfasTray_Personen" + KEY_SUFFIX,
             "AFAS Tray - personen (sleutels)",
-            (_f("BcId", "Organisatie/persoon (intern)", "int", fid="BcId"),),
-            "BcId",
+            (_f("Nummer", "Nummer", length=15, fid="BcCo"),),
+            "Nummer",
         ),
         ConnectorDef(
             "AfasTray_Contactpersonen" + KEY_SUFFIX,
@@ -980,9 +980,9 @@ class SampleData:
             "Profit_Contacts": (_KIND_CONTACT, self.n_contact, self._profit_contact_row),
             # Key-only rows cost nothing to make: the key follows from the index.
             "AfasTray_Organisaties" + KEY_SUFFIX: (
-                _KIND_ORG, self.n_org, lambda i: {"BcId": org_bcid(i)}),
+                _KIND_ORG, self.n_org, lambda i: {"Nummer": str(ORG_NUMBER_BASE + i)}),
             "AfasTray_Personen" + KEY_SUFFIX: (
-                _KIND_PERSON, self.n_person, lambda j: {"BcId": person_bcid(j)}),
+                _KIND_PERSON, self.n_person, lambda j: {"Nummer": str(PERSON_NUMBER_BASE + j)}),
             "AfasTray_Contactpersonen" + KEY_SUFFIX: (
                 _KIND_CONTACT, self.n_contact, lambda k: {"Contact_id": contact_id(k)}),
         }.get(connector)
@@ -1000,8 +1000,11 @@ class SampleData:
         kind, count, make = source
         index = self._by_modified.get(kind)
         if index is None:
-            record = {_KIND_ORG: self.organisation, _KIND_PERSON: self.person,
-                      _KIND_CONTACT: self.contact}[kind]
+            makers: dict[int, Callable[[int], Organisation | Person | Contact]] = {
+                _KIND_ORG: self.organisation, _KIND_PERSON: self.person,
+                _KIND_CONTACT: self.contact,
+            }
+            record = makers[kind]
             index = sorted((record(i).modified.rstrip("Z"), i) for i in range(count))
             self._by_modified[kind] = index
         since = since.rstrip("Z")
