@@ -31,7 +31,6 @@ import hmac
 import html
 import json
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -50,6 +49,7 @@ from afas_tray.demo.sample_data import (
     SampleData,
     amsterdam_now_z,
 )
+from afas_tray.demo.server_thread import ServerThread, serve_until_interrupted
 
 DEFAULT_TOKEN_DATA = "5E3C0DE5A17A5D3E40A1F0CE11DEAD00B16B00B5C0FFEE0FACADE15BADC0DE42"
 PROFIT_VERSION = "25.4.2"
@@ -817,7 +817,7 @@ class AfasSimulator:
             raise ValueError(f"unknown op {op}")
 
 
-class SimulatorThread:
+class SimulatorThread(ServerThread):
     """Runs an :class:`AfasSimulator` on its own event loop in a background thread, for the CLI
     demo mode and the benchmarks (so the server's work does not share the client's loop)."""
 
@@ -825,50 +825,11 @@ class SimulatorThread:
         self, simulator: AfasSimulator | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.simulator = simulator or AfasSimulator()
+        super().__init__(self.simulator, name="afas-simulator")
         self._host, self._port = host, port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self.url = ""
 
     def start(self) -> str:
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                self.url = loop.run_until_complete(self.simulator.start(self._host, self._port))
-            except BaseException as exc:
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.simulator.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="afas-simulator", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if errors:
-            raise errors[0]
-        return self.url
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop = None
-            self._thread = None
-
-    def __enter__(self) -> SimulatorThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._start(self._host, self._port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -889,14 +850,14 @@ def main(argv: list[str] | None = None) -> None:
     if not re.fullmatch(r"[0-9A-Fa-f]+", args.token_data):
         parser.error("--token-data must be hexadecimal")
 
-    async def serve() -> None:
-        sim = AfasSimulator(
-            relations=args.relations,
-            seed=args.seed,
-            token_data=args.token_data,
-            latency=args.latency,
-        )
-        url = await sim.start(args.host, args.port)
+    sim = AfasSimulator(
+        relations=args.relations,
+        seed=args.seed,
+        token_data=args.token_data,
+        latency=args.latency,
+    )
+
+    def announce(url: str) -> None:
         print(
             f"Simulated AFAS Profit at {url}/ProfitRestServices ({args.relations} relations, seed {args.seed})"
         )
@@ -904,13 +865,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             "Token: the XML around --token-data (the demo's own token); Ctrl+C stops.", flush=True
         )
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await sim.stop()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    serve_until_interrupted(sim, args.host, args.port, announce)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import contextlib
 import json
 import secrets
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +28,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from afas_tray.demo.server_thread import ServerThread, serve_until_interrupted
 
 _DATE = "%Y-%m-%d %H:%M:%S"
 _API = "/api/v1/{tenant}/"
@@ -698,37 +698,15 @@ class XelionSimulator:
         return web.json_response(result or {"ok": True})
 
 
-class SimulatorThread:
+class SimulatorThread(ServerThread):
     """Runs a simulator on its own event loop in a thread (CLI, benchmarks, Qt tests)."""
 
     def __init__(self, sim: XelionSimulator) -> None:
+        super().__init__(sim, name="xelion-sim", start_timeout=10)
         self.sim = sim
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="xelion-sim",
-                                        daemon=True)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self.sim.start(host, port), self._loop).result(10)
-
-    def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one of the simulator's control methods on its loop and return the result."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(fn(*args, **kwargs))
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(run)
-        return future.result(10)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.sim.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
+        return self._start(host, port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -747,17 +725,11 @@ def main(argv: list[str] | None = None) -> None:
                           session_seconds=args.session_seconds,
                           recording_delay=args.recording_delay, audio_size=args.audio_size)
 
-    async def serve() -> None:
-        url = await sim.start(args.host, args.port)
+    def announce(url: str) -> None:
         print(f"Simulated Xelion at {url} (tenant {args.tenant}); control under {url}/_sim/",
               flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await sim.stop()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    serve_until_interrupted(sim, args.host, args.port, announce)
 
 
 if __name__ == "__main__":
