@@ -494,11 +494,13 @@ class SyncEngine:
         self._key_due = now + self.policy.key_pass_hours * 3600.0 * self._key_factor
 
     def _delay(self) -> float:
+        """Time from one cycle's start to the next one's. Jittered per desk so a fleet spreads
+        out, but never past the interval: a change in AFAS is visible within one interval."""
         interval = max(60.0, self.settings.sync.interval_minutes * 60.0)
         if self._failures:
             # Back off on errors (1, 2, 4 … minutes, capped at the interval), jittered per desk.
             interval = min(interval, 60.0 * 2 ** (self._failures - 1))
-        return interval * self._rng.uniform(0.9, 1.1)
+        return interval * self._rng.uniform(0.85, 0.98)
 
     def marks(self) -> dict[str, Mark]:
         """The stored high-water marks per role."""
@@ -770,6 +772,7 @@ class SyncEngine:
             if self._paused or not self.settings.afas.sync_active or self._blocked:
                 delay = self._delay()
                 continue
+            started = self.clock.time()
             try:
                 await self.sync_once()
                 self._failures = 0
@@ -781,7 +784,7 @@ class SyncEngine:
             except Exception:
                 log.exception("phone book sync crashed")
                 self._failures += 1
-            delay = self._delay()
+            delay = max(0.0, self._delay() - (self.clock.time() - started))
 
 
 def _key_batches(column: str, keys: Sequence[str]) -> list[list[list[Filter]]]:

@@ -1009,7 +1009,10 @@ class SampleData:
             self._by_modified[kind] = index
         since = since.rstrip("Z")
         hits = {i for _m, i in index[bisect.bisect_left(index, (since, -1)):]}
-        hits.update(i for (k, i), over in self._overrides.items() if k == kind and "modified" in over)
+        hits.update(
+            i for (k, i), over in self._overrides.items()
+            if k == kind and str(over.get("modified", "")).rstrip("Z") >= since
+        )
         return [make(i) for i in sorted(hits) if self._alive(kind, i, count)]
 
     def rows(self, connector: str, start: int = 0) -> Iterator[dict[str, Any]]:
