@@ -14,19 +14,21 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from PySide6.QtCore import QRegularExpression, Qt
-from PySide6.QtGui import QCloseEvent, QIcon, QRegularExpressionValidator
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStyle,
     QTabWidget,
@@ -49,6 +51,15 @@ ERROR_COLOUR = "#c62828"
 OK_COLOUR = "#2e7d32"
 WARN_COLOUR = "#b26a00"
 MAPPING_FIELDS = ("id", "bcid", "name", "phones", "organisation", "modified")
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def _split_list(text: str) -> list[str]:
@@ -140,10 +151,11 @@ class SettingsDialog(QDialog):
         outer.addWidget(self.banner)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._afas_tab(), self.tr("AFAS"))
-        self.tabs.addTab(self._xelion_tab(), self.tr("Xelion"))
-        self.tabs.addTab(self._pop_tab(), self.tr("Caller pop"))
-        self.tabs.addTab(self._advanced_tab(), self.tr("Advanced"))
+        # Each page scrolls, so the dialog fits a 768-pixel laptop screen with Save in view.
+        self.tabs.addTab(_scrolling(self._afas_tab()), self.tr("AFAS"))
+        self.tabs.addTab(_scrolling(self._xelion_tab()), self.tr("Xelion"))
+        self.tabs.addTab(_scrolling(self._pop_tab()), self.tr("Caller pop"))
+        self.tabs.addTab(_scrolling(self._advanced_tab()), self.tr("Advanced"))
         outer.addWidget(self.tabs, 1)
 
         outer.addWidget(self._checks_box())
@@ -165,6 +177,22 @@ class SettingsDialog(QDialog):
 
         self.setMinimumWidth(680)
         self._revalidate()
+        self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        hint = self.sizeHint()
+        # The pages scroll, so the hint is small: ask for room for the longest page, but leave
+        # space for the frame and title bar the window manager adds.
+        pages = [self.tabs.widget(i) for i in range(self.tabs.count())]
+        longest = max((p.widget().sizeHint().height() for p in pages if isinstance(p, QScrollArea)
+                       and p.widget() is not None), default=0)
+        current = max((p.viewport().height() for p in pages if isinstance(p, QScrollArea)), default=0)
+        wanted = hint.height() + max(0, longest - current)
+        self.resize(min(max(hint.width(), 720), room.width() - 40), min(wanted, room.height() - 60))
 
     # --- building blocks -------------------------------------------------------------------------
 
