@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 
-import pytest
+from core_fixtures import servers_fixture, settings_for, until  # noqa: F401
 
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
@@ -14,42 +13,7 @@ from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.opener import RecordingOpener
 from afas_tray.paths import app_paths
 from afas_tray.profile import Profile
-from afas_tray.settings import Settings
 from afas_tray.status import State
-
-
-async def until(check: Callable[[], object], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[tuple[AfasSimulator, XelionSimulator]]:
-    afas = AfasSimulator(relations=300, seed=4)
-    xelion = XelionSimulator({"op": "geheim-wachtwoord"}, tenant="acme")
-    await afas.start()
-    await xelion.start()
-    try:
-        yield afas, xelion
-    finally:
-        await xelion.stop()
-        await afas.stop()
-
-
-def settings_for(afas: AfasSimulator, xelion: XelionSimulator) -> Settings:
-    s = Settings()
-    s.afas.host = afas.url
-    s.afas.token = afas.token
-    s.afas.insite_url_template = f"{afas.url}/insite/verkooprelatie-prs?BcId=<BCID>"
-    s.afas.dossier_item_type = 7
-    s.xelion.host = xelion.base_url
-    s.xelion.tenant = "acme"
-    s.xelion.username = "op"
-    s.xelion.password = "geheim-wachtwoord"
-    return s
 
 
 async def test_ring_opens_card_and_report_reaches_afas_once(

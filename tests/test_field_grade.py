@@ -20,12 +20,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from core_fixtures import servers_fixture, settings_for, until, wait_for  # noqa: F401
 
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
@@ -40,43 +41,6 @@ from afas_tray.wakeup import watch_for_wakeup
 WS_CONNECT = "GET /websocket/{key}"
 LOGIN = "POST me/login"
 OWN_NUMBER = "06-55501234"  # KNOWN["person_mobile"], written another way
-
-
-async def until(check: Callable[[], object], timeout: float = 30.0, what: str = "") -> float:
-    """Wait for ``check``; returns the seconds it took."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not check():
-        if loop.time() - start > timeout:
-            raise AssertionError(f"timed out waiting for {what or 'the condition'}")
-        await asyncio.sleep(0.05)
-    return loop.time() - start
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[tuple[AfasSimulator, XelionSimulator]]:
-    afas = AfasSimulator(relations=300, seed=4)
-    xelion = XelionSimulator({"op": "geheim-wachtwoord"}, tenant="acme")
-    await afas.start()
-    await xelion.start()
-    try:
-        yield afas, xelion
-    finally:
-        await xelion.stop()
-        await afas.stop()
-
-
-def settings_for(afas: AfasSimulator, xelion: XelionSimulator) -> Settings:
-    s = Settings()
-    s.afas.host = afas.url
-    s.afas.token = afas.token
-    s.afas.insite_url_template = f"{afas.url}/insite/verkooprelatie-prs?BcId=<BCID>"
-    s.afas.dossier_item_type = 7
-    s.xelion.host = xelion.base_url
-    s.xelion.tenant = "acme"
-    s.xelion.username = "op"
-    s.xelion.password = "geheim-wachtwoord"
-    return s
 
 
 @pytest.fixture
@@ -464,14 +428,6 @@ class Operator:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         return self.proc.stdout.read() if self.proc.stdout else ""
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_two_operators_on_one_host_each_call_reaches_only_its_own_app(tmp_path: Path) -> None:

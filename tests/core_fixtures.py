@@ -1,0 +1,67 @@
+"""Shared by the whole-core tests: both simulated servers, settings pointing at them, waiting.
+
+Import the names a test module uses (``servers_fixture`` registers the ``servers`` fixture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from afas_tray.demo.afas import AfasSimulator
+from afas_tray.demo.xelion import XelionSimulator
+from afas_tray.settings import Settings
+
+XELION_USER, XELION_PASSWORD, XELION_TENANT = "op", "geheim-wachtwoord", "acme"
+
+
+@pytest.fixture(name="servers")
+async def servers_fixture() -> AsyncIterator[tuple[AfasSimulator, XelionSimulator]]:
+    """A simulated AFAS (300 relations) and a simulated Xelion with one operator."""
+    afas = AfasSimulator(relations=300, seed=4)
+    xelion = XelionSimulator({XELION_USER: XELION_PASSWORD}, tenant=XELION_TENANT)
+    await afas.start()
+    await xelion.start()
+    try:
+        yield afas, xelion
+    finally:
+        await xelion.stop()
+        await afas.stop()
+
+
+def settings_for(afas: AfasSimulator, xelion: XelionSimulator) -> Settings:
+    s = Settings()
+    s.afas.host = afas.url
+    s.afas.token = afas.token
+    s.afas.insite_url_template = f"{afas.url}/insite/verkooprelatie-prs?BcId=<BCID>"
+    s.afas.dossier_item_type = 7
+    s.xelion.host = xelion.base_url
+    s.xelion.tenant = XELION_TENANT
+    s.xelion.username = XELION_USER
+    s.xelion.password = XELION_PASSWORD
+    return s
+
+
+async def until(check: Callable[[], object], timeout: float = 30.0, what: str = "") -> float:
+    """Wait on the running loop for ``check``; returns the seconds it took."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while not check():
+        if loop.time() - start > timeout:
+            raise AssertionError(f"timed out waiting for {what or 'the condition'}")
+        await asyncio.sleep(0.05)
+    return loop.time() - start
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    """Block until ``check`` gives something true (other processes at work); returns it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
