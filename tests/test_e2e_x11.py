@@ -9,20 +9,25 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from x11_fixtures import (
+    afas_settings,
+    running_app,
+    stand_in_browser,
+    tint2_panel,
+    wait_for,
+    x_server,
+)
 
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.paths import app_paths
 from afas_tray.profile import Profile
-from afas_tray.settings import Settings
 
 TOOLS = ("Xvfb", "tint2", "xdotool", "xwininfo")
 pytestmark = pytest.mark.skipif(
@@ -30,57 +35,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
-def xdisplay(tmp_path: Path) -> Iterator[dict[str, str]]:
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,), stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    # Xvfb writes the number and the newline separately: read up to the newline, or it may
-    # fail to write the rest into a closed pipe and give up.
-    raw = b""
-    while not raw.endswith(b"\n"):
-        chunk = os.read(read_fd, 16)
-        if not chunk:
-            break
-        raw += chunk
-    number = raw.decode().strip()
-    os.close(read_fd)
-    env = dict(os.environ, DISPLAY=f":{number}")
-    env.pop("QT_QPA_PLATFORM", None)
-    wait_for(lambda: subprocess.run(["xwininfo", "-root"], env=env, capture_output=True).returncode == 0,
-             30, "the X server")
-    tint2 = subprocess.Popen(["tint2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # A busy machine can take many seconds to bring the panel up (tint2 here waits about
-        # 15 s for a window manager that never comes); the app must not race it.
-        def panel_up() -> bool:
-            nonlocal tint2
-            if tint2.poll() is not None:  # it could not open the display yet: start it again
-                tint2 = subprocess.Popen(["tint2"], env=env, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-            tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
-                                  text=True).stdout
-            return '"tint2"' in tree
-
-        wait_for(panel_up, 120, "the tint2 panel")
-        time.sleep(1)  # the panel maps first, then claims the tray selection
+def xdisplay() -> Iterator[dict[str, str]]:
+    with x_server() as env, tint2_panel(env):
         yield env
-    finally:
-        tint2.terminate()
-        xvfb.terminate()
-        tint2.wait(5)
-        xvfb.wait(5)
 
 
 def tray_icon_geometry(env: dict[str, str]) -> tuple[int, int] | None:
@@ -96,24 +54,12 @@ def tray_icon_geometry(env: dict[str, str]) -> tuple[int, int] | None:
 
 
 def test_tray_click_syncs_and_cli_call_opens_card(xdisplay: dict[str, str], tmp_path: Path) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    opened = tmp_path / "opened.txt"
-    stand_in = bin_dir / "xdg-open"
-    stand_in.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
-    stand_in.chmod(0o755)
+    bin_dir, opened = stand_in_browser(tmp_path)
     env = dict(xdisplay, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
     with SimulatorThread(AfasSimulator(relations=300, seed=2)) as afas:
-        s = Settings()
-        s.afas.host = afas.url
-        s.afas.token = afas.simulator.token
-        s.afas.insite_url_template = f"{afas.url}/insite/verkooprelatie-prs?BcId=<BCID>"
-        s.sync.interval_minutes = 60
-        Profile(app_paths().ensure()).save(s)
-        app = subprocess.Popen([sys.executable, "-m", "afas_tray"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
+        Profile(app_paths().ensure()).save(afas_settings(afas))
+        with running_app(env, stop_timeout=10):
             where = wait_for(lambda: tray_icon_geometry(env), 90, "the tray icon in tint2")
             assert isinstance(where, tuple)
             log = app_paths().log_file
@@ -134,12 +80,3 @@ def test_tray_click_syncs_and_cli_call_opens_card(xdisplay: dict[str, str], tmp_
             bcid = KNOWN["org_unique"].bcids[0]
             assert opened.read_text().splitlines() == [
                 f"{afas.url}/insite/verkooprelatie-prs?BcId={bcid}"]
-        finally:
-            app.send_signal(signal.SIGTERM)
-            try:
-                code = app.wait(10)
-            except subprocess.TimeoutExpired:
-                app.kill()
-                raise
-            output = app.stdout.read() if app.stdout else ""
-        assert code == 0, output

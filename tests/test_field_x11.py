@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from x11_fixtures import (
+    afas_settings,
+    openbox,
+    run,
+    running_app,
+    stand_in_browser,
+    wait_for,
+    x_server,
+)
 
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.paths import app_paths
 from afas_tray.profile import Profile
-from afas_tray.settings import Settings
 
 TOOLS = ("Xvfb", "openbox", "xterm", "xdotool", "xprop")
 pytestmark = pytest.mark.skipif(
@@ -39,26 +45,12 @@ NOTICE_TITLE = "Unknown caller"
 STATUS_TITLE = "^AFAS Tray$"
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_until(check: Callable[[], object], timeout: float) -> bool:
     try:
         wait_for(check, timeout, "")
     except AssertionError:
         return False
     return True
-
-
-def run(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=30).stdout.strip()
 
 
 @dataclass
@@ -98,64 +90,36 @@ class Desk:
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,), stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    # Read up to the newline: Xvfb writes the number and the newline separately and dies if
-    # the pipe is closed in between.
-    reply = b""
-    while not reply.endswith(b"\n"):
-        chunk = os.read(read_fd, 16)
-        if not chunk:
-            break
-        reply += chunk
-    os.close(read_fd)
-    number = reply.decode().strip()
-    assert number, "Xvfb did not start"
-    env = dict(os.environ, DISPLAY=f":{number}", HOME=str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
-    env.pop("QT_QPA_PLATFORM", None)
-    procs: list[subprocess.Popen[bytes]] = [xvfb]
-    try:
-        wm_log = tmp_path / "openbox.log"
-        with wm_log.open("wb") as out:
-            procs.append(subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=out,
-                                          stderr=subprocess.STDOUT))
-        try:
-            wait_for(lambda: "window id" in run(env, "xprop", "-root",
-                                                "_NET_SUPPORTING_WM_CHECK"), 60, "openbox")
-        except AssertionError:
-            raise AssertionError(f"openbox did not start: {wm_log.read_text()}") from None
+    with x_server(HOME=str(tmp_path / "home")) as env, openbox(env, tmp_path / "openbox.log"):
         typed = tmp_path / "typed.txt"
         typed.touch()
         # No line buffering, no echo: every key the xterm gets lands in the file at once.
-        procs.append(subprocess.Popen(
+        xterm = subprocess.Popen(
             ["xterm", "-title", TYPING_TITLE, "-e", "sh", "-c",
              f"stty -icanon -echo; exec cat >> '{typed}'"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        window = wait_for(lambda: run(env, "xdotool", "search", "--onlyvisible", "--name",
-                                      TYPING_TITLE), 60, "the xterm")
-        assert isinstance(window, str)
-        desk = Desk(env, window.split()[0], typed)
-        desk.focus_typing_window()
-        # The shell in the xterm needs a moment before stty has run: wait for a probe to land.
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            window = wait_for(lambda: run(env, "xdotool", "search", "--onlyvisible", "--name",
+                                          TYPING_TITLE), 60, "the xterm")
+            assert isinstance(window, str)
+            desk = Desk(env, window.split()[0], typed)
+            desk.focus_typing_window()
+            # The shell in the xterm needs a moment before stty has run: wait for a probe to land.
 
-        def probe() -> bool:
-            desk.type_keys("ready;").wait(30)
-            return wait_until(lambda: desk.received().endswith("ready;"), 2)
+            def probe() -> bool:
+                desk.type_keys("ready;").wait(30)
+                return wait_until(lambda: desk.received().endswith("ready;"), 2)
 
-        wait_for(probe, 30, "the xterm to take keys")
-        typed.write_text("")  # cat appends, so emptying the file under it is safe
-        yield desk
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in reversed(procs):
+            wait_for(probe, 30, "the xterm to take keys")
+            typed.write_text("")  # cat appends, so emptying the file under it is safe
+            yield desk
+        finally:
+            xterm.terminate()
             try:
-                proc.wait(5)
+                xterm.wait(5)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                xterm.kill()
 
 
 @dataclass
@@ -177,39 +141,19 @@ def tray_app(desk: Desk, tmp_path: Path) -> Iterator[TrayApp]:
     No tray host runs here, so the app also shows its status window (as on GNOME without
     AppIndicator); the xterm keeps the focus the operator gave it.
     """
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    opened = tmp_path / "opened.txt"
-    stand_in = bin_dir / "xdg-open"
-    stand_in.write_text(f'#!/bin/sh\necho "$1" >> "{opened}"\n')
-    stand_in.chmod(0o755)
+    bin_dir, opened = stand_in_browser(tmp_path)
     desk.env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     with SimulatorThread(AfasSimulator(relations=300, seed=2)) as afas:
-        s = Settings()
-        s.afas.host = afas.url
-        s.afas.token = afas.simulator.token
-        s.afas.insite_url_template = f"{afas.url}/insite/verkooprelatie-prs?BcId=<BCID>"
+        s = afas_settings(afas)
         s.pop.unknown_url_template = f"{afas.url}/insite/zoeken?q=<NUMBER>"
-        s.sync.interval_minutes = 60
         s.ui.language = "en"
         Profile(app_paths().ensure()).save(s)
-        app = subprocess.Popen([sys.executable, "-m", "afas_tray"], env=desk.env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
+        with running_app(desk.env, stop_timeout=15):
             log = app_paths().log_file
             wait_for(lambda: log.exists() and "phone book refreshed" in log.read_text(), 60,
                      "the first sync")
             wait_for(lambda: desk.visible(STATUS_TITLE), 30, "the status window")
             yield TrayApp(afas.url, opened)
-        finally:
-            app.send_signal(signal.SIGTERM)
-            try:
-                code = app.wait(15)
-            except subprocess.TimeoutExpired:
-                app.kill()
-                raise
-            output = app.stdout.read() if app.stdout else ""
-        assert code == 0, output
 
 
 def call(desk: Desk, number: str, call_id: str) -> None:
