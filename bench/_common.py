@@ -1,7 +1,10 @@
-"""Helpers shared by bench/pop_latency.py and bench/ui_lag.py.
+"""Helpers shared by the benchmarks in bench/.
 
 - ``PeakRss``: samples this process's resident memory on a thread;
 - ``percentile``: nearest-rank percentile of a list of numbers;
+- ``afas_simulator``: a simulated AFAS in its own process (as the real one is elsewhere) or on a
+  thread;
+- ``refresh_pages`` / ``phones_on``: the sample data in the pages a full refresh adds;
 - ``cached_book``: a phone book of N numbers built once (through the same RefreshBuilder path a
   full refresh takes) and kept in a cache folder, keyed on the sources that shape its bytes, so a
   second run skips the ~30 s build; ``install_book`` copies it into a fresh profile;
@@ -10,12 +13,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -78,6 +83,37 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+# --- the simulated AFAS ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def afas_simulator(kind: str, relations: int, seed: int = 1) -> Iterator[tuple[str, str]]:
+    """(base URL, token) of a simulated AFAS with ``relations`` relations; ``kind`` is
+    ``"process"`` (its work stays off this process's GIL) or ``"thread"``."""
+    from afas_tray.demo.afas import DEFAULT_TOKEN_DATA, AfasSimulator, SimulatorThread, token_xml
+
+    if kind == "thread":
+        sim = AfasSimulator(relations=relations, seed=seed)
+        with SimulatorThread(sim) as thread:
+            yield thread.url, sim.token
+        return
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "afas_tray.demo.afas", "--port", "0", "--relations",
+         str(relations), "--seed", str(seed)],
+        stdout=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # "Simulated AFAS Profit at http://…/ProfitRestServices …"
+        if " at " not in first:
+            raise SystemExit(f"simulator did not start: {first!r}")
+        yield first.split(" at ", 1)[1].split("/ProfitRestServices", 1)[0], token_xml(
+            DEFAULT_TOKEN_DATA)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 # --- the big phone book --------------------------------------------------------------------------
 
 
@@ -105,7 +141,8 @@ def _cache_key(numbers: int) -> str:
     return h.hexdigest()[:12]
 
 
-def _pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Rows in pages of ``PAGE``, as a refresh reads them from AFAS."""
     page: list[dict[str, Any]] = []
     for row in rows:
         page.append(row)
@@ -116,14 +153,36 @@ def _pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield page
 
 
-def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[SampleNumber]]:
-    from afas_tray.calls import relations as distinct_relations
-    from afas_tray.demo.sample_data import CONNECTORS, SampleData
-    from afas_tray.phone import normalise
-    from afas_tray.phonebook import FieldInfo, PhoneBook, detect_columns
+def refresh_pages(data: Any) -> Iterator[tuple[str, str, Any, list[dict[str, Any]]]]:
+    """(role, connector, column mapping, page) for every page of ``data`` (a ``SampleData``)
+    that a full refresh adds to the book: organisations, persons, contacts."""
+    from afas_tray.demo.sample_data import CONNECTORS
+    from afas_tray.phonebook import FieldInfo, detect_columns
     from afas_tray.settings import ColumnMapping, ConnectorSettings
 
-    roles = ConnectorSettings().ids()
+    for role, connector in ConnectorSettings().ids().items():
+        if role not in ("organisations", "persons", "contacts"):
+            continue
+        fields = [FieldInfo(f.id, f.label, f.data_type) for f in CONNECTORS[connector].fields]
+        mapping = detect_columns(role, connector, fields, ColumnMapping())
+        for page in pages(data.rows(connector)):
+            yield role, connector, mapping, page
+
+
+def phones_on(page: list[dict[str, Any]], mapping: Any) -> Iterator[str]:
+    """Every phone number written on the page's rows, in the mapping's phone columns."""
+    for row in page:
+        for col in mapping.phones:
+            if row.get(col):
+                yield str(row[col])
+
+
+def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[SampleNumber]]:
+    from afas_tray.calls import relations as distinct_relations
+    from afas_tray.demo.sample_data import SampleData
+    from afas_tray.phone import normalise
+    from afas_tray.phonebook import PhoneBook
+
     data = SampleData(relations=max(100, int(numbers / NUMBERS_PER_RELATION)), seed=BOOK_SEED)
     every = max(1, numbers // (want_sample * 4))
     candidates: list[str] = []
@@ -131,20 +190,12 @@ def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[Sam
     book = PhoneBook(db)
     try:
         with book.begin_refresh() as builder:
-            for role, connector in roles.items():
-                if role not in ("organisations", "persons", "contacts"):
-                    continue
-                fields = [FieldInfo(f.id, f.label, f.data_type)
-                          for f in CONNECTORS[connector].fields]
-                mapping = detect_columns(role, connector, fields, ColumnMapping())
-                for page in _pages(data.rows(connector)):
-                    builder.add_rows(role, connector, mapping, page)
-                    for row in page:
-                        for col in mapping.phones:
-                            if row.get(col):
-                                seen += 1
-                                if seen % every == 0:
-                                    candidates.append(str(row[col]))
+            for role, connector, mapping, page in refresh_pages(data):
+                builder.add_rows(role, connector, mapping, page)
+                for raw in phones_on(page, mapping):
+                    seen += 1
+                    if seen % every == 0:
+                        candidates.append(raw)
             builder.commit()
         sample: list[SampleNumber] = []
         keys: set[str] = set()

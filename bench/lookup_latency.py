@@ -19,36 +19,15 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+from _common import NUMBERS_PER_RELATION, percentile, phones_on, refresh_pages
 
 from afas_tray import phone
-from afas_tray.demo.sample_data import CONNECTORS, SampleData
-from afas_tray.phonebook import FieldInfo, PhoneBook, detect_columns
-from afas_tray.settings import ColumnMapping
+from afas_tray.demo.sample_data import SampleData
+from afas_tray.phonebook import PhoneBook
 
-ROLES = {
-    "organisations": "AfasTray_Organisaties",
-    "persons": "AfasTray_Personen",
-    "contacts": "AfasTray_Contactpersonen",
-}
-PAGE = 1000
-NUMBERS_PER_RELATION = 1.5  # what the sample data gives (blank, junk and mobile-less rows)
 TARGET_P99_MS = 1.0
-
-
-def pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    page: list[dict[str, Any]] = []
-    for row in rows:
-        page.append(row)
-        if len(page) == PAGE:
-            yield page
-            page = []
-    if page:
-        yield page
 
 
 def build(
@@ -61,19 +40,14 @@ def build(
     builder = book.begin_refresh()
     seen = 0
     with builder:
-        for role, connector in ROLES.items():
-            fields = [FieldInfo(f.id, f.label, f.data_type) for f in CONNECTORS[connector].fields]
-            mapping = detect_columns(role, connector, fields, ColumnMapping())
-            for page in pages(data.rows(connector)):
-                t0 = time.perf_counter()
-                builder.add_rows(role, connector, mapping, page)
-                in_book += time.perf_counter() - t0
-                for row in page:
-                    for col in mapping.phones:
-                        if row.get(col):
-                            seen += 1
-                            if seen % every == 0:
-                                sample.append(str(row[col]))
+        for role, connector, mapping, page in refresh_pages(data):
+            t0 = time.perf_counter()
+            builder.add_rows(role, connector, mapping, page)
+            in_book += time.perf_counter() - t0
+            for raw in phones_on(page, mapping):
+                seen += 1
+                if seen % every == 0:
+                    sample.append(raw)
         t0 = time.perf_counter()
         builder.commit()
         in_book += time.perf_counter() - t0
@@ -146,7 +120,7 @@ def main() -> int:
 
     timings.sort()
     p50 = statistics.median(timings)
-    p99 = timings[int(len(timings) * 0.99) - 1]
+    p99 = percentile(timings, 99)
     print(f"book: {numbers:,} numbers, {size:,} relations; built in {seconds:.1f} s, of which "
           f"{in_book:.1f} s in the phone book ({numbers / in_book:,.0f} numbers/s, the rest "
           f"generating rows); database {db_mb:,.0f} MB")

@@ -16,16 +16,12 @@ import argparse
 import asyncio
 import os
 import shutil
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import MB, PeakRss
 
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.token import auth_header
@@ -36,38 +32,6 @@ from afas_tray.models import ReportItem
 from afas_tray.outbox import Outbox
 
 TOKEN = "B0B0B0B0C0FFEE00B0B0B0B0C0FFEE00B0B0B0B0C0FFEE00B0B0B0B0C0FFEE00"
-MB = 1024 * 1024
-
-
-class PeakRss:
-    """Samples this process's RSS on a thread; ``peak`` is the highest seen."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self._proc = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.start_rss = self._proc.memory_info().rss
-        self.peak = self.start_rss
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.start_rss
-
 
 def make_items(count: int, size: int, spool: Path) -> list[ReportItem]:
     """``count`` reports whose recordings are hard links to one file: the outbox reads (and
@@ -152,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             build_ms = (time.perf_counter() - started) / min(20, len(items)) * 1000
 
             # The outbox first, so its RSS is not flattered by memory the bare run left behind.
-            with PeakRss() as rss:
+            with PeakRss(interval=0.005) as rss:
                 sent, seconds, stall = asyncio.run(drain(outbox, server.url))
             stored = len(sim.subjects)
             outbox.close()
@@ -165,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = rate / bare_rate
     # The best the outbox could do with one body in memory: bare POST time plus building it.
     bound = (1 / bare_rate) / (1 / bare_rate + build_ms / 1000)
-    growth_mb = rss.growth / MB
+    growth_mb = rss.growth_mb
     print(f"reports: {args.count} with {args.size_mb:g} MB recordings ({body_len / MB:.2f} MB per request, "
           f"attached: {info.attached}); latency {args.latency:g} s; CPUs: {os.cpu_count()}")
     print(f"outbox drain:  {sent} sent in {seconds:.1f} s = {rate:.1f} reports/s "

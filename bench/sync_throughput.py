@@ -23,90 +23,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import PeakRss, afas_simulator
 
 from afas_tray.afas.client import page_size
 from afas_tray.afas.token import auth_header
-from afas_tray.demo.afas import (
-    DEFAULT_TOKEN_DATA,
-    AfasSimulator,
-    SimulatorThread,
-    token_xml,
-)
 from afas_tray.demo.sample_data import org_bcid
 from afas_tray.phonebook import PhoneBook
 from afas_tray.settings import ROLES, Settings
 from afas_tray.sync import RefreshResult, default_client, detect_mapping, full_refresh
 
 SEED = 1
-
-
-class PeakRss:
-    """Samples this process's RSS every 10 ms in a thread."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth_mb(self) -> float:
-        return (self.peak - self.base) / 2**20
-
-
-@contextlib.contextmanager
-def simulator(kind: str, relations: int) -> Iterator[tuple[str, str]]:
-    """(base URL, token) of a simulated AFAS with ``relations`` relations."""
-    if kind == "thread":
-        sim = AfasSimulator(relations=relations, seed=SEED)
-        with SimulatorThread(sim) as thread:
-            yield thread.url, sim.token
-        return
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "afas_tray.demo.afas", "--port", "0", "--relations",
-         str(relations), "--seed", str(SEED)],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # "Simulated AFAS Profit at http://…/ProfitRestServices …"
-        if " at " not in first:
-            raise SystemExit(f"simulator did not start: {first!r}")
-        url = first.split(" at ", 1)[1].split("/ProfitRestServices", 1)[0]
-        yield url, token_xml(DEFAULT_TOKEN_DATA)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 async def bare_download(settings: Settings, pages: dict[str, tuple[str, int, int]]) -> tuple[float, int]:
@@ -164,7 +97,7 @@ async def timed_refresh(settings: Settings, book: PhoneBook) -> tuple[float, flo
 
 
 async def main(relations: int, repeats: int, kind: str, changes: int) -> int:
-    with simulator(kind, relations) as (url, token), tempfile.TemporaryDirectory() as tmp:
+    with afas_simulator(kind, relations, SEED) as (url, token), tempfile.TemporaryDirectory() as tmp:
         s = Settings()
         s.afas.host = url
         s.afas.token = token

@@ -33,7 +33,6 @@ import io
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,10 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, PeakRss, fmt_ms, percentile, qt_app_loop
+from _common import PeakRss, afas_simulator, fmt_ms, percentile, qt_app_loop
 
 from afas_tray.core import AppCore
-from afas_tray.demo.afas import DEFAULT_TOKEN_DATA, AfasSimulator, SimulatorThread, token_xml
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.logs import setup_logging
 from afas_tray.models import ReportItem
@@ -261,31 +259,6 @@ def watched_work(origin: float, windows: list[Window], min_seconds: float = 0.01
 # --- environment -----------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def simulator(kind: str, relations: int) -> Iterator[tuple[str, str]]:
-    """(base URL, token) of a simulated AFAS with ``relations`` relations."""
-    if kind == "thread":
-        sim = AfasSimulator(relations=relations, seed=SEED)
-        with SimulatorThread(sim) as thread:
-            yield thread.url, sim.token
-        return
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "afas_tray.demo.afas", "--port", "0", "--relations",
-         str(relations), "--seed", str(SEED)],
-        stdout=subprocess.PIPE, text=True, cwd=REPO,
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # "Simulated AFAS Profit at http://…/ProfitRestServices …"
-        if " at " not in first:
-            raise SystemExit(f"simulator did not start: {first!r}")
-        yield first.split(" at ", 1)[1].split("/ProfitRestServices", 1)[0], token_xml(
-            DEFAULT_TOKEN_DATA)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def make_reports(count: int, spool: Path, size: int) -> list[ReportItem]:
     spool.mkdir(parents=True, exist_ok=True)
     bcid = KNOWN["org_unique"].bcids[0]
@@ -466,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
 
-    with simulator(args.simulator, args.relations) as (url, token), \
+    with afas_simulator(args.simulator, args.relations, SEED) as (url, token), \
             tempfile.TemporaryDirectory(prefix="afas-tray-lag-") as tmp:
         os.environ["AFAS_TRAY_SECRETS"] = "file"  # the benchmark's token stays out of the keychain
         _app, loop = qt_app_loop()
