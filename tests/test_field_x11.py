@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from x11_fixtures import (
     afas_settings,
+    end,
     openbox,
     run,
     running_app,
@@ -115,11 +116,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
             typed.write_text("")  # cat appends, so emptying the file under it is safe
             yield desk
         finally:
-            xterm.terminate()
-            try:
-                xterm.wait(5)
-            except subprocess.TimeoutExpired:
-                xterm.kill()
+            end(xterm)
 
 
 @dataclass

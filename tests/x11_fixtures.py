@@ -20,7 +20,7 @@ from core_fixtures import wait_for
 from afas_tray.demo.afas import SimulatorThread
 from afas_tray.settings import Settings
 
-__all__ = ["afas_settings", "openbox", "run", "running_app", "stand_in_browser", "tint2_panel",
+__all__ = ["afas_settings", "end", "openbox", "run", "running_app", "stand_in_browser", "tint2_panel",
            "wait_for", "x_server"]
 
 
@@ -95,11 +95,16 @@ def openbox(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]
             raise AssertionError(f"openbox did not start: {log.read_text()}") from None
         yield wm
     finally:
-        wm.terminate()
-        try:
-            wm.wait(5)
-        except subprocess.TimeoutExpired:
-            wm.kill()
+        end(wm)
+
+
+def end(proc: subprocess.Popen[bytes]) -> None:
+    """Ask a helper program to go; kill it if it has not within 5 s."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def stand_in_browser(tmp_path: Path) -> tuple[Path, Path]:
