@@ -187,10 +187,11 @@ class SettingsDialog(QDialog):
         hint = self.sizeHint()
         # The pages scroll, so the hint is small: ask for room for the longest page, but leave
         # space for the frame and title bar the window manager adds.
-        pages = [self.tabs.widget(i) for i in range(self.tabs.count())]
-        longest = max((p.widget().sizeHint().height() for p in pages if isinstance(p, QScrollArea)
-                       and p.widget() is not None), default=0)
-        current = max((p.viewport().height() for p in pages if isinstance(p, QScrollArea)), default=0)
+        areas = [a for i in range(self.tabs.count())
+                 if isinstance(a := self.tabs.widget(i), QScrollArea)]
+        longest = max((w.sizeHint().height() for a in areas if (w := a.widget()) is not None),
+                      default=0)
+        current = max((a.viewport().height() for a in areas), default=0)
         wanted = hint.height() + max(0, longest - current)
         self.resize(min(max(hint.width(), 720), room.width() - 40), min(wanted, room.height() - 60))
 
