@@ -440,6 +440,7 @@ class SyncEngine:
         self._key_due: float | None = None
         self._full_due: float | None = None
         self._key_columns: dict[str, tuple[str, str, int]] | None = None  # role -> conn, col, n
+        self._last_full = CycleResult("full", 0.0)
 
     # -- control ---------------------------------------------------------------------------------
     def sync_now(self) -> None:
@@ -556,9 +557,10 @@ class SyncEngine:
         log.info("phone book refreshed (%s): %d relations, rows %s, %.1f s",
                  reason, result.relations, result.rows, result.seconds)
         self._idle(result.relations)
-        cycle = CycleResult("full", self.clock.time(), dict(result.rows),
-                            requests=client.requests_made, seconds=result.seconds, reason=reason)
-        self._notify(cycle)
+        self._last_full = CycleResult("full", self.clock.time(), dict(result.rows),
+                                      requests=client.requests_made, seconds=result.seconds,
+                                      reason=reason)
+        self._notify(self._last_full)
         return result
 
     def _idle(self, relations: int) -> None:
@@ -609,9 +611,8 @@ class SyncEngine:
         return cycle
 
     async def _full_cycle(self, reason: str) -> CycleResult:
-        result = await self._full(None, reason)
-        return CycleResult("full", self.clock.time(), dict(result.rows),
-                           seconds=result.seconds, reason=reason)
+        await self._full(None, reason)
+        return self._last_full
 
     async def _mapping(self, client: AfasClient, role: str) -> tuple[ColumnMapping, int]:
         if role not in self._meta:
@@ -713,12 +714,12 @@ class SyncEngine:
                     log.warning("key-only connector %s unusable: %s", connector_id, exc.text.en)
                     continue
                 columns = [f.id for f in meta.fields]
-                key = mappings[role][0].id
-                column = key if key in columns else columns[0] if len(columns) == 1 else ""
-                if column:
+                # The very column the book's keys come from: any other would delete them all.
+                column = mappings[role][0].id
+                if column in columns:
                     self._key_columns[role] = (connector_id, column, len(columns))
                 else:
-                    log.warning("key-only connector %s lacks the key column %s", connector_id, key)
+                    log.warning("key-only connector %s lacks the key column %s", connector_id, column)
         present: dict[str, list[str]] = {}
         for role, (connector_id, column, count) in self._key_columns.items():
             keys: list[str] = []

@@ -539,7 +539,11 @@ class AfasSimulator:
         if (
             cdef.id != SUBJECTS_CONNECTOR
             and not groups
-            and (not order or order == [(cdef.key, False, order[0][2])])
+            and (
+                not order
+                or (len(order) == 1 and not order[0][1]
+                    and order[0][0] in (cdef.key, *cdef.same_order))
+            )
         ):
             # Natural key order without filters: only the asked rows are ever generated.
             rows = list(islice(self.data.rows(cdef.id, skip), limit))

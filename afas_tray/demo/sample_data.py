@@ -528,6 +528,7 @@ class ConnectorDef:
     description: str
     fields: tuple[FieldDef, ...]
     key: str  # natural (primary key) order of the rows
+    same_order: tuple[str, ...] = ()  # other columns that sort the rows as ``key`` does
 
     @property
     def columns(self) -> list[str]:
@@ -555,6 +556,7 @@ CONNECTORS: dict[str, ConnectorDef] = {
                 _f("Gewijzigd_op", "Gewijzigd op", "date", fid="DaMo"),
             ),
             "BcId",
+            ("Nummer",),
         ),
         ConnectorDef(
             "AfasTray_Personen",
@@ -570,6 +572,7 @@ CONNECTORS: dict[str, ConnectorDef] = {
                 _f("Gewijzigd_op", "Gewijzigd op", "date", fid="DaMo"),
             ),
             "BcId",
+            ("Nummer",),
         ),
         ConnectorDef(
             "AfasTray_Contactpersonen",
