@@ -606,6 +606,8 @@ class SyncEngine:
         self.stats.requests += client.requests_made
         self.stats.cycles += 1
         self.updates += 1
+        log.info("phone book updated (incremental): changed rows %s, removed %s, %.1f s",
+                 cycle.rows, cycle.removed, cycle.seconds)
         self._idle(self.book.size())
         self._notify(cycle)
         return cycle
