@@ -501,7 +501,7 @@ class SyncEngine:
         if self._failures:
             # Back off on errors (1, 2, 4 … minutes, capped at the interval), jittered per desk.
             interval = min(interval, 60.0 * 2 ** (self._failures - 1))
-        return interval * self._rng.uniform(0.85, 0.98)
+        return interval * self._rng.uniform(0.8, 0.95)
 
     def marks(self) -> dict[str, Mark]:
         """The stored high-water marks per role."""
