@@ -24,7 +24,6 @@ import contextlib
 import functools
 import gc
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -47,6 +46,7 @@ from afas_tray.afas.errors import (
     AfasTooLarge,
     AfasUnavailable,
 )
+from afas_tray.backoff import jittered_backoff
 from afas_tray.i18n import T, Text
 from afas_tray.knsubject import build_body, marker_for
 from afas_tray.models import ReportItem
@@ -517,7 +517,7 @@ class Outbox:
 
     def _delay(self, attempts: int) -> float:
         """Exponential backoff with jitter, per row."""
-        return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
+        return jittered_backoff(attempts - 1, self.backoff_base, self.backoff_cap)
 
     async def _backoff(self, row: OutboxRow, text: Text, *, state: OutboxState, unsure: bool) -> None:
         self._last_error = text

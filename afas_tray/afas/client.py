@@ -36,6 +36,7 @@ from afas_tray.afas.errors import (
     AfasUnavailable,
 )
 from afas_tray.afas.token import auth_header
+from afas_tray.backoff import jittered_backoff
 
 API_PATH = "/ProfitRestServices"
 MAX_ROWS_PER_PAGE = 5000
@@ -208,7 +209,7 @@ class AfasClient:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
-        return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return jittered_backoff(attempt, self.backoff_base, self.backoff_cap)
 
     async def _request(
         self,

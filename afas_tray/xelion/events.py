@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import re
 import shlex
 import time
@@ -27,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
+from afas_tray.backoff import jittered_backoff
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T, Text
 from afas_tray.xelion.errors import XelionError
@@ -342,9 +342,7 @@ class XelionEventStream:
             self._close_task = loop.create_task(ws.close())  # keep a reference until done
 
     def _backoff(self, attempt: int) -> float:
-        # Full-range jitter on the upper half, so many clients do not return in lockstep.
-        ceiling = min(self._max_delay, self._base_delay * (2.0**attempt))
-        return ceiling * random.uniform(0.5, 1.0)
+        return jittered_backoff(attempt, self._base_delay, self._max_delay)
 
     async def _sleep(self, seconds: float) -> None:
         assert self._wake is not None
