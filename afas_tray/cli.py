@@ -24,8 +24,15 @@ def _fail(message: Text | str, code: int = 2) -> int:
     return code
 
 
-def _mask(value: str) -> str:
-    return str(T("(set)", "(ingesteld)")) if value else str(T("(not set)", "(niet ingesteld)"))
+def _shown(value: Any, *, secret: bool) -> str:
+    """A setting as `config show/get` print it: secrets only as set / not set."""
+    if secret:
+        return str(T("(set)", "(ingesteld)")) if value else str(T("(not set)", "(niet ingesteld)"))
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return json.dumps(value)
+    return "" if value is None else str(value)
 
 
 # --- config ----------------------------------------------------------------------------------------
@@ -42,14 +49,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     settings = loaded.settings
     if args.action == "show":
         for path, key in KEYS.items():
-            value = get_value(settings, path)
-            if key.secret:
-                shown = _mask(value)
-            elif isinstance(value, list):
-                shown = ",".join(value)
-            else:
-                shown = "" if value is None else json.dumps(value) if isinstance(value, bool) else str(value)
-            print(f"{path} = {shown}")
+            print(f"{path} = {_shown(get_value(settings, path), secret=key.secret)}")
         mapping = settings.afas.connectors.mapping
         if mapping:
             print(f"afas.connectors.mapping = {json.dumps({r: vars(m) for r, m in mapping.items()})}")
@@ -59,12 +59,7 @@ def cmd_config(args: argparse.Namespace) -> int:
             value = get_value(settings, args.key)
         except SettingsError as exc:
             return _fail(exc.text)
-        if KEYS[args.key].secret:
-            print(_mask(value))
-        elif isinstance(value, list):
-            print(",".join(value))
-        else:
-            print("" if value is None else json.dumps(value) if isinstance(value, bool) else value)
+        print(_shown(value, secret=KEYS[args.key].secret))
         return 0
     if args.action == "set":
         raw = sys.stdin.readline().rstrip("\r\n") if args.value == "-" else args.value

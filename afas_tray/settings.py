@@ -18,7 +18,6 @@ import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -516,8 +515,6 @@ def save(paths: AppPaths, settings: Settings) -> None:
 
 
 def new_trigger_secret() -> str:
+    """A fresh per-install trigger secret (URL-safe, so it can sit in a query string)."""
     return _stdlib_secrets.token_urlsafe(24)
 
-
-def settings_path(paths: AppPaths) -> Path:
-    return paths.settings_file

@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import socket
 import sys
 import time
@@ -74,11 +73,6 @@ class TriggerPortInUse(OSError):
             "Poort {port} op 127.0.0.1 is al in gebruik.",
         ).format(port=port)
         super().__init__(self.message.en)
-
-
-def new_secret() -> str:
-    """A fresh per-install trigger secret (URL-safe, so it can sit in a query string)."""
-    return secrets.token_urlsafe(24)
 
 
 class TokenBucket:

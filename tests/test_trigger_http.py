@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 from afas_tray.events import CallEvent, CallSource
 from afas_tray.paths import app_paths
+from afas_tray.settings import new_trigger_secret as new_secret
 from afas_tray.trigger_http import (
     PORT_RANGE,
     TriggerPortInUse,
     TriggerServer,
     default_port_for_user,
-    new_secret,
     preferred_port,
 )
 
@@ -296,7 +296,7 @@ async def test_secret_rules() -> None:
         TriggerServer(lambda e: None, "")
     with pytest.raises(ValueError):
         TriggerServer(lambda e: None, "short")
-    assert new_secret() != new_secret() and len(new_secret()) >= 16
+    assert new_secret() != new_secret() and len(new_secret()) >= 16  # what the app generates
 
 
 async def test_port_per_user_and_profile_with_fallback(trigger: Trigger, tmp_path: Path) -> None:
