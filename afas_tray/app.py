@@ -114,8 +114,6 @@ class TrayShell:
     """Owns the AppCore and the Qt pieces; implements the tray's Controller."""
 
     def __init__(self, app: Any, profile: Profile, loaded: Any, *, demo_env: Any = None) -> None:
-        from PySide6.QtWidgets import QSystemTrayIcon
-
         from afas_tray import i18n
         from afas_tray.core import AppCore
         from afas_tray.ui.i18n_qt import install_translator
@@ -143,8 +141,6 @@ class TrayShell:
         self.core.board.subscribe(self.tray.show_status)
         self.tray.show_status(self.core.board.current)
         self.window: StatusWindow | None = None
-        self._status_window_cls = StatusWindow
-        self._tray_available = QSystemTrayIcon.isSystemTrayAvailable
         from PySide6.QtCore import QTimer
 
         self._tray_timer = QTimer()
@@ -290,14 +286,17 @@ class TrayShell:
 
     def _check_tray(self) -> None:
         """GNOME without AppIndicator has no tray: never run invisibly, show a status window."""
-        if self._tray_available():
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        from afas_tray.ui.tray import StatusWindow
+
+        if QSystemTrayIcon.isSystemTrayAvailable():
             if self.window is not None:
                 self.window.hide()
             return
         if self.window is None:
-            from PySide6.QtCore import Qt
-
-            self.window = self._status_window_cls(self)
+            self.window = StatusWindow(self)
             # It appears by itself (no tray host): never take the keyboard from the operator.
             self.window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
             self.core.board.subscribe(self.window.show_status)

@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 IS_MAC = sys.platform == "darwin"
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("Tray", text)
-
-
 class Controller(Protocol):
     demo: bool
 
