@@ -41,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -70,7 +71,7 @@ class Skip(Exception):
     """Wine or the compiler is not available here: not an installer fault."""
 
 
-def load_build() -> object:
+def load_build() -> ModuleType:
     """packaging/build.py, for the very defines a release build passes to ISCC."""
     spec = importlib.util.spec_from_file_location("afas_tray_packaging_build", ROOT / "packaging" / "build.py")
     assert spec is not None and spec.loader is not None
@@ -127,15 +128,23 @@ def ensure_wine() -> None:
     if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
         raise Skip(f"{' and '.join(missing)} not installed, and installing needs root and apt-get")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "env": env, "text": True}
-    subprocess.run(["dpkg", "--add-architecture", "i386"], check=False, **quiet)  # type: ignore[call-overload]
+
+    def apt(*cmd: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                  timeout=600, check=False)
+        except subprocess.TimeoutExpired:
+            raise Skip(f"{' '.join(cmd[:2])} did not finish in 10 minutes") from None
+
+    started = time.monotonic()
+    apt("dpkg", "--add-architecture", "i386")
     # A mirror mid-sync fails a few index files; the rest may still do: try the install anyway.
-    subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)  # type: ignore[call-overload]
-    done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",  # type: ignore[call-overload]
-                           *missing], check=False, **quiet)
+    apt("apt-get", "update", "-qq")
+    done = apt("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing)
     if done.returncode != 0 or not shutil.which("wine"):
         tail = (done.stderr or "").strip().splitlines()[-1:] or ["no message"]
         raise Skip(f"apt-get could not install {' '.join(missing)}: {tail[0]}")
+    print(f"installed {' '.join(missing)} in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def ensure_iscc(cache: Path) -> Path:
@@ -144,12 +153,17 @@ def ensure_iscc(cache: Path) -> Path:
         return iscc
     if not shutil.which("npm"):
         raise Skip("npm is not installed: no way to get Inno Setup's compiler")
-    done = subprocess.run(["npm", "install", "--prefix", str(cache / "npm"), "--no-audit", "--no-fund",
-                           "--loglevel=error", f"innosetup@{INNO_VERSION}"],
-                          capture_output=True, text=True, check=False)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(["npm", "install", "--prefix", str(cache / "npm"), "--no-audit", "--no-fund",
+                               "--loglevel=error", f"innosetup@{INNO_VERSION}"],
+                              capture_output=True, text=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        raise Skip("npm install did not finish in 5 minutes") from None
     if done.returncode != 0 or not iscc.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
         raise Skip(f"npm could not install innosetup@{INNO_VERSION}: {tail[0]}")
+    print(f"installed innosetup@{INNO_VERSION} (ISCC.exe) in {time.monotonic() - started:.0f} s", flush=True)
     return iscc
 
 
@@ -181,12 +195,16 @@ class Wine:
         self.start_display()
         fresh = not (self.prefix / "system.reg").exists()
         if fresh:
+            started = time.monotonic()
             self.prefix.mkdir(parents=True, exist_ok=True)
             done = subprocess.run(["wineboot", "-i"], env=self.env, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            # The registry files are written when the server exits: wait for that.
+            subprocess.run(["wineserver", "-w"], env=self.env, check=False)
             if done.returncode != 0 or not (self.prefix / "system.reg").exists():
                 shutil.rmtree(self.prefix, ignore_errors=True)
                 raise Skip(f"wineboot could not make a Wine prefix (exit code {done.returncode})")
+            print(f"made the Wine prefix (wineboot) in {time.monotonic() - started:.0f} s", flush=True)
         # One server for the whole run instead of one per program.
         subprocess.Popen(["wineserver", "-p"], env=self.env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL).wait()
@@ -312,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     except Skip as why:
         print(f"skip: {why} (the Windows installer is not checked here)", flush=True)
         return 0
+    except subprocess.TimeoutExpired as exc:
+        # Setup waiting for an answer (a message box that /SUPPRESSMSGBOXES did not cover) hangs.
+        report.check(f"{' '.join(map(str, exc.cmd))} finishes", False, f"still running after {exc.timeout:.0f} s")
     finally:
         wine.stop()
         if args.keep:
@@ -351,7 +372,7 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
         (bundle / "afas-tray-cli.cmd").write_text(STAND_IN_CLI.replace("\n", "\r\n"), newline="")
         (bundle / "_internal" / f"built-{ver}.txt").write_text(ver)
         out = work / f"setup-{ver}"
-        defines = build.inno_defines(ver, win(bundle), win(icon))  # type: ignore[attr-defined]
+        defines = build.inno_defines(ver, win(bundle), win(icon))
         done = wine.run(win(iscc), *defines, "/DCliExe=afas-tray-cli.cmd",
                         f"/DInstallDir={{localappdata}}\\Programs\\{APP_NAME}", f"/O{win(out)}", win(ISS),
                         timeout=300)
@@ -365,9 +386,9 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
                      done.returncode == 0 and setup.exists() and not warnings,
                      "; ".join(warnings or errors[-3:] or [f"exit code {done.returncode}"]))
         if not setup.exists():
-            raise SystemExit(1)
+            return  # nothing to run; the FAIL above says why
         setups[ver] = setup
-        numeric = build.numeric_version(ver)  # type: ignore[attr-defined]
+        numeric = build.numeric_version(ver)
         texts, fixed = version_resource(setup.read_bytes())
         report.check(f"{setup.name}: version resource: ProductVersion text {ver}, numeric {numeric}",
                      texts.get("ProductVersion") == ver and fixed == (numeric + ".0.0.0").split(".")[:4]
