@@ -212,7 +212,8 @@ class Wine:
         self.run("winecfg", "/v", "win10")
 
     def stop(self) -> None:
-        subprocess.run(["wineserver", "-k"], env=self.env, capture_output=True, check=False)
+        if shutil.which("wineserver"):
+            subprocess.run(["wineserver", "-k"], env=self.env, capture_output=True, check=False)
         if self.xvfb is not None:
             self.xvfb.terminate()
             self.xvfb.wait(10)
@@ -314,12 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     cache = Path(tempfile.gettempdir()) / "afas-tray-check-installer"
+    wine = Wine(cache / "wineprefix")
     try:
         ensure_wine()
         iscc = ensure_iscc(cache)
-        wine = Wine(cache / "wineprefix")
         wine.boot()
     except Skip as why:
+        wine.stop()
         print(f"skip: {why} (the Windows installer is not checked here)", flush=True)
         return 0
     ready = time.monotonic()
@@ -493,7 +495,7 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
                  f"setup exit code {done.returncode}")
     report.check("install-no-task: no Run value", run_value() is None, f"{run_value()!r}")
     wine.set_run_value(switch_value)
-    install(REL, name="upgrade-no-task")
+    install(REL, "/MERGETASKS=!autostart", name="upgrade-no-task")  # IT's same command line again
     report.check("upgrade-no-task: the Run value the app's switch wrote survives",
                  run_value() == switch_value, f"{run_value()!r}")
 
