@@ -109,7 +109,8 @@ Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs 
 Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"
 
 [Registry]
-; URL schemes, one block of four lines each (HKCU\Software\Classes: no admin rights needed).
+; URL schemes under HKCU\Software\Classes (no admin rights needed), one block per scheme; each
+; scheme also goes into SCHEMES in check_installer.py.
 ; afas-tray://call?number=... opens (or reaches the running) AFAS Tray.
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueName: ""; ValueData: "URL:{#AppName} call"; Flags: uninsdeletekey
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""

@@ -52,7 +52,9 @@ GUID = "676E3532-AB97-47F4-AA8B-8114F23E35FE"
 RUN_KEY = r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run"
 UNINSTALL_KEY = (r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Uninstall"
                  f"\\{{{GUID}}}_is1")
-SCHEME_KEY = r"HKEY_CURRENT_USER\Software\Classes\afas-tray"
+CLASSES = r"HKEY_CURRENT_USER\Software\Classes"
+# URL schemes the installer registers, with their description (add one line per new scheme).
+SCHEMES = {"afas-tray": f"URL:{APP_NAME} call"}
 PRE, REL = "0.2.0rc1", "0.2.0"  # first install a pre-release, upgrade to the release
 
 STAND_IN_CLI = r"""@echo off
@@ -120,7 +122,9 @@ def version_resource(blob: bytes) -> tuple[dict[str, str], list[str]]:
 
 
 def ensure_wine() -> None:
-    missing = [] if shutil.which("wine") and shutil.which("wine64") else ["wine", "wine64", "wine32:i386"]
+    debian = Path("/usr/lib/wine")  # Debian's loaders: wine64 (64-bit), wine (32-bit, for ISCC.exe)
+    have = shutil.which("wine") and (not debian.is_dir() or all((debian / n).exists() for n in ("wine", "wine64")))
+    missing = [] if have else ["wine", "wine64", "wine32:i386"]
     if not os.environ.get("DISPLAY") and not shutil.which("Xvfb"):
         missing.append("xvfb")
     if not missing:
@@ -266,7 +270,7 @@ class Wine:
         reg = self.prefix / "drive_c" / "afas-tray-check-clean.reg"
         reg.write_text("\r\n".join([
             "REGEDIT4", "",
-            f"[-{SCHEME_KEY}]", f"[-{UNINSTALL_KEY}]", "",
+            *(f"[-{CLASSES}\\{scheme}]" for scheme in SCHEMES), f"[-{UNINSTALL_KEY}]", "",
             f"[{RUN_KEY}]", f'"{APP_NAME}"=-', "",
         ]), encoding="ascii")
         self.run("regedit", "/S", "C:\\afas-tray-check-clean.reg")
@@ -422,8 +426,9 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
                      wait_for(lambda: not app.exists(), 60),
                      f"left: {sorted(p.name for p in app.iterdir()) if app.exists() else []}")
         reg = wine.registry(r"HKEY_CURRENT_USER\Software")
-        report.check(f"{name}: afas-tray:// keys, Run value and uninstall key removed",
-                     SCHEME_KEY.upper() not in reg and APP_NAME not in reg.get(RUN_KEY.upper(), {})
+        report.check(f"{name}: URL scheme keys, Run value and uninstall key removed",
+                     not any(f"{CLASSES}\\{scheme}".upper() in reg for scheme in SCHEMES)
+                     and APP_NAME not in reg.get(RUN_KEY.upper(), {})
                      and UNINSTALL_KEY.upper() not in reg)
         report.check(f"{name}: Start-menu shortcut removed", not shortcut.exists())
 
@@ -451,11 +456,13 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
         "afas-tray.exe", "afas-tray-cli.cmd", f"_internal/built-{PRE}.txt", "unins000.exe")))
     report.check("install: Start-menu shortcut", shortcut.exists())
     reg = wine.registry(r"HKEY_CURRENT_USER\Software")
-    scheme = {k: reg.get(f"{SCHEME_KEY}{sub}".upper(), {}).get(n) for k, sub, n in (
-        ("name", "", ""), ("protocol", "", "URL Protocol"), ("icon", r"\DefaultIcon", ""),
-        ("open", r"\shell\open\command", ""))}
-    want = {"name": f"URL:{APP_NAME} call", "protocol": "", "icon": f"{exe},0", "open": f'{exe} "%1"'}
-    report.check("install: afas-tray:// registered under HKCU\\Software\\Classes", scheme == want, f"{scheme}")
+    for name, description in SCHEMES.items():
+        key = f"{CLASSES}\\{name}"
+        scheme = {k: reg.get(f"{key}{sub}".upper(), {}).get(n) for k, sub, n in (
+            ("name", "", ""), ("protocol", "", "URL Protocol"), ("icon", r"\DefaultIcon", ""),
+            ("open", r"\shell\open\command", ""))}
+        want = {"name": description, "protocol": "", "icon": f"{exe},0", "open": f'{exe} "%1"'}
+        report.check(f"install: {name}: registered under HKCU\\Software\\Classes", scheme == want, f"{scheme}")
     report.check("install: start-at-login task writes the Run value",
                  reg.get(RUN_KEY.upper(), {}).get(APP_NAME) == exe == switch_value,
                  f"{reg.get(RUN_KEY.upper(), {}).get(APP_NAME)!r}, the app's switch writes {switch_value!r}")
