@@ -23,6 +23,7 @@ Under Wine two things differ from a real build, both by ISCC defines only:
 
 The Wine prefix and the compiler are kept under the temp folder and reused by the next run
 (``wineboot`` runs once). WINEDEBUG=-all keeps Wine quiet; menu and Mono/Gecko hooks are off.
+Setup builds its wizard window even when silent, so without $DISPLAY a private Xvfb runs.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ ROOT = HERE.parent.parent
 ISS = HERE / "afas-tray.iss"
 INNO_VERSION = "6.4.1"
 APP_NAME = "AFAS Tray"
-GUID = "676E3532-AB97-47F4-AA8B-8114F23E35FE"
+_guid = re.search(r'^#define AppGuid "([0-9A-F-]+)"', ISS.read_text(encoding="utf-8"), re.MULTILINE)
+GUID = _guid.group(1) if _guid else "AppGuid missing in afas-tray.iss"
 RUN_KEY = r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run"
 UNINSTALL_KEY = (r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Uninstall"
                  f"\\{{{GUID}}}_is1")
