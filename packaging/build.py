@@ -84,14 +84,23 @@ def find_iscc() -> str | None:
     return None
 
 
+def inno_defines(ver: str, source_dir: str, icon_file: str) -> list[str]:
+    """ISCC's /D options for afas-tray.iss (also used by windows/check_installer.py under Wine).
+
+    Windows version resources take digits only: NumericVersion feeds VersionInfoVersion and
+    VersionInfoProductVersion, AppVersion (0.2.0rc1) the text versions and the file name.
+    """
+    return [f"/DAppVersion={ver}", f"/DNumericVersion={numeric_version(ver)}",
+            f"/DSourceDir={source_dir}", f"/DIconFile={icon_file}"]
+
+
 def build_installer() -> Path:
     ver = version()
     if sys.platform == "win32":
         iscc = find_iscc()
         if iscc is None:
             raise SystemExit("Inno Setup's ISCC.exe not found (choco install innosetup)")
-        run([iscc, f"/DAppVersion={ver}", f"/DNumericVersion={numeric_version(ver)}",
-             f"/DSourceDir={BUNDLE}", f"/DIconFile={ROOT / 'build' / 'icons' / 'afas-tray.ico'}",
+        run([iscc, *inno_defines(ver, str(BUNDLE), str(ROOT / "build" / "icons" / "afas-tray.ico")),
              f"/O{DIST}", str(PACKAGING / "windows" / "afas-tray.iss")])
         return DIST / f"afas-tray-{ver}-setup.exe"
     if sys.platform == "darwin":

@@ -13,7 +13,7 @@
   #define AppVersion "0.0.0"
 #endif
 #ifndef NumericVersion
-  ; VersionInfoVersion takes digits only (a.b.c.d); build.py passes 0.2.0 for 0.2.0rc1.
+  ; The VersionInfo*Version keys take digits only (a.b.c.d); build.py passes 0.2.0 for 0.2.0rc1.
   #define NumericVersion AppVersion
 #endif
 #ifndef SourceDir
@@ -23,9 +23,17 @@
   #define IconFile "..\..\build\icons\afas-tray.ico"
 #endif
 
+#define AppGuid "676E3532-AB97-47F4-AA8B-8114F23E35FE"
 #define AppName "AFAS Tray"
 #define AppExe "afas-tray.exe"
-#define CliExe "afas-tray-cli.exe"
+#ifndef CliExe
+  ; packaging/windows/check_installer.py swaps in a stand-in batch file under Wine.
+  #define CliExe "afas-tray-cli.exe"
+#endif
+#ifndef InstallDir
+  ; Test-only override (check_installer.py): Wine has no per-user Programs folder for {autopf}.
+  #define InstallDir "{autopf}\" + AppName
+#endif
 #define UrlScheme "afas-tray"
 ; The app's own "start at login" switch (afas_tray/autostart.py) uses this same key and value name.
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
@@ -36,19 +44,21 @@
 
 [Setup]
 ; Never change AppId: upgrades and the uninstaller find earlier installs by it.
-AppId={{676E3532-AB97-47F4-AA8B-8114F23E35FE}
+AppId={{{#AppGuid}}
 AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher={#AppName}
 AppComments=Caller pop and call reports for Xelion and AFAS Profit
 VersionInfoVersion={#NumericVersion}
+VersionInfoTextVersion={#AppVersion}
 VersionInfoProductName={#AppName}
-VersionInfoProductVersion={#AppVersion}
+VersionInfoProductVersion={#NumericVersion}
+VersionInfoProductTextVersion={#AppVersion}
 VersionInfoDescription={#AppName} Setup
 ; Per user, no UAC prompt: {autopf} is then %LOCALAPPDATA%\Programs, {autoprograms} the user's Start menu.
 PrivilegesRequired=lowest
-DefaultDirName={autopf}\{#AppName}
+DefaultDirName={#InstallDir}
 DefaultGroupName={#AppName}
 DisableProgramGroupPage=yes
 ArchitecturesAllowed=x64compatible
@@ -83,7 +93,10 @@ nl.PurgeQuestion=Ook uw AFAS Tray-instellingen, opgeslagen wachtwoorden, telefoo
 
 [Tasks]
 ; Checked by default: operators install once and forget it is there. IT opts out with /MERGETASKS="!autostart".
-Name: "autostart"; Description: "{cm:AutostartTask}"
+; Only offered on a first install: from then on the app's own "Start at login" switch owns the
+; Run value, and an upgrade leaves it as the user set it (Inno would otherwise replay the
+; remembered task, UsePreviousTasks, and delete a value the switch wrote).
+Name: "autostart"; Description: "{cm:AutostartTask}"; Check: IsFirstInstall
 
 [InstallDelete]
 ; A new bundle replaces the old one whole: stale Qt plugins of an older build must not be loaded.
@@ -96,15 +109,17 @@ Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs 
 Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"
 
 [Registry]
-; afas-tray://call?number=... opens (or reaches the running) AFAS Tray. HKCU: no admin rights needed.
+; URL schemes under HKCU\Software\Classes (no admin rights needed), one block per scheme; each
+; scheme also goes into SCHEMES in check_installer.py.
+; afas-tray://call?number=... opens (or reaches the running) AFAS Tray.
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueName: ""; ValueData: "URL:{#AppName} call"; Flags: uninsdeletekey
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"",0"
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
-; Start at login (the task); without the task, remove what an earlier install or the app wrote.
-Root: HKCU; Subkey: "{#RunKey}"; ValueType: string; ValueName: "{#AppName}"; ValueData: """{app}\{#AppExe}"""; Tasks: autostart; Flags: uninsdeletevalue
-Root: HKCU; Subkey: "{#ApprovedKey}"; ValueType: none; ValueName: "{#AppName}"; Tasks: autostart; Flags: deletevalue dontcreatekey
-Root: HKCU; Subkey: "{#RunKey}"; ValueType: none; ValueName: "{#AppName}"; Tasks: not autostart; Flags: deletevalue dontcreatekey
+; Start at login: the task sets the first state only (see [Tasks]); an upgrade never writes or
+; deletes the value. The uninstaller removes it ([Code], usPostUninstall).
+Root: HKCU; Subkey: "{#RunKey}"; ValueType: string; ValueName: "{#AppName}"; ValueData: """{app}\{#AppExe}"""; Tasks: autostart; Check: IsFirstInstall
+Root: HKCU; Subkey: "{#ApprovedKey}"; ValueType: none; ValueName: "{#AppName}"; Tasks: autostart; Check: IsFirstInstall; Flags: deletevalue dontcreatekey
 
 [UninstallDelete]
 Type: filesandordirs; Name: "{app}\_internal"
@@ -115,6 +130,20 @@ Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags
 [Code]
 var
   Purge: Boolean;
+  FirstInstall: Boolean;
+
+{ Inno keeps its uninstall key under the AppId; present means this is an upgrade (or repair). }
+function InitializeSetup(): Boolean;
+begin
+  FirstInstall := not RegKeyExists(HKEY_CURRENT_USER,
+    'Software\Microsoft\Windows\CurrentVersion\Uninstall\{{#AppGuid}}_is1');
+  Result := True;
+end;
+
+function IsFirstInstall(): Boolean;
+begin
+  Result := FirstInstall;
+end;
 
 function HasSwitch(const Name: String): Boolean;
 var
@@ -126,12 +155,26 @@ begin
       Result := True;
 end;
 
-{ /PRESET="file" on the command line, else afas-tray-settings.json next to the setup program. }
+{ /PRESET="file" on the command line, else afas-tray-settings.json next to the setup program.
+  A relative /PRESET path is taken from the setup program's own folder (src): Setup runs in
+  the system folder, so the caller's current folder is not known here. }
 function PresetFile(): String;
+var
+  Src: String;
 begin
   Result := ExpandConstant('{param:PRESET|}');
   if Result <> '' then
-    Result := ExpandFileName(Result)
+  begin
+    Src := ExpandConstant('{src}');
+    if ExtractFileDrive(Result) = '' then
+    begin
+      if (Copy(Result, 1, 1) = '\') or (Copy(Result, 1, 1) = '/') then
+        Result := ExtractFileDrive(Src) + Result  { \dir\file: rooted on the setup's drive }
+      else
+        Result := AddBackslash(Src) + Result;
+    end;
+    Result := ExpandFileName(Result);
+  end
   else begin
     Result := ExpandConstant('{src}\{#PresetName}');
     if not FileExists(Result) then
