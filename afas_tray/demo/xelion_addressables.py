@@ -15,6 +15,7 @@ before answering (the lost answer of a crash or a network break); ``peak_in_flig
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +57,7 @@ class SimAddressBook:
         self.peak_in_flight = 0
         self.busy_answers = 0
         self.creates = 0
+        self.latency = 0.0  # seconds each request takes (a real server is not instant)
 
     # -- for tests and --demo ----------------------------------------------------------------
 
@@ -110,6 +112,8 @@ class SimAddressBook:
                 if self.in_flight[token] > self.max_concurrent:
                     self.busy_answers += 1
                     return self._error(request, 429, 10400, "too many concurrent requests")
+                if self.latency:
+                    await asyncio.sleep(self.latency)
                 try:
                     return await handler(request)
                 except _Refused as exc:
