@@ -513,3 +513,53 @@ async def _run_jobs(jobs: list[tuple[str, Any]], one: Callable[[tuple[str, Any]]
 
 
 __all__ = ["AddressBookSync", "Desired", "Plan", "PushResult", "desired_entries"]
+
+
+class AppPusher:
+    """The running app's side: after phone-book sync cycles, one push at a time; a cycle that
+    ends while a push runs asks for one more run afterwards (never two at once)."""
+
+    def __init__(self, book: PhoneBook, db_path: Path | str) -> None:
+        self._book = book
+        self._db_path = db_path
+        self._sync: AddressBookSync | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+        self.last: PushResult | None = None
+
+    def kick(self, client: Any, region: str) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.ensure_future(self._run(client, region))
+
+    async def _run(self, client: Any, region: str) -> None:
+        while True:
+            self._again = False
+            try:
+                if self._sync is None:
+                    self._sync = AddressBookSync(self._book, self._db_path, region)
+                self._sync.region = region
+                plan = self._sync.plan()
+                if not plan.empty:
+                    self.last = await self._sync.push(AddressablesApi(client))
+                    log.info("%s", self.last.summary().en)
+            except Exception:
+                log.exception("Xelion address-book push failed")
+                return
+            if not self._again:
+                return
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
