@@ -265,3 +265,44 @@ async def test_channel_event_carries_the_address_book_name(
     channels = xelion_sim._calls[call_id].channels
     remote = next(c for c in channels.values() if c["role"] == "caller")
     assert remote["name"] == "Bakkerij De Korenschoof"
+
+
+async def test_app_pushes_after_sync_and_channel_events_carry_names(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the setting on, the running app fills Xelion's address book after its phone-book
+    sync, and a known caller's channel then carries the name (what --demo shows)."""
+    from core_fixtures import XELION_PASSWORD, XELION_TENANT, XELION_USER, settings_for, until
+
+    import afas_tray.addressbook_sync as ab
+    from afas_tray.core import AppCore
+    from afas_tray.demo.afas import AfasSimulator
+    from afas_tray.demo.sample_data import KNOWN
+    from afas_tray.opener import RecordingOpener
+    from afas_tray.paths import app_paths
+    from afas_tray.profile import Profile
+
+    monkeypatch.setattr(ab, "APP_RATE", 0.0)
+    afas = AfasSimulator(relations=120, seed=4)
+    xelion = XelionSimulator({XELION_USER: XELION_PASSWORD}, tenant=XELION_TENANT)
+    await afas.start()
+    await xelion.start()
+    profile = Profile(app_paths().ensure())
+    settings = settings_for(afas, xelion)
+    settings.xelion.addressbook_sync = True
+    profile.save(settings)
+    core = AppCore(profile, settings, RecordingOpener())
+    await core.start()
+    try:
+        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
+        await until(lambda: core.addressbook is not None and core.addressbook.last is not None,
+                    timeout=60, what="the address-book push")
+        assert core.addressbook.last.created == len(xelion.addressbook.objects) > 0
+        known = KNOWN["org_unique"]
+        call_id = xelion.ring(known.written[0])
+        remote = next(c for c in xelion._calls[call_id].channels.values()
+                      if c["role"] == "caller")
+        assert remote["name"] == core.book.lookup(known.written[0])[0].name
+    finally:
+        await core.stop()
+        await xelion.stop()
+        await afas.stop()
