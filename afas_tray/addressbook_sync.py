@@ -309,8 +309,8 @@ class AddressBookSync:
         return out
 
     async def _find_existing(self, api: AddressablesApi, d: Desired,
-                             index: dict[tuple[str, str], list[Summary]] | None
-                             ) -> dict[str, Any] | None:
+                             index: dict[tuple[str, str], list[Summary]] | None,
+                             taken: set[str]) -> dict[str, Any] | None:
         """An entry with the same name and (one of) the same numbers, to adopt."""
         if index is not None:
             candidates = index.get((d.kind, _norm_name(d.name)), [])
@@ -319,6 +319,8 @@ class AddressBookSync:
             candidates = [s for s in found if _norm_name(s.common_name) == _norm_name(d.name)]
         wanted = {n for n, _t in d.numbers}
         for cand in candidates:
+            if cand.oid in taken:
+                continue
             obj = await api.get(cand.oid)
             if obj is None:
                 continue
@@ -333,7 +335,10 @@ class AddressBookSync:
         prior = self.mapped_one(d.role, d.key)
         # A pending row means an earlier run may have sent this create: whatever is found is ours.
         ours_if_found = prior is not None and prior.state == "pending" and prior.ours
-        existing = await self._find_existing(api, d, index)
+        # Never adopt an entry another relation already maps to (AFAS can hold two relations
+        # with the same name and number): both would then share, and remove, one entry.
+        taken = set(oids.values())
+        existing = await self._find_existing(api, d, index, taken)
         if existing is not None:
             oid = str(existing["oid"])
             adopted = Mapped(d.role, d.key, oid, ours_if_found, "done", "",

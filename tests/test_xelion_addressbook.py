@@ -306,3 +306,20 @@ async def test_app_pushes_after_sync_and_channel_events_carry_names(
         await core.stop()
         await xelion.stop()
         await afas.stop()
+
+
+async def test_renamed_relation_and_contact_moved_to_another_organisation(
+        xelion_sim: XelionSimulator, run: Callable[..., Any], book: PhoneBook) -> None:
+    await run()
+    names = by_name(xelion_sim)
+    garage_oid = names["Garage Van Dijk"][0]["oid"]
+    petra_oid = names["Petra Smit"][0]["oid"]
+    orgs = [dict(ORGS[0], Name="Bakkerij De Korenschoof B.V."), ORGS[1]]
+    moved = [dict(CONTACTS[0], OrgBcId="502")]
+    fill(book, orgs, PERSONS, moved)
+    result = await run()
+    assert result.updated == 2 and result.created == 0
+    names = by_name(xelion_sim)
+    assert "Bakkerij De Korenschoof B.V." in names and "Bakkerij De Korenschoof" not in names
+    petra = xelion_sim.addressbook.objects[petra_oid]
+    assert [e["organisation"]["oid"] for e in petra["employments"]] == [garage_oid]

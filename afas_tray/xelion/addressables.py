@@ -40,7 +40,6 @@ from afas_tray.xelion.client import XelionClient
 from afas_tray.xelion.errors import (
     CODE_TOO_MANY_REQUESTS,
     XelionBadReply,
-    XelionError,
     XelionRequestError,
     XelionSessionExpired,
     XelionUnavailable,
@@ -287,4 +286,4 @@ def _error_info(resp: httpx.Response) -> tuple[int | None, str]:
     return code, message if isinstance(message, str) else ""
 
 
-__all__ = ["AddressablesApi", "ApiStats", "Summary", "XelionError"]
+__all__ = ["AddressablesApi", "ApiStats", "Summary"]
