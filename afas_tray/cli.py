@@ -233,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     from afas_tray.cli_outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)
+    # The `xelion` group; its other subcommands (trigger, capture) join it in cli_xelion.
+    from afas_tray.cli_addressbook import add_addressbook_parser
+
+    xl = sub.add_parser("xelion", help="Xelion tools: addressbook sync")
+    add_addressbook_parser(xl.add_subparsers(dest="xelion_action", required=True))
     return p
 
 

@@ -53,6 +53,8 @@ class AppCore:
         self._xelion_stream: Any = None
         self._trigger: Any = None
         self.trigger_port: int = 0
+        self.addressbook: Any = None  # the push into Xelion's address book (when switched on)
+        self.engine.on_cycle.append(self._push_addressbook)
         self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book),
                           outbox_backlog=self.outbox.backlog())
 
@@ -79,6 +81,8 @@ class AppCore:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
+        if self.addressbook is not None:
+            await self.addressbook.close()
         self.reports.close()
         self.outbox.close()
         self.book.close()
@@ -172,6 +176,15 @@ class AppCore:
             await self._trigger.stop()
             self._trigger = None
             self.trigger_port = 0
+
+    def _push_addressbook(self, _cycle: Any) -> None:
+        """After a phone-book cycle: push what changed into Xelion's address book, when on."""
+        if self.settings.xelion.addressbook_sync and self._xelion_stream is not None:
+            from afas_tray.addressbook_sync import AppPusher
+
+            if self.addressbook is None:
+                self.addressbook = AppPusher(self.book, self.profile.paths.database_file)
+            self.addressbook.kick(self._xelion_stream[0], self.settings.phone.default_region)
 
     def _xelion_status(self, status: Any) -> None:
         self.board.update(xelion=status.text)

@@ -39,6 +39,12 @@ async def run_checks(settings: Settings, secrets: SecretStore | None = None) -> 
             yield result
     if settings.xelion.configured and not any(k.startswith("xelion.") for k in errors):
         yield await _xelion_check(settings)
+    if settings.xelion.addressbook_sync:
+        yield CheckResult("addressbook", T("Xelion address book", "Xelion-adresboek"), True, T(
+            "kept in step with AFAS from this computer; turn this on for one desk or one "
+            "server only",
+            "wordt vanaf deze computer gelijk gehouden met AFAS; zet dit aan op één werkplek "
+            "of één server, niet op elke werkplek"), warning=True)
 
 
 async def _xelion_check(settings: Settings) -> CheckResult:

@@ -549,6 +549,19 @@ class CycleCounts:
 
 
 @dataclass(frozen=True)
+class BookEntry:
+    """One relation as ``PhoneBook.entries`` reads it; ``numbers`` are (column, E.164) pairs."""
+
+    role: str
+    key: str
+    bcid: str
+    name: str
+    org: str  # a contact's organisation reference (BcId or number), else ""
+    person: str  # a contact's person reference, else ""
+    numbers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class RefreshInfo:
     kind: str  # "full" or "incremental"
     at: float  # epoch seconds
@@ -880,6 +893,26 @@ class PhoneBook:
         finally:
             conn.execute("COMMIT")
         return keys
+
+    def entries(self) -> list[BookEntry]:
+        """Every relation with its match keys (E.164, in column order), read from one snapshot:
+        what a push of the book to another address book (Xelion's) compares against."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            numbers: dict[int, list[tuple[str, str]]] = {}
+            for rel, col, number in conn.execute(
+                    "SELECT rel, col, number FROM pb_numbers ORDER BY rel, pos"):
+                numbers.setdefault(int(rel), []).append((str(col), str(number)))
+            out = [
+                BookEntry(ROLES[code], str(key), str(bcid), str(name), str(org), str(person),
+                          tuple(numbers.get(int(rid), ())))
+                for rid, code, key, bcid, name, org, person in conn.execute(
+                    "SELECT id, role, key, bcid, name, org, person FROM pb_relations ORDER BY id")
+            ]
+        finally:
+            conn.execute("COMMIT")
+        return out
 
     # -- sync state -------------------------------------------------------------------------
 

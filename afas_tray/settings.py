@@ -76,6 +76,9 @@ class XelionSettings:
     username: str = ""
     password: str = ""  # secret: keychain only
     user_space: str = ""  # empty: afas-tray-<machine name>
+    # Keep Xelion's own address book in step with AFAS (issue 15). Off by default: meant for ONE
+    # desk or one server per Xelion tenant, not for every operator's desk.
+    addressbook_sync: bool = False
 
     @property
     def configured(self) -> bool:
@@ -237,6 +240,7 @@ KEYS: dict[str, Key] = {
         Key("xelion.username", str),
         Key("xelion.password", str, secret=True),
         Key("xelion.user_space", str),
+        Key("xelion.addressbook_sync", _parse_bool),
         Key("sync.interval_minutes", int),
         Key("phone.default_region", lambda v: v.strip().upper()),
         Key("pop.on", lambda v: v.strip().lower()),

@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from afas_tray.demo.server_thread import ServerThread, serve_until_interrupted
+from afas_tray.demo.xelion_addressables import SimAddressBook
 
 _DATE = "%Y-%m-%d %H:%M:%S"
 _API = "/api/v1/{tenant}/"
@@ -130,6 +131,11 @@ class XelionSimulator:
         self._port = 0
         self._audio_cache: dict[int, bytes] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.addressbook = SimAddressBook(self._new_oid)
+
+    def _new_oid(self) -> str:
+        self._next_oid += 1
+        return str(self._next_oid)
 
     # -- server lifecycle ------------------------------------------------------------------
 
@@ -149,6 +155,7 @@ class XelionSimulator:
             web.get(api + "communications/{oid}", self._communication),
             web.get(api + "communications/{oid}/audio", self._audio),
             web.get("/websocket/{key}", self._websocket),
+            *self.addressbook.routes(api, self._session_of, self._error),
             web.post("/_sim/{action}", self._control),
             web.get("/_sim/counts", self._control_counts),
         ])
@@ -186,6 +193,9 @@ class XelionSimulator:
         """A call rings at ``user`` (default: the first user). Returns the call id."""
         user = user or next(iter(self.users))
         call_id = call_id or f"{int(time.time())}.{secrets.token_hex(3)}"
+        # Like Xelion, a caller in the address book is named in the channel (ActiveChannel.name).
+        known, organisation = self.addressbook.name_for(number)
+        name = name or known
         call = _Call(call_id, number, name, user, incoming, time.time())
         self._calls[call_id] = call
         remote = {
@@ -193,6 +203,8 @@ class XelionSimulator:
             "role": "caller" if incoming else "callee", "phone": number,
             "state": "Ring" if incoming else "Ringing", "twinChannel": False,
         }
+        if organisation and organisation != name:
+            remote["organisationName"] = organisation
         own = {
             "callId": call_id, "channelId": f"{call_id}-{user}", "name": user,
             "role": "callee" if incoming else "caller", "phone": f"sip-{user}",

@@ -421,6 +421,19 @@ class SettingsDialog(QDialog):
             self.tr("Unique name for this computer; empty uses the machine name."),
             tab,
         )
+        self.xelion_addressbook = self._check(
+            self.tr("Keep Xelion's address book in step with AFAS"), x.addressbook_sync,
+            "xelion.addressbook_sync",
+        )
+        self._add_row(
+            form,
+            "xelion.addressbook_sync",
+            None,
+            self.xelion_addressbook,
+            self.tr("Puts AFAS relations into Xelion so every phone shows the caller's name. "
+                    "Turn this on for one desk or one server only, not on every desk."),
+            tab,
+        )
         return page
 
     def _pop_tab(self) -> QWidget:
@@ -699,6 +712,7 @@ class SettingsDialog(QDialog):
         x.username = self.xelion_username.text().strip()
         x.password = self.xelion_password.edit.text()
         x.user_space = self.xelion_user_space.text().strip()
+        x.addressbook_sync = self.xelion_addressbook.isChecked()
         p = s.pop
         p.on = str(self.pop_on.currentData())
         p.dedupe_seconds = self.pop_dedupe.value()

@@ -462,6 +462,31 @@ class XelionClient:
         finally:
             await resp.aclose()
 
+    async def api_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: object = None,
+    ) -> httpx.Response:
+        """An authorised request for an area this client has no method for (the address book):
+        one 401 leads to one new login and one retry. The caller reads status and body."""
+        await self.ensure_session()
+        for attempt in (0, 1):
+            token = self._token
+            if token is None:
+                raise XelionSessionExpired.default()
+            resp = await self._send(method, path, params=params, json=json,
+                                    headers=self._auth(token))
+            if resp.status_code != 401 or attempt == 1:
+                return resp
+            async with self._lock:
+                if self._token == token:
+                    self._token = None
+                    await self._login_locked()
+        raise XelionSessionExpired.default()
+
     # -- plumbing --------------------------------------------------------------------------
 
     @staticmethod

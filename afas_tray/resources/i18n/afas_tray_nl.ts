@@ -319,6 +319,14 @@
         <translation>Unieke naam voor deze computer; leeg gebruikt de computernaam.</translation>
     </message>
     <message>
+        <source>Keep Xelion&apos;s address book in step with AFAS</source>
+        <translation>Xelion-adresboek gelijk houden met AFAS</translation>
+    </message>
+    <message>
+        <source>Puts AFAS relations into Xelion so every phone shows the caller&apos;s name. Turn this on for one desk or one server only, not on every desk.</source>
+        <translation>Zet AFAS-relaties in Xelion, zodat elk toestel de naam van de beller toont. Zet dit aan op één werkplek of één server, niet op elke werkplek.</translation>
+    </message>
+    <message>
         <source>When the phone rings</source>
         <translation>Als de telefoon overgaat</translation>
     </message>
