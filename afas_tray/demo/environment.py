@@ -55,6 +55,8 @@ class DemoEnvironment:
         s.xelion.username = DEMO_USER
         s.xelion.password = DEMO_PASSWORD
         s.xelion.user_space = "afas-tray-demo"
+        # The demo shows what the hosted koppeling does: relations appear in Xelion's address book.
+        s.xelion.addressbook_sync = True
         return s
 
     def simulate_call(self) -> str:
