@@ -154,6 +154,41 @@ class TrayShell:
         self._problem = loaded.problem
         self._first_run = loaded.first_run
         self._dialogs: list[Any] = []
+        self._setup_caller_card()
+
+    # -- caller card and pausing the pop (issue 17) ------------------------------------------
+    def _setup_caller_card(self) -> None:
+        from afas_tray.ui.caller_card import CallerCardManager
+
+        self.cards = CallerCardManager(lambda: self.core.settings, self.core.recent_dossier_items,
+                                       self)
+        self.core.pop.card_sink = self.cards
+
+    def open_url(self, url: str) -> None:
+        self.opener.open_url(url)
+
+    def call_back(self, number: str) -> None:
+        """The caller card's Call back: dial when the app can (``AppCore.dial``), else copy."""
+        dial = getattr(self.core, "dial", None)
+        if callable(dial):
+            dial(number)
+            return
+        from PySide6.QtCore import QCoreApplication
+
+        from afas_tray.ui.caller_card import copy_number
+
+        copy_number(number)
+        self.tray.notify(APP_NAME, QCoreApplication.translate(
+            "Tray", "Number copied: %1").replace("%1", number))
+
+    def pop_paused(self) -> bool:
+        return self.core.pop.paused
+
+    def pause_pop(self, seconds: float | None) -> None:
+        self.core.pop.pause(seconds)
+
+    def resume_pop(self) -> None:
+        self.core.pop.resume()
 
     def _remember(self, number: str, bcid: str) -> None:
         self.core.router.remember_choice(number, bcid)

@@ -18,6 +18,7 @@ from afas_tray.i18n import T
 from afas_tray.opener import Opener
 from afas_tray.outbox import Outbox, OutboxStatus
 from afas_tray.phonebook import PhoneBook
+from afas_tray.pop_gate import PopGate
 from afas_tray.profile import Profile
 from afas_tray.reports import ReportService, WriteResult
 from afas_tray.settings import Settings, new_trigger_secret, validate
@@ -38,9 +39,11 @@ class AppCore:
         self.board = StatusBoard()
         self.book = PhoneBook(profile.paths.phonebook_file, settings.phone.default_region)
         self.engine = SyncEngine(settings, self.book, self.board, client_factory=client_factory)
+        # Pause, do-not-disturb and the caller card sit between the router and the opener.
+        self.pop = PopGate(opener, lambda: self.settings)
         self.router = CallRouter(
             lambda number: self.book.lookup(number, self.settings.phone.default_region),
-            settings, opener, open_db(profile.paths.database_file),
+            settings, self.pop, open_db(profile.paths.database_file),
         )
         self.outbox = Outbox(profile.paths.database_file, on_status=self._outbox_status)
         self.reports = ReportService(settings, self.router, self.book, self.outbox, None,
@@ -108,6 +111,7 @@ class AppCore:
     # -- calls -----------------------------------------------------------------------------------
     def handle_event(self, event: CallEvent) -> Decision:
         decision = self.router.handle(event)
+        self.pop.after(event, decision)
         if event.state in (CallState.HUNG_UP, CallState.TRANSFERRED):
             for hook in list(self.on_call_finished):
                 try:
@@ -121,6 +125,24 @@ class AppCore:
 
     def recent_calls(self) -> list[RecentCall]:
         return self.router.recent_calls()
+
+    async def recent_dossier_items(self, bcid: str, *, timeout: float | None = None) -> list[Any]:
+        """The caller card's last dossier items of ``bcid``; raises ItemsUnavailable.
+
+        A client of its own with one request in flight and no retries: the card is already on
+        screen, and a slow AFAS must not hold up the sync's or the outbox's requests either.
+        """
+        from afas_tray.afas.client import AfasClient
+        from afas_tray.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
+
+        s = self.settings
+        if not self.configured:
+            raise ItemsUnavailable("AFAS is not configured")
+        wait = DEFAULT_TIMEOUT if timeout is None else timeout
+        async with AfasClient(s.afas.host, s.afas.token, max_in_flight=1, timeout=wait,
+                              retries=0) as client:
+            return await read_recent_items(client, bcid, connector=s.card.dossier_connector,
+                                           timeout=wait)
 
     # -- sources ---------------------------------------------------------------------------------
     async def _start_sources(self) -> None:

@@ -110,12 +110,27 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         menu.addAction(QCoreApplication.translate("Tray", "Simulate incoming call"), controller.simulate_call)
     menu.addAction(QCoreApplication.translate("Tray", "Resume sync") if controller.is_paused() else QCoreApplication.translate("Tray", "Pause sync"),
                    controller.toggle_pause)
+    _add_pop_pause(menu, controller)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Settings…"), controller.open_settings)
     menu.addAction(QCoreApplication.translate("Tray", "Open log folder"), controller.open_log_folder)
     menu.addAction(QCoreApplication.translate("Tray", "About %1").replace("%1", APP_NAME), controller.show_about)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Quit"), controller.quit)
+
+
+def _add_pop_pause(menu: QMenu, controller: Any) -> None:
+    """"Pause caller pop" (an hour / until resumed), or "Resume caller pop" while paused."""
+    if not hasattr(controller, "pop_paused"):
+        return
+    if controller.pop_paused():
+        menu.addAction(QCoreApplication.translate("Tray", "Resume caller pop"), controller.resume_pop)
+        return
+    sub = menu.addMenu(QCoreApplication.translate("Tray", "Pause caller pop"))
+    sub.addAction(QCoreApplication.translate("Tray", "For an hour"),
+                  partial(controller.pause_pop, 3600.0))
+    sub.addAction(QCoreApplication.translate("Tray", "Until resumed"),
+                  partial(controller.pause_pop, None))
 
 
 class Tray(QObject):
