@@ -130,6 +130,7 @@ class TrayShell:
         self._stop = asyncio.Event()
         self.opener = QtOpener(remember=self._remember, notify=None)
         self.core = AppCore(profile, settings, self.opener)
+        self.opener.region = lambda: self.core.settings.phone.default_region
         from afas_tray.ui.network_watch import NetworkWatch
 
         self.network_watch = NetworkWatch(self.core.network_changed)
@@ -180,6 +181,12 @@ class TrayShell:
         copy_number(number)
         self.tray.notify(APP_NAME, QCoreApplication.translate(
             "Tray", "Number copied: %1").replace("%1", number))
+
+    def display_number(self, number: str) -> str:
+        """National format for the default region, international for others."""
+        from afas_tray.phone import display
+
+        return display(number, self.core.settings.phone.default_region)
 
     def pop_paused(self) -> bool:
         return self.core.pop.paused
@@ -246,7 +253,7 @@ class TrayShell:
         if not matches:
             matches = self.core.book.lookup(call.number, self.core.settings.phone.default_region)
         dialog = CallReportDialog(
-            number=call.number, time=datetime.fromtimestamp(call.time), direction=call.direction,
+            number=self.display_number(call.number), time=datetime.fromtimestamp(call.time), direction=call.direction,
             duration="", candidates=matches, selected=0 if len(matches) == 1 else None,
             empty_subject=self.core.settings.afas.empty_subject_text,
         )

@@ -32,6 +32,8 @@ class UnknownCallerNotice(QWidget):
         search_url: str | None,
         open_url: Callable[[str], None],
         parent: QWidget | None = None,
+        *,
+        number_text: str | None = None,  # the number as the operator reads it
     ) -> None:
         super().__init__(
             parent,
@@ -54,7 +56,7 @@ class UnknownCallerNotice(QWidget):
         title.setFont(font)
         layout.addWidget(title)
         self.message = QLabel(
-            self.tr("{number} is not in the AFAS phone book.").format(number=number)
+            self.tr("{number} is not in the AFAS phone book.").format(number=number_text or number)
         )
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
@@ -116,13 +118,19 @@ class QtOpener:
         self._notify = notify
         self._fallback = WebbrowserOpener()
         self.windows: list[QWidget] = []  # open pickers/notices: keep them alive
+        self.region: Callable[[], str] = lambda: "NL"  # how numbers are shown (app.py sets it)
+
+    def _display(self, number: str) -> str:
+        from afas_tray.phone import display
+
+        return display(number, self.region())
 
     def open_url(self, url: str) -> None:
         if not QDesktopServices.openUrl(QUrl(url)):
             self._fallback.open_url(url)
 
     def choose(self, decision: Choice) -> MatchPicker:
-        picker = MatchPicker(decision)
+        picker = MatchPicker(decision, number_text=self._display(decision.number))
 
         def picked(index: int, remember: bool) -> None:
             candidate = decision.candidates[index]
@@ -141,10 +149,11 @@ class QtOpener:
                 QCoreApplication.translate("QtOpener", "Unknown caller"),
                 QCoreApplication.translate(
                     "QtOpener", "{number} is not in the AFAS phone book."
-                ).format(number=notice.number),
+                ).format(number=self._display(notice.number)),
             )
             return None
-        window = UnknownCallerNotice(notice.number, notice.search_url, self.open_url)
+        window = UnknownCallerNotice(notice.number, notice.search_url, self.open_url,
+                                     number_text=self._display(notice.number))
         self._keep(window)
         window.popup()
         return window

@@ -78,10 +78,11 @@ def tooltip_text(status: Status, now: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def call_label(call: Any) -> str:
+def call_label(call: Any, show: Callable[[str], str] | None = None) -> str:
     when = time.strftime("%H:%M", time.localtime(call.time))
     who = call.match_name or QCoreApplication.translate("Tray", "unknown")
-    return f"{when}  {call.number} — {who}"
+    number = show(call.number) if show is not None else call.number
+    return f"{when}  {number} — {who}"
 
 
 def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
@@ -100,7 +101,7 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         empty = recent.addAction(QCoreApplication.translate("Tray", "No calls yet"))
         empty.setEnabled(False)
     for call in calls:
-        sub = recent.addMenu(call_label(call))
+        sub = recent.addMenu(call_label(call, getattr(controller, "display_number", None)))
         open_act = sub.addAction(QCoreApplication.translate("Tray", "Open card"))
         open_act.triggered.connect(partial(controller.open_recent, call))
         open_act.setEnabled(bool(call.match_bcid))
