@@ -164,6 +164,7 @@ class TrayShell:
         self.cards = CallerCardManager(lambda: self.core.settings, self.core.recent_dossier_items,
                                        self)
         self.core.pop.card_sink = self.cards
+        self.opener.create_relation = self.core.create_relation
 
     def open_url(self, url: str) -> None:
         self.opener.open_url(url)

@@ -144,6 +144,31 @@ class AppCore:
             return await read_recent_items(client, bcid, connector=s.card.dossier_connector,
                                            timeout=wait)
 
+    async def create_relation(self, new: Any) -> Any:
+        """The unknown-caller notice's "Create in AFAS" (an ``afas_relations.NewRelation``):
+        post it, let the phone book know the number at once, open the new card.
+
+        Raises ``afas_relations.RelationError`` or ``AfasError`` with a text for the notice.
+        """
+        from afas_tray.afas_relations import create_relation, phonebook_mapping, phonebook_row
+        from afas_tray.calls import card_url
+
+        region = self.settings.phone.default_region
+        async with self._client_factory(self.settings) as client:
+            created = await create_relation(client, new, region)
+        log.info("created %s %s in AFAS", new.kind, created.bcid)
+        role, row = phonebook_row(created)
+        try:
+            self.book.apply_changes(role, self.settings.afas.connectors.ids()[role],
+                                    phonebook_mapping(), [row], region=region)
+            self.board.update(book_size=self.book.size())
+        except Exception:  # AFAS has it; the next sync brings it in anyway
+            log.exception("phone book could not learn the new relation")
+        url = card_url(self.settings.afas.insite_url_template, created.bcid)
+        if url:
+            self.pop.inner.open_url(url)
+        return created
+
     # -- sources ---------------------------------------------------------------------------------
     async def _start_sources(self) -> None:
         s = self.settings

@@ -25,6 +25,36 @@ ITEMS = [
 ]
 
 
+def render_notice(out: Path, lang: str, save: object) -> list[Path]:
+    from afas_tray.ui.qt_opener import UnknownCallerNotice
+
+    async def create(_new: object) -> None:
+        return None
+
+    shots = []
+    notice = UnknownCallerNotice("+31612345678", "https://12345.afasinsite.nl/zoeken?q=x",
+                                 lambda _u: None, number_text="06 12345678", create=create)
+    save(notice, f"unknown-create-{lang}")  # type: ignore[operator]
+    shots.append(out / f"unknown-create-{lang}.png")
+    notice = UnknownCallerNotice("+31612345678", None, lambda _u: None,
+                                 number_text="06 12345678", create=create)
+    notice.show()
+    notice.start_create()
+    notice.create_form.first_name.setText("Pieter")  # type: ignore[union-attr]
+    notice.create_form.prefix.setText("van der")  # type: ignore[union-attr]
+    save(notice, f"unknown-create-form-{lang}")  # type: ignore[operator]
+    notice = UnknownCallerNotice("+31612345678", None, lambda _u: None,
+                                 number_text="06 12345678", create=create)
+    notice.show()
+    notice.start_create()
+    form = notice.create_form
+    assert form is not None
+    form.organisation_radio.setChecked(True)
+    form.submit()  # no name typed: the form says so
+    save(notice, f"unknown-create-org-{lang}")  # type: ignore[operator]
+    return shots + [out / f"unknown-create-form-{lang}.png", out / f"unknown-create-org-{lang}.png"]
+
+
 def render(out: Path) -> list[Path]:
     from afas_tray.ui.caller_card import CallerCard
 
@@ -58,9 +88,7 @@ def render(out: Path) -> list[Path]:
         card = CallerCard(contact, "0205550104", "NL")
         card.set_unavailable()
         save(card, f"card-{lang}-contact-unavailable")
-        extra = globals().get("render_notice")
-        if extra is not None:
-            written += extra(out, lang, save)
+        written += render_notice(out, lang, save)
     install_translator(app, "en")
     return written
 

@@ -205,3 +205,47 @@ def test_stay_until_closed_keeps_the_card_after_hang_up(qtbot: QtBot, english: N
     settings.card.stay_until_closed = False
     cards.call_ended("c-3", "+31205550101")
     assert not card.isVisible()
+
+
+def test_unknown_caller_notice_creates_the_relation_in_afas(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, english: None
+) -> None:
+    from afas_tray.ui.qt_opener import QtOpener
+
+    async def scenario() -> None:
+        sim = AfasSimulator(relations=200, seed=3, token_data=TOKEN_DATA)
+        await sim.start()
+        try:
+            qt = QtOpener()
+            core = AppCore(Profile(app_paths().ensure()), settings_for(sim), qt)
+            qt.create_relation = core.create_relation
+            urls: list[str] = []
+            qt.open_url = urls.append  # type: ignore[method-assign]
+            try:
+                await core.engine.refresh_once()
+                core.handle_event(CallEvent("+31 20 555 9876", call_id="u-1"))
+                [notice] = qt.windows
+                assert notice.message.text() == "020 555 9876 is not in the AFAS phone book."
+                qtbot.mouseClick(notice.create_button, Qt.MouseButton.LeftButton)
+                form = notice.create_form
+                assert form.isVisible() and form.number.text() == "020 555 9876"
+                # Nothing typed yet: the form says what is missing and sends nothing.
+                qtbot.mouseClick(form.organisation_radio, Qt.MouseButton.LeftButton)
+                qtbot.mouseClick(form.create_button, Qt.MouseButton.LeftButton)
+                assert form.message.text() == "Type the organisation's name."
+                assert sim.relations_api.created == []
+                qtbot.keyClicks(form.org_name, "Bakkerij Noord")
+                qtbot.mouseClick(form.create_button, Qt.MouseButton.LeftButton)
+                await until(lambda: not qt.windows, timeout=5)  # closed (and deleted)
+                [posted] = sim.relations_api.created
+                assert posted.connector == "KnOrganisation"
+                assert posted.fields["Nm"] == "Bakkerij Noord"
+                assert posted.fields["TeNr"] == "+31 20 555 9876"
+                assert urls == [f"{sim.url}/insite/verkooprelatie-prs?BcId={posted.bc_id}"]
+                assert [m.name for m in core.book.lookup("0205559876")] == ["Bakkerij Noord"]
+            finally:
+                await core.stop()
+        finally:
+            await sim.stop()
+
+    qloop.run_until_complete(scenario())

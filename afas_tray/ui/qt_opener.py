@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from afas_tray.opener import WebbrowserOpener
 from afas_tray.ui.icons import app_icon
-from afas_tray.ui.picker import MatchPicker, keep_focus_elsewhere, place_near_tray
+from afas_tray.ui.create_relation import CreateFn, CreateRelationForm
+from afas_tray.ui.picker import MatchPicker, accept_focus, keep_focus_elsewhere, place_near_tray
 
 if TYPE_CHECKING:
     from afas_tray.calls import Choice, UnknownCaller
@@ -34,6 +35,8 @@ class UnknownCallerNotice(QWidget):
         parent: QWidget | None = None,
         *,
         number_text: str | None = None,  # the number as the operator reads it
+        create: CreateFn | None = None,  # "Create in AFAS" (AppCore.create_relation)
+        region: str = "NL",
     ) -> None:
         super().__init__(
             parent,
@@ -75,6 +78,7 @@ class UnknownCallerNotice(QWidget):
         self.close_button.clicked.connect(self.close)
         row.addWidget(self.close_button)
         layout.addLayout(row)
+        self._add_create(layout, row, number_text or number, create, region)
 
         self._timer = QTimer(self, singleShot=True, interval=NOTICE_SECONDS * 1000)
         self._timer.timeout.connect(self.close)
@@ -84,6 +88,34 @@ class UnknownCallerNotice(QWidget):
         place_near_tray(self)
         self.show()
         self._timer.start()
+
+    # -- "Create in AFAS" (issue 17) ---------------------------------------------------------
+    def _add_create(self, layout: QVBoxLayout, row: QHBoxLayout, number: str,
+                    create: CreateFn | None, region: str) -> None:
+        self.create_button: QPushButton | None = None
+        self.create_form: CreateRelationForm | None = None
+        if create is None:
+            return
+        self.create_button = QPushButton(self.tr("Create in AFAS"))
+        self.create_button.clicked.connect(self.start_create)
+        row.insertWidget(0, self.create_button)
+        self.create_form = CreateRelationForm(number, create, region)
+        self.create_form.hide()
+        self.create_form.created.connect(lambda _name: self.close())
+        self.create_form.cancelled.connect(self.close)
+        layout.addWidget(self.create_form)
+
+    def start_create(self) -> None:
+        """Open the form inside the notice; the operator clicked, so focus may come here."""
+        if self.create_form is None or self.create_button is None:
+            return
+        self._timer.stop()
+        self.create_button.hide()
+        self.close_button.hide()  # the form's Cancel closes the notice
+        self.create_form.show()
+        place_near_tray(self)
+        accept_focus(self)
+        self.create_form.first_field().setFocus()
 
     def enterEvent(self, event: QEnterEvent) -> None:
         self._timer.stop()  # the user is reaching for it: don't vanish under the mouse
@@ -119,6 +151,7 @@ class QtOpener:
         self._fallback = WebbrowserOpener()
         self.windows: list[QWidget] = []  # open pickers/notices: keep them alive
         self.region: Callable[[], str] = lambda: "NL"  # how numbers are shown (app.py sets it)
+        self.create_relation: CreateFn | None = None  # "Create in AFAS" (app.py sets it)
 
     def _display(self, number: str) -> str:
         from afas_tray.phone import display
@@ -153,7 +186,8 @@ class QtOpener:
             )
             return None
         window = UnknownCallerNotice(notice.number, notice.search_url, self.open_url,
-                                     number_text=self._display(notice.number))
+                                     number_text=self._display(notice.number),
+                                     create=self.create_relation, region=self.region())
         self._keep(window)
         window.popup()
         return window
