@@ -186,6 +186,7 @@ class AppCore:
                 on_session=lambda token: secrets.set(XELION_SESSION_KEY, token or ""),
             )
             stream = XelionEventStream(client, self._on_event, self._xelion_status)
+            stream.on_notification = self._xelion_notification
             self._xelion_stream = (client, stream)
             # One Xelion session for the stream and the call-log fetcher: a second login with
             # the same userSpace would be refused.
@@ -219,6 +220,15 @@ class AppCore:
             await self._trigger.stop()
             self._trigger = None
             self.trigger_port = 0
+
+    def _xelion_notification(self, kind: str, payload: dict[str, Any]) -> None:
+        """doNotDisturbEvent: remembered always, obeyed only with pop.follow_do_not_disturb."""
+        from afas_tray.pop_gate import dnd_from_payload
+
+        if kind == "doNotDisturbEvent":
+            on = dnd_from_payload(payload)
+            if on is not None:
+                self.pop.set_do_not_disturb(on)
 
     def _xelion_status(self, status: Any) -> None:
         self.board.update(xelion=status.text)

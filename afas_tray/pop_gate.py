@@ -155,3 +155,43 @@ class PopGate:
                 ))
         except Exception:  # the card must never take the call handling down
             log.exception("caller card failed")
+
+
+_DND_KEYS = ("doNotDisturb", "doNotDisturbOn", "dnd", "enabled", "active", "on", "status",
+             "state", "value")
+_logged_dnd_shape = False
+
+
+def dnd_from_payload(payload: dict[str, object]) -> bool | None:
+    """On/off from a ``doNotDisturbEvent`` payload; None when it says neither.
+
+    Xelion's guide names the event ("do not disturb of user status is changed",
+    ``websockets/model/NotificationType.html``) but its stored copy shows no payload: accept the
+    likely field names (the CSTA ``doNotDisturbOn`` of Xelion's telephony side among them) with
+    a boolean or a word, and log the first payload that arrives so the real shape is known.
+    """
+    global _logged_dnd_shape
+    if not _logged_dnd_shape:
+        _logged_dnd_shape = True
+        log.info("Xelion doNotDisturbEvent payload keys: %s", sorted(payload))
+    for key in _DND_KEYS:
+        if key not in payload:
+            continue
+        value = payload[key]
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return bool(value)
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("true", "on", "1", "yes", "enabled", "active", "dnd", "donotdisturb"):
+                return True
+            if word in ("false", "off", "0", "no", "disabled", "inactive", "available"):
+                return False
+    for value in payload.values():  # one level down, e.g. {"user": {"doNotDisturb": true}}
+        if isinstance(value, dict):
+            found = dnd_from_payload(value)
+            if found is not None:
+                return found
+    log.warning("doNotDisturbEvent without a recognisable on/off: %s", sorted(payload))
+    return None
