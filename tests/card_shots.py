@@ -52,7 +52,7 @@ def render_notice(out: Path, lang: str, save: object) -> list[Path]:
     form.organisation_radio.setChecked(True)
     form.submit()  # no name typed: the form says so
     save(notice, f"unknown-create-org-{lang}")  # type: ignore[operator]
-    return shots + [out / f"unknown-create-form-{lang}.png", out / f"unknown-create-org-{lang}.png"]
+    return [*shots, out / f"unknown-create-form-{lang}.png", out / f"unknown-create-org-{lang}.png"]
 
 
 def render(out: Path) -> list[Path]:

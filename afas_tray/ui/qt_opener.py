@@ -14,8 +14,8 @@ from PySide6.QtGui import QDesktopServices, QEnterEvent, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from afas_tray.opener import WebbrowserOpener
-from afas_tray.ui.icons import app_icon
 from afas_tray.ui.create_relation import CreateFn, CreateRelationForm
+from afas_tray.ui.icons import app_icon
 from afas_tray.ui.picker import MatchPicker, accept_focus, keep_focus_elsewhere, place_near_tray
 
 if TYPE_CHECKING:
