@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from afas_tray.afas_relations import NewRelation, RelationError, check
 
 log = logging.getLogger(__name__)
+ERROR_COLOUR = "#c62828"  # as the settings dialog's field messages
 
 CreateFn = Callable[[NewRelation], Awaitable[Any]]
 
@@ -73,9 +73,6 @@ class CreateRelationForm(QWidget):
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        palette = self.message.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.Link))
-        self.message.setPalette(palette)
         self.message.hide()
         layout.addWidget(self.message)
 
@@ -124,7 +121,7 @@ class CreateRelationForm(QWidget):
         new = self.relation()
         problem = check(new, self._region)
         if problem is not None:
-            self._show(str(problem))
+            self._show(str(problem), error=True)
             return
         self._show(self.tr("Creating in AFAS…"))
         self._busy(True)
@@ -132,7 +129,7 @@ class CreateRelationForm(QWidget):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self._busy(False)
-            self._show(self.tr("AFAS cannot be reached from here."))
+            self._show(self.tr("AFAS cannot be reached from here."), error=True)
             return
         self._task = loop.create_task(self._post(new))
 
@@ -143,12 +140,12 @@ class CreateRelationForm(QWidget):
             await self._create(new)
         except (RelationError, AfasError) as exc:
             self._busy(False)
-            self._show(str(exc.text))
+            self._show(str(exc.text), error=True)
             return
         except Exception:
             log.exception("creating a relation failed")
             self._busy(False)
-            self._show(self.tr("AFAS did not create the relation; see the log."))
+            self._show(self.tr("AFAS did not create the relation; see the log."), error=True)
             return
         self.created.emit(new.display_name)
 
@@ -157,7 +154,8 @@ class CreateRelationForm(QWidget):
                   self.first_name, self.prefix, self.last_name, self.org_name, self.number):
             w.setEnabled(not busy)
 
-    def _show(self, text: str) -> None:
+    def _show(self, text: str, *, error: bool = False) -> None:
+        self.message.setStyleSheet(f"color: {ERROR_COLOUR};" if error else "")
         self.message.setText(text)
         self.message.show()
         window = self.window()

@@ -559,6 +559,7 @@ class SettingsDialog(QDialog):
                       self.card_position, "", tab)
         self.card_seconds = self._spin(c.seconds, 0, 3600, self.tr(" s"), "card.seconds")
         self.card_seconds.setSpecialValueText(self.tr("Until the call ends"))
+        self.card_seconds.setMinimumWidth(200)
         self._add_row(form, "card.seconds", self.tr("Caller card stays"), self.card_seconds,
                       self.tr("It always closes when the call ends, unless it stays until closed."),
                       tab)
