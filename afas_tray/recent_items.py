@@ -78,7 +78,8 @@ class _Resolved:
     key: str
 
 
-_resolved: dict[tuple[str, DossierColumns], _Resolved] = {}  # per connector, for the process
+# Per server and connector, for the process: one metainfo request, not one per call.
+_resolved: dict[tuple[str, str, DossierColumns], _Resolved] = {}
 
 
 def _pick(available: dict[str, str], candidates: Sequence[str]) -> str:
@@ -90,7 +91,8 @@ def _pick(available: dict[str, str], candidates: Sequence[str]) -> str:
 
 
 async def _resolve(client: ClientLike, connector: str, columns: DossierColumns) -> _Resolved:
-    cached = _resolved.get((connector, columns))
+    key = (str(getattr(client, "host", "")), connector, columns)
+    cached = _resolved.get(key)
     if cached is not None:
         return cached
     meta = await client.metainfo(connector)
@@ -104,7 +106,7 @@ async def _resolve(client: ClientLike, connector: str, columns: DossierColumns) 
     )
     if not found.relation or not found.subject:
         raise ItemsUnavailable(f"{connector} has no relation or subject column")
-    _resolved[(connector, columns)] = found
+    _resolved[key] = found
     return found
 
 
