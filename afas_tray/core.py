@@ -55,6 +55,7 @@ class AppCore:
         self._drain_wake = asyncio.Event()
         self._xelion_stream: Any = None
         self._trigger: Any = None
+        self._card_client: tuple[Any, Any] | None = None  # (host, token, timeout), AfasClient
         self.trigger_port: int = 0
         self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book),
                           outbox_backlog=self.outbox.backlog())
@@ -82,6 +83,10 @@ class AppCore:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
+        if self._card_client is not None:
+            with contextlib.suppress(Exception):
+                await self._card_client[1].aclose()
+            self._card_client = None
         self.reports.close()
         self.outbox.close()
         self.book.close()
@@ -130,7 +135,8 @@ class AppCore:
         """The caller card's last dossier items of ``bcid``; raises ItemsUnavailable.
 
         A client of its own with one request in flight and no retries: the card is already on
-        screen, and a slow AFAS must not hold up the sync's or the outbox's requests either.
+        screen, and a slow AFAS must not hold up the sync's or the outbox's requests either. It
+        is kept (keep-alive, no set-up per call) until the host or token changes.
         """
         from afas_tray.afas.client import AfasClient
         from afas_tray.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
@@ -139,10 +145,15 @@ class AppCore:
         if not self.configured:
             raise ItemsUnavailable("AFAS is not configured")
         wait = DEFAULT_TIMEOUT if timeout is None else timeout
-        async with AfasClient(s.afas.host, s.afas.token, max_in_flight=1, timeout=wait,
-                              retries=0) as client:
-            return await read_recent_items(client, bcid, connector=s.card.dossier_connector,
-                                           timeout=wait)
+        key = (s.afas.host, s.afas.token, wait)
+        if self._card_client is None or self._card_client[0] != key:
+            if self._card_client is not None:
+                old = self._card_client[1]
+                self._tasks.append(asyncio.ensure_future(old.aclose()))
+            self._card_client = (key, AfasClient(s.afas.host, s.afas.token, max_in_flight=1,
+                                                 timeout=wait, retries=0))
+        return await read_recent_items(self._card_client[1], bcid,
+                                       connector=s.card.dossier_connector, timeout=wait)
 
     async def create_relation(self, new: Any) -> Any:
         """The unknown-caller notice's "Create in AFAS" (an ``afas_relations.NewRelation``):

@@ -381,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             xelion.stop()
             if afas is not None:
+                # Let the slow simulator finish the requests it still holds, then stop it.
+                deadline = time.monotonic() + args.afas_latency + 2
+                while afas.simulator.in_flight and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 afas.stop()
 
     built = (f"built in {book.build_seconds:.0f} s" if book.build_seconds
