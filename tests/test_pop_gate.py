@@ -133,3 +133,36 @@ def test_do_not_disturb_payload_shapes() -> None:
     assert dnd_from_payload({"status": "ON"}) is True
     assert dnd_from_payload({"user": {"dnd": 0}}) is False
     assert dnd_from_payload({"something": "else"}) is None
+
+
+def test_new_settings_parse_validate_and_survive_a_round_trip() -> None:
+    from afas_tray.settings import from_dict, set_value, to_dict, validate
+
+    s = Settings()
+    assert (s.card.open_browser, s.card.show, s.reports.min_duration_seconds,
+            s.reports.log_outgoing) == (True, False, 0, True)  # today's behaviour by default
+    set_value(s, "card.show", "ja")
+    set_value(s, "card.position", " Top_Right ")
+    set_value(s, "reports.min_duration_seconds", "30")
+    set_value(s, "reports.never_log_numbers", "06-12345678, +32 2 555 01 04")
+    set_value(s, "pop.follow_do_not_disturb", "on")
+    again = from_dict(to_dict(s))
+    assert again.card.show and again.card.position == "top_right"
+    assert again.reports.never_log_numbers == ["06-12345678", "+32 2 555 01 04"]
+    assert again.pop.follow_do_not_disturb
+    s.card.position = "somewhere"
+    s.card.seconds = -1
+    s.reports.never_log_numbers = ["geen nummer"]
+    errors = validate(s)
+    assert {"card.position", "card.seconds", "reports.never_log_numbers"} <= set(errors)
+    assert "geen nummer" in errors["reports.never_log_numbers"].nl
+
+
+def test_numbers_read_nationally_at_home_and_internationally_abroad() -> None:
+    from afas_tray.phone import display
+
+    assert display("+31201234567", "NL") == "020 123 4567"
+    assert display("0031 6 12345678", "NL") == "06 12345678"
+    assert display("+3221234567", "NL") == "+32 2 123 45 67"
+    assert display("+3221234567", "BE") == "02 123 45 67"
+    assert display("anoniem", "NL") == "anoniem"  # not a number: as written
