@@ -130,6 +130,7 @@ class TrayShell:
         self._stop = asyncio.Event()
         self.opener = QtOpener(remember=self._remember, notify=None)
         self.core = AppCore(profile, settings, self.opener)
+        self.opener.region = lambda: self.core.settings.phone.default_region
         from afas_tray.ui.network_watch import NetworkWatch
 
         self.network_watch = NetworkWatch(self.core.network_changed)
@@ -154,6 +155,48 @@ class TrayShell:
         self._problem = loaded.problem
         self._first_run = loaded.first_run
         self._dialogs: list[Any] = []
+        self._setup_caller_card()
+
+    # -- caller card and pausing the pop (issue 17) ------------------------------------------
+    def _setup_caller_card(self) -> None:
+        from afas_tray.ui.caller_card import CallerCardManager
+
+        self.cards = CallerCardManager(lambda: self.core.settings, self.core.recent_dossier_items,
+                                       self)
+        self.core.pop.card_sink = self.cards
+        self.opener.create_relation = self.core.create_relation
+
+    def open_url(self, url: str) -> None:
+        self.opener.open_url(url)
+
+    def call_back(self, number: str) -> None:
+        """The caller card's Call back: dial when the app can (``AppCore.dial``), else copy."""
+        dial = getattr(self.core, "dial", None)
+        if callable(dial):
+            dial(number)
+            return
+        from PySide6.QtCore import QCoreApplication
+
+        from afas_tray.ui.caller_card import copy_number
+
+        copy_number(number)
+        self.tray.notify(APP_NAME, QCoreApplication.translate(
+            "Tray", "Number copied: %1").replace("%1", number))
+
+    def display_number(self, number: str) -> str:
+        """National format for the default region, international for others."""
+        from afas_tray.phone import display
+
+        return display(number, self.core.settings.phone.default_region)
+
+    def pop_paused(self) -> bool:
+        return self.core.pop.paused
+
+    def pause_pop(self, seconds: float | None) -> None:
+        self.core.pop.pause(seconds)
+
+    def resume_pop(self) -> None:
+        self.core.pop.resume()
 
     def _remember(self, number: str, bcid: str) -> None:
         self.core.router.remember_choice(number, bcid)
@@ -211,7 +254,7 @@ class TrayShell:
         if not matches:
             matches = self.core.book.lookup(call.number, self.core.settings.phone.default_region)
         dialog = CallReportDialog(
-            number=call.number, time=datetime.fromtimestamp(call.time), direction=call.direction,
+            number=self.display_number(call.number), time=datetime.fromtimestamp(call.time), direction=call.direction,
             duration="", candidates=matches, selected=0 if len(matches) == 1 else None,
             empty_subject=self.core.settings.afas.empty_subject_text,
         )

@@ -18,6 +18,7 @@ from afas_tray.i18n import T
 from afas_tray.opener import Opener
 from afas_tray.outbox import Outbox, OutboxStatus
 from afas_tray.phonebook import PhoneBook
+from afas_tray.pop_gate import PopGate
 from afas_tray.profile import Profile
 from afas_tray.reports import ReportService, WriteResult
 from afas_tray.settings import Settings, new_trigger_secret, validate
@@ -38,9 +39,11 @@ class AppCore:
         self.board = StatusBoard()
         self.book = PhoneBook(profile.paths.phonebook_file, settings.phone.default_region)
         self.engine = SyncEngine(settings, self.book, self.board, client_factory=client_factory)
+        # Pause, do-not-disturb and the caller card sit between the router and the opener.
+        self.pop = PopGate(opener, lambda: self.settings)
         self.router = CallRouter(
             lambda number: self.book.lookup(number, self.settings.phone.default_region),
-            settings, opener, open_db(profile.paths.database_file),
+            settings, self.pop, open_db(profile.paths.database_file),
         )
         self.outbox = Outbox(profile.paths.database_file, on_status=self._outbox_status)
         self.reports = ReportService(settings, self.router, self.book, self.outbox, None,
@@ -52,6 +55,7 @@ class AppCore:
         self._drain_wake = asyncio.Event()
         self._xelion_stream: Any = None
         self._trigger: Any = None
+        self._card_client: tuple[Any, Any] | None = None  # (host, token, timeout), AfasClient
         self.trigger_port: int = 0
         self.addressbook: Any = None  # the push into Xelion's address book (when switched on)
         self.engine.on_cycle.append(self._push_addressbook)
@@ -83,6 +87,10 @@ class AppCore:
         self._tasks.clear()
         if self.addressbook is not None:
             await self.addressbook.close()
+        if self._card_client is not None:
+            with contextlib.suppress(Exception):
+                await self._card_client[1].aclose()
+            self._card_client = None
         self.reports.close()
         self.outbox.close()
         self.book.close()
@@ -112,6 +120,7 @@ class AppCore:
     # -- calls -----------------------------------------------------------------------------------
     def handle_event(self, event: CallEvent) -> Decision:
         decision = self.router.handle(event)
+        self.pop.after(event, decision)
         if event.state in (CallState.HUNG_UP, CallState.TRANSFERRED):
             for hook in list(self.on_call_finished):
                 try:
@@ -125,6 +134,55 @@ class AppCore:
 
     def recent_calls(self) -> list[RecentCall]:
         return self.router.recent_calls()
+
+    async def recent_dossier_items(self, bcid: str, *, timeout: float | None = None) -> list[Any]:
+        """The caller card's last dossier items of ``bcid``; raises ItemsUnavailable.
+
+        A client of its own with one request in flight and no retries: the card is already on
+        screen, and a slow AFAS must not hold up the sync's or the outbox's requests either. It
+        is kept (keep-alive, no set-up per call) until the host or token changes.
+        """
+        from afas_tray.afas.client import AfasClient
+        from afas_tray.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
+
+        s = self.settings
+        if not self.configured:
+            raise ItemsUnavailable("AFAS is not configured")
+        wait = DEFAULT_TIMEOUT if timeout is None else timeout
+        key = (s.afas.host, s.afas.token, wait)
+        if self._card_client is None or self._card_client[0] != key:
+            if self._card_client is not None:
+                old = self._card_client[1]
+                self._tasks.append(asyncio.ensure_future(old.aclose()))
+            self._card_client = (key, AfasClient(s.afas.host, s.afas.token, max_in_flight=1,
+                                                 timeout=wait, retries=0))
+        return await read_recent_items(self._card_client[1], bcid,
+                                       connector=s.card.dossier_connector, timeout=wait)
+
+    async def create_relation(self, new: Any) -> Any:
+        """The unknown-caller notice's "Create in AFAS" (an ``afas_relations.NewRelation``):
+        post it, let the phone book know the number at once, open the new card.
+
+        Raises ``afas_relations.RelationError`` or ``AfasError`` with a text for the notice.
+        """
+        from afas_tray.afas_relations import create_relation, phonebook_mapping, phonebook_row
+        from afas_tray.calls import card_url
+
+        region = self.settings.phone.default_region
+        async with self._client_factory(self.settings) as client:
+            created = await create_relation(client, new, region)
+        log.info("created %s %s in AFAS", new.kind, created.bcid)
+        role, row = phonebook_row(created)
+        try:
+            self.book.apply_changes(role, self.settings.afas.connectors.ids()[role],
+                                    phonebook_mapping(), [row], region=region)
+            self.board.update(book_size=self.book.size())
+        except Exception:  # AFAS has it; the next sync brings it in anyway
+            log.exception("phone book could not learn the new relation")
+        url = card_url(self.settings.afas.insite_url_template, created.bcid)
+        if url:
+            self.pop.inner.open_url(url)
+        return created
 
     # -- sources ---------------------------------------------------------------------------------
     async def _start_sources(self) -> None:
@@ -143,6 +201,7 @@ class AppCore:
                 on_session=lambda token: secrets.set(XELION_SESSION_KEY, token or ""),
             )
             stream = XelionEventStream(client, self._on_event, self._xelion_status)
+            stream.on_notification = self._xelion_notification
             self._xelion_stream = (client, stream)
             # One Xelion session for the stream and the call-log fetcher: a second login with
             # the same userSpace would be refused.
@@ -185,6 +244,14 @@ class AppCore:
             if self.addressbook is None:
                 self.addressbook = AppPusher(self.book, self.profile.paths.database_file)
             self.addressbook.kick(self._xelion_stream[0], self.settings.phone.default_region)
+    def _xelion_notification(self, kind: str, payload: dict[str, Any]) -> None:
+        """doNotDisturbEvent: remembered always, obeyed only with pop.follow_do_not_disturb."""
+        from afas_tray.pop_gate import dnd_from_payload
+
+        if kind == "doNotDisturbEvent":
+            on = dnd_from_payload(payload)
+            if on is not None:
+                self.pop.set_do_not_disturb(on)
 
     def _xelion_status(self, status: Any) -> None:
         self.board.update(xelion=status.text)

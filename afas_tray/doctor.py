@@ -86,6 +86,7 @@ async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
             yield CheckResult("token", token_title, True, T("accepted", "geaccepteerd"))
             for role in ROLES:
                 yield await _check_connector(client, settings, role)
+            yield await _check_relation_connectors(client)
     except AfasError as exc:  # e.g. a malformed token caught before any request
         yield CheckResult("token", token_title, False, exc.text)
 
@@ -116,3 +117,24 @@ async def _check_connector(client: AfasClient, settings: Settings, role: str) ->
                        T(f"readable; name {mapping.name}, phones {phones}; {mode.en}",
                          f"leesbaar; naam {mapping.name}, telefoon {phones}; {mode.nl}"),
                        warning=not mapping.modified)
+
+
+async def _check_relation_connectors(client: AfasClient) -> CheckResult:
+    """"Create in AFAS" on the unknown-caller notice needs KnPerson and KnOrganisation in the
+    token's app connector (MetaInfo ``updateConnectors``); optional, so a warning at most."""
+    title = T("UpdateConnectors KnPerson, KnOrganisation", "UpdateConnectors KnPerson, KnOrganisation")
+    key = "update_connectors.relations"
+    try:
+        ids = {str(c.get("id")) for c in await client.list_update_connectors()}
+    except AfasError as exc:
+        return CheckResult(key, title, True, exc.text, warning=True)
+    missing = ", ".join(c for c in ("KnPerson", "KnOrganisation") if c not in ids)
+    if missing:
+        return CheckResult(key, title, True, T(
+            f"the token may not use {missing}: 'Create in AFAS' for unknown callers will be "
+            "refused; add it to the app connector in Profit",
+            f"het token mag {missing} niet gebruiken: 'Aanmaken in AFAS' voor onbekende bellers "
+            "wordt geweigerd; voeg hem toe aan de app connector in Profit",
+        ), warning=True)
+    return CheckResult(key, title, True, T("available for 'Create in AFAS'",
+                                           "beschikbaar voor 'Aanmaken in AFAS'"))

@@ -260,3 +260,26 @@ def _country_info(
         re.compile(prefix) if prefix else None,
         re.compile(pattern) if pattern else None,
     )
+
+
+def display(raw: str | None, region: str = "NL") -> str:
+    """The number as an operator reads it: national format (``020 123 4567``) for the default
+    region, international (``+32 2 123 45 67``) for the others; unparseable text as written."""
+    text = (raw or "").strip()
+    key = normalise(text, region) if text else None
+    if key is None:
+        return text
+    return _display_cached(key, region)
+
+
+@lru_cache(maxsize=4096)
+def _display_cached(e164: str, region: str) -> str:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    own = phonenumbers.region_code_for_number(number) == region.upper() or (
+        number.country_code == phonenumbers.country_code_for_region(region.upper())
+    )
+    style = PhoneNumberFormat.NATIONAL if own else PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)

@@ -6,7 +6,11 @@ router's matches, the drafts and the outbox together for the app.
 
 Per finished call (keyed by its Xelion oid, table ``report_calls`` of module ``reports``):
 
-* internal, own and withheld numbers are never logged;
+* internal, own and withheld numbers are never logged, nor the numbers of
+  ``reports.never_log_numbers``;
+* without a written report, calls shorter than ``reports.min_duration_seconds`` and (with
+  ``reports.log_outgoing`` off) outgoing calls are not logged; a report the operator writes
+  still goes up;
 * nothing goes up without a dossier item type: such calls wait, one notice says so, and they
   go up once the type is set (``update_settings``);
 * a call with one matched relation goes up when it has a report (subject or text), when
@@ -136,6 +140,7 @@ class Outcome(StrEnum):
     NOTHING_TO_SEND = "nothing_to_send"  # no report, no recording, not "always"
     NO_DOSSIER_TYPE = "no_dossier_type"  # would go up, but no dossier item type is set
     NOT_LOGGABLE = "not_loggable"  # internal, own or withheld number: never
+    FILTERED = "filtered"  # too short, or outgoing: only a written report sends it
 
     @property
     def text(self) -> Text:
@@ -153,6 +158,8 @@ _OUTCOME_TEXT = {
     Outcome.NO_DOSSIER_TYPE: T("No dossier item type set.", "Geen type dossier item ingesteld."),
     Outcome.NOT_LOGGABLE: T("Internal, own or withheld number: not logged.",
                             "Intern, eigen of afgeschermd nummer: niet gelogd."),
+    Outcome.FILTERED: T("Too short or outgoing: not logged unless you write a report.",
+                        "Te kort of uitgaand: niet gelogd, tenzij u een verslag schrijft."),
 }
 
 
@@ -187,6 +194,9 @@ def decide(
     """
     if not loggable:
         return Decision(Outcome.NOT_LOGGABLE)
+    filtered = log_filter(call, report, settings)
+    if filtered is not None:
+        return Decision(filtered)
     if report is not None and report.bcid:
         # Picked by hand: that relation, and the contact only if the operator named one.
         known = next((m for m in matches if m.bcid == report.bcid), None)
@@ -220,6 +230,23 @@ def decide(
         text=item_text(report.text if report else "", call, settings),
         date=afas_date(call_time(call)),
     )
+
+
+def log_filter(call: CallDetails, report: Draft | None, settings: Settings) -> Outcome | None:
+    """The operator's logging filters (``reports.*`` settings); None when the call may go up."""
+    f = settings.reports
+    if f.never_log_numbers:
+        region = settings.phone.default_region
+        key = normalise(call.number, region)
+        if key is not None and key in {normalise(n, region) for n in f.never_log_numbers}:
+            return Outcome.NOT_LOGGABLE
+    if report is not None and report.has_report:
+        return None  # written by hand: the operator wants it in AFAS
+    if not call.incoming and not f.log_outgoing:
+        return Outcome.FILTERED
+    if call.duration_sec < f.min_duration_seconds:
+        return Outcome.FILTERED
+    return None
 
 
 # --- the contents -------------------------------------------------------------------------------

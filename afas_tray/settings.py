@@ -110,6 +110,7 @@ class PopSettings:
     internal_max_digits: int = 5  # extensions this short never pop or log
     own_numbers: list[str] = field(default_factory=list)  # the company's own numbers: never pop
     unknown_url_template: str = ""  # optional page for unknown callers, with <NUMBER>
+    follow_do_not_disturb: bool = False  # Xelion's doNotDisturbEvent pauses the pop (not the log)
 
 
 @dataclass
@@ -119,6 +120,30 @@ class TriggerSettings:
     http_enabled: bool = False
     http_port: int = 0  # 0: chosen per user automatically
     secret: str = ""  # secret: keychain only; generated on first use
+
+
+CARD_POSITIONS = ("tray", "top_right", "top_left", "bottom_left", "center")
+
+
+@dataclass
+class CardSettings:
+    """What a ringing call shows: the browser card (today's behaviour) and/or the caller card."""
+
+    open_browser: bool = True  # open the InSite card in the default browser
+    show: bool = False  # show the desk's own caller card near the tray
+    position: str = "tray"  # one of CARD_POSITIONS
+    seconds: int = 0  # close after this long; 0: when the call ends
+    stay_until_closed: bool = False  # never close by itself
+    dossier_connector: str = "Profit_Subjects"  # GetConnector for the last dossier items
+
+
+@dataclass
+class ReportFilterSettings:
+    """Which finished calls never become dossier items (besides internal and own numbers)."""
+
+    min_duration_seconds: int = 0
+    log_outgoing: bool = True
+    never_log_numbers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -136,6 +161,8 @@ class Settings:
     pop: PopSettings = field(default_factory=PopSettings)
     trigger: TriggerSettings = field(default_factory=TriggerSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    card: CardSettings = field(default_factory=CardSettings)
+    reports: ReportFilterSettings = field(default_factory=ReportFilterSettings)
 
     def copy(self) -> Settings:
         return from_dict(to_dict(self, with_secrets=True))
@@ -253,6 +280,16 @@ KEYS: dict[str, Key] = {
         Key("trigger.http_port", int),
         Key("trigger.secret", str, secret=True),
         Key("ui.language", lambda v: v.strip().lower()),
+        Key("pop.follow_do_not_disturb", _parse_bool),
+        Key("card.open_browser", _parse_bool),
+        Key("card.show", _parse_bool),
+        Key("card.position", lambda v: v.strip().lower()),
+        Key("card.seconds", int),
+        Key("card.stay_until_closed", _parse_bool),
+        Key("card.dossier_connector", str),
+        Key("reports.min_duration_seconds", int),
+        Key("reports.log_outgoing", _parse_bool),
+        Key("reports.never_log_numbers", _parse_list),
     ]
 }
 
@@ -461,7 +498,43 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
         )
     if settings.ui.language not in ("system", "nl", "en"):
         errors["ui.language"] = T("Choose system, nl or en.", "Kies system, nl of en.")
+    errors.update(_validate_card_and_filters(settings))
     return errors
+
+
+def _validate_card_and_filters(settings: Settings) -> dict[str, Text]:
+    """The caller card and the logging filters (issue 17)."""
+    errors: dict[str, Text] = {}
+    card = settings.card
+    if card.position not in CARD_POSITIONS:
+        errors["card.position"] = T("Choose " + ", ".join(CARD_POSITIONS) + ".",
+                                    "Kies " + ", ".join(CARD_POSITIONS) + ".")
+    if not isinstance(card.seconds, int) or not 0 <= card.seconds <= 3600:
+        errors["card.seconds"] = T("Between 0 and 3600 seconds.", "Tussen 0 en 3600 seconden.")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", card.dossier_connector or ""):
+        errors["card.dossier_connector"] = T(
+            "Enter the GetConnector id (letters, digits, _ . -).",
+            "Vul het GetConnector-id in (letters, cijfers, _ . -).",
+        )
+    minimum = settings.reports.min_duration_seconds
+    if not isinstance(minimum, int) or not 0 <= minimum <= 24 * 3600:
+        errors["reports.min_duration_seconds"] = T(
+            "Between 0 and 86400 seconds.", "Tussen 0 en 86400 seconden."
+        )
+    region = settings.phone.default_region
+    bad = [n for n in settings.reports.never_log_numbers
+           if region in phonenumbers.SUPPORTED_REGIONS and not _is_number(n, region)]
+    if bad:
+        errors["reports.never_log_numbers"] = T(
+            f"Not a phone number: {bad[0]}", f"Geen telefoonnummer: {bad[0]}"
+        )
+    return errors
+
+
+def _is_number(raw: str, region: str) -> bool:
+    from afas_tray.phone import normalise
+
+    return normalise(raw, region) is not None
 
 
 # --- storage ---------------------------------------------------------------------------------------

@@ -483,3 +483,36 @@ async def test_a_report_edited_after_upload_becomes_an_addition_in_afas(
         assert len(afas.subjects) == 2
     finally:
         await afas.stop()
+
+
+# --- the operator's logging filters (issue 17) ---------------------------------------------------
+
+
+def finished_call(oid: str, seconds: int, *, incoming: bool = True,
+                  number: str = ORG_NUMBER) -> CallDetails:
+    start = datetime(2026, 11, 25, 13, 3, tzinfo=UTC)
+    return CallDetails(oid, f"call-{oid}", start, start.replace(second=seconds % 60,
+                       minute=3 + seconds // 60), seconds, incoming, number, "", "jan", "", ())
+
+
+async def test_logging_filters_keep_short_outgoing_and_listed_calls_out_of_afas(
+    make_env: EnvFactory,
+) -> None:
+    env = await make_env(always_sync=True)
+    env.settings.reports.min_duration_seconds = 30
+    env.settings.reports.log_outgoing = False
+    env.settings.reports.never_log_numbers = ["06-12345678"]  # Anna's mobile, written her way
+    await env.service.handle_call(finished_call("9001", 20))
+    await env.service.handle_call(finished_call("9002", 45))
+    await env.service.handle_call(finished_call("9003", 300, incoming=False))
+    await env.service.handle_call(finished_call("9004", 300, number=CONTACT_MOBILE))
+    assert env.service.state_of("call-9001") == ("waiting", Outcome.FILTERED)  # 20 s < 30 s
+    assert env.service.state_of("call-9002") == ("queued", Outcome.UPLOAD)
+    assert env.service.state_of("call-9003") == ("waiting", Outcome.FILTERED)  # outgoing
+    assert env.service.state_of("call-9004") == ("ignored", Outcome.NOT_LOGGABLE)
+    assert [item.key for item in env.items()] == ["9002"]
+    # A report the operator writes for the short call still goes up; the listed number never.
+    assert env.service.write_report("call-9001", "Kort maar belangrijk", "") is WriteResult.QUEUED
+    assert env.service.write_report("call-9004", "Privé", "", bcid="1001") \
+        is WriteResult.NOT_LOGGED
+    assert [item.key for item in env.items()] == ["9002", "9001"]

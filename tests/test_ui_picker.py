@@ -161,7 +161,7 @@ def test_unknown_caller_notice_searches_and_copies(qtbot: QtBot, dutch: None) ->
         assert notice is not None
         qtbot.addWidget(notice)
         assert notice.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
-        assert notice.message.text() == f"{NUMBER} staat niet in het AFAS-telefoonboek."
+        assert notice.message.text() == "020 123 4567 staat niet in het AFAS-telefoonboek."
         qtbot.mouseClick(notice.copy_button, Qt.MouseButton.LeftButton)
         assert QGuiApplication.clipboard().text() == NUMBER
         assert notice.search_button is not None
@@ -184,7 +184,7 @@ def test_unknown_caller_goes_to_the_tray_when_asked(qtbot: QtBot, english: None)
     shown: list[tuple[str, str]] = []
     opener = QtOpener(notify=lambda title, message: shown.append((title, message)))
     assert opener.unknown_caller(UnknownCaller(NUMBER, "+31201234567", None)) is None
-    assert shown == [("Unknown caller", f"{NUMBER} is not in the AFAS phone book.")]
+    assert shown == [("Unknown caller", "020 123 4567 is not in the AFAS phone book.")]
 
 
 # --- the window and tray icons (drawn from the SVG sources) -----------------------------------

@@ -134,7 +134,22 @@ WINDOWS: dict[str, Callable[[], QWidget]] = {
         selected=0,
     ),
     "unknown-caller": lambda: UnknownCallerNotice(NUMBER, "https://12345.afasinsite.nl/s", print),
+    # Issue 17: the caller card, and the notice with its "Create in AFAS" form.
+    "caller-card": lambda: _caller_card(),
+    "unknown-caller-create": lambda: UnknownCallerNotice(
+        NUMBER, None, print, create=lambda _new: None),  # type: ignore[arg-type,return-value]
 }
+
+
+def _caller_card() -> QWidget:
+    from afas_tray.models import Match, RelationKind
+    from afas_tray.ui.caller_card import CallerCard
+
+    org = CANDIDATES[0]
+    card = CallerCard(Match(org.bcid, org.name, RelationKind.CONTACT, contact_id="C-77",
+                            contact_name=CANDIDATES[1].name), NUMBER, "NL")
+    card.set_items([])
+    return card
 
 
 def build(qtbot: QtBot, name: str, language: str) -> list[tuple[str, str]]:

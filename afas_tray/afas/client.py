@@ -338,6 +338,13 @@ class AfasClient:
             raise AfasBadReply("no getConnectors in MetaInfo")
         return [c for c in data["getConnectors"] if isinstance(c, dict)]
 
+    async def list_update_connectors(self) -> list[dict[str, Any]]:
+        """The UpdateConnectors this token may use (``updateConnectors`` of ``/MetaInfo``)."""
+        data = await self._get_json("/MetaInfo")
+        if not isinstance(data, dict) or not isinstance(data.get("updateConnectors"), list):
+            raise AfasBadReply("no updateConnectors in MetaInfo")
+        return [c for c in data["updateConnectors"] if isinstance(c, dict)]
+
     async def metainfo(self, connector_id: str) -> ConnectorMeta:
         data = await self._get_json(
             f"/metainfo/get/{quote(connector_id, safe='')}", connector=connector_id
@@ -452,6 +459,20 @@ class AfasClient:
         """Create a dossier item (KnSubject); returns its SbId. ``body`` may be pre-serialised
         JSON bytes so a large attachment is encoded once."""
         return await self._post("/connectors/KnSubject", body, "KnSubject")
+
+    async def post_update(self, connector: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a new record to an UpdateConnector (``KnPerson``, ``KnOrganisation`` …); returns
+        the ``results.<connector>`` object of the 201 answer (the new keys), ``{}`` without one.
+        Like every POST it is never repeated once it may have reached Profit."""
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        response = await self._request(
+            "POST", f"/connectors/{quote(connector, safe='')}", content=content,
+            connector=connector,
+        )
+        data = self._json(response, connector)
+        results = data.get("results") if isinstance(data, dict) else None
+        found = results.get(connector) if isinstance(results, dict) else None
+        return found if isinstance(found, dict) else {}
 
     async def post_subject_attachment(self, body: dict[str, Any] | bytes) -> str:
         """Add attachments to an existing dossier item (``@SbId`` in the Element)."""

@@ -39,6 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
+from afas_tray.demo.afas_relations import RelationRefused, RelationsApi
 from afas_tray.demo.sample_data import (
     CONNECTORS,
     KEY_CONNECTORS,
@@ -282,6 +283,7 @@ class AfasSimulator:
         self.dossier_item_types: set[int] | None = None  # None: any positive number is a type
         self.allowed_ips: set[str] | None = None  # None: no IP restriction (else 403 for others)
         self.subjects: list[DossierItem] = []
+        self.relations_api = RelationsApi()  # POST KnPerson / KnOrganisation
         self._next_sbid = 50001
         self._failures: collections.deque[tuple[str, int]] = collections.deque()
         self._cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -470,7 +472,7 @@ class AfasSimulator:
             gets = [{"id": c.id, "description": c.description} for c in self._connectors().values()]
             return web.json_response(
                 {
-                    "updateConnectors": UPDATE_CONNECTORS,
+                    "updateConnectors": UPDATE_CONNECTORS + self.relations_api.update_connectors(),
                     "getConnectors": gets,
                     "info": {
                         "envid": "O12345AA",
@@ -493,6 +495,12 @@ class AfasSimulator:
                 },
                 dumps=_DUMPS,
             )
+        try:
+            relation = await self.relations_api.route(request, lower)
+        except RelationRefused as exc:
+            raise ProfitError(exc.message) from None
+        if relation is not None:
+            return relation
         if lower == ["connectors", "knsubject"] and method == "POST":
             return await self._post_subject(request, attachment_only=False)
         if lower == ["connectors", "knsubject", "knsubjectattachment"] and method == "POST":

@@ -145,7 +145,8 @@ class MatchPicker(QWidget):
     picked = Signal(int, bool)  # candidate index, remember for this number
     dismissed = Signal()  # closed without a choice
 
-    def __init__(self, choice: ChoiceLike, parent: QWidget | None = None) -> None:
+    def __init__(self, choice: ChoiceLike, parent: QWidget | None = None, *,
+                 number_text: str | None = None) -> None:
         super().__init__(
             parent,
             Qt.WindowType.Tool
@@ -159,7 +160,8 @@ class MatchPicker(QWidget):
         self.setWindowIcon(app_icon())
 
         layout = QVBoxLayout(self)
-        self.header = QLabel(self.tr("Several relations use {number}").format(number=choice.number))
+        self.header = QLabel(self.tr("Several relations use {number}").format(
+            number=number_text or choice.number))
         font = self.header.font()
         font.setBold(True)
         self.header.setFont(font)

@@ -14,8 +14,9 @@ from PySide6.QtGui import QDesktopServices, QEnterEvent, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from afas_tray.opener import WebbrowserOpener
+from afas_tray.ui.create_relation import CreateFn, CreateRelationForm
 from afas_tray.ui.icons import app_icon
-from afas_tray.ui.picker import MatchPicker, keep_focus_elsewhere, place_near_tray
+from afas_tray.ui.picker import MatchPicker, accept_focus, keep_focus_elsewhere, place_near_tray
 
 if TYPE_CHECKING:
     from afas_tray.calls import Choice, UnknownCaller
@@ -32,6 +33,10 @@ class UnknownCallerNotice(QWidget):
         search_url: str | None,
         open_url: Callable[[str], None],
         parent: QWidget | None = None,
+        *,
+        number_text: str | None = None,  # the number as the operator reads it
+        create: CreateFn | None = None,  # "Create in AFAS" (AppCore.create_relation)
+        region: str = "NL",
     ) -> None:
         super().__init__(
             parent,
@@ -54,7 +59,7 @@ class UnknownCallerNotice(QWidget):
         title.setFont(font)
         layout.addWidget(title)
         self.message = QLabel(
-            self.tr("{number} is not in the AFAS phone book.").format(number=number)
+            self.tr("{number} is not in the AFAS phone book.").format(number=number_text or number)
         )
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
@@ -73,6 +78,7 @@ class UnknownCallerNotice(QWidget):
         self.close_button.clicked.connect(self.close)
         row.addWidget(self.close_button)
         layout.addLayout(row)
+        self._add_create(layout, row, number_text or number, create, region)
 
         self._timer = QTimer(self, singleShot=True, interval=NOTICE_SECONDS * 1000)
         self._timer.timeout.connect(self.close)
@@ -82,6 +88,34 @@ class UnknownCallerNotice(QWidget):
         place_near_tray(self)
         self.show()
         self._timer.start()
+
+    # -- "Create in AFAS" (issue 17) ---------------------------------------------------------
+    def _add_create(self, layout: QVBoxLayout, row: QHBoxLayout, number: str,
+                    create: CreateFn | None, region: str) -> None:
+        self.create_button: QPushButton | None = None
+        self.create_form: CreateRelationForm | None = None
+        if create is None:
+            return
+        self.create_button = QPushButton(self.tr("Create in AFAS"))
+        self.create_button.clicked.connect(self.start_create)
+        row.insertWidget(0, self.create_button)
+        self.create_form = CreateRelationForm(number, create, region)
+        self.create_form.hide()
+        self.create_form.created.connect(lambda _name: self.close())
+        self.create_form.cancelled.connect(self.close)
+        layout.addWidget(self.create_form)
+
+    def start_create(self) -> None:
+        """Open the form inside the notice; the operator clicked, so focus may come here."""
+        if self.create_form is None or self.create_button is None:
+            return
+        self._timer.stop()
+        self.create_button.hide()
+        self.close_button.hide()  # the form's Cancel closes the notice
+        self.create_form.show()
+        place_near_tray(self)
+        accept_focus(self)
+        self.create_form.first_field().setFocus()
 
     def enterEvent(self, event: QEnterEvent) -> None:
         self._timer.stop()  # the user is reaching for it: don't vanish under the mouse
@@ -116,13 +150,20 @@ class QtOpener:
         self._notify = notify
         self._fallback = WebbrowserOpener()
         self.windows: list[QWidget] = []  # open pickers/notices: keep them alive
+        self.region: Callable[[], str] = lambda: "NL"  # how numbers are shown (app.py sets it)
+        self.create_relation: CreateFn | None = None  # "Create in AFAS" (app.py sets it)
+
+    def _display(self, number: str) -> str:
+        from afas_tray.phone import display
+
+        return display(number, self.region())
 
     def open_url(self, url: str) -> None:
         if not QDesktopServices.openUrl(QUrl(url)):
             self._fallback.open_url(url)
 
     def choose(self, decision: Choice) -> MatchPicker:
-        picker = MatchPicker(decision)
+        picker = MatchPicker(decision, number_text=self._display(decision.number))
 
         def picked(index: int, remember: bool) -> None:
             candidate = decision.candidates[index]
@@ -141,10 +182,12 @@ class QtOpener:
                 QCoreApplication.translate("QtOpener", "Unknown caller"),
                 QCoreApplication.translate(
                     "QtOpener", "{number} is not in the AFAS phone book."
-                ).format(number=notice.number),
+                ).format(number=self._display(notice.number)),
             )
             return None
-        window = UnknownCallerNotice(notice.number, notice.search_url, self.open_url)
+        window = UnknownCallerNotice(notice.number, notice.search_url, self.open_url,
+                                     number_text=self._display(notice.number),
+                                     create=self.create_relation, region=self.region())
         self._keep(window)
         window.popup()
         return window

@@ -503,6 +503,7 @@ class SettingsDialog(QDialog):
             self.tr("Optional; <NUMBER> is replaced by the caller's number. Empty: a notice only."),
             tab,
         )
+        self._card_and_filter_rows(form, tab)
         self.trigger_enabled = self._check(
             self.tr("Loopback HTTP trigger"), t.http_enabled, "trigger.http_enabled"
         )
@@ -542,6 +543,74 @@ class SettingsDialog(QDialog):
         self.trigger_enabled.toggled.connect(self._trigger_enabled_changed)
         self._trigger_enabled_changed(t.http_enabled)
         return page
+
+    def _card_and_filter_rows(self, form: QFormLayout, tab: int) -> None:
+        """The caller card, do not disturb and the logging filters (issue 17)."""
+        c, r = self._settings.card, self._settings.reports
+        self.card_browser = self._check(self.tr("Open the card in the browser"), c.open_browser,
+                                        "card.open_browser")
+        self._add_row(form, "card.open_browser", self.tr("When a call rings"), self.card_browser,
+                      self.tr("The relation's InSite card in the default browser, as before."),
+                      tab)
+        self.card_show = self._check(self.tr("Show the caller card"), c.show, "card.show")
+        self._add_row(form, "card.show", None, self.card_show, self.tr(
+            "A small window near the tray: who is calling and the last three dossier items. "
+            "It never takes the keyboard."), tab)
+        self.card_position = QComboBox()
+        for value, text in (
+            ("tray", self.tr("Near the tray")),
+            ("top_right", self.tr("Top right")),
+            ("top_left", self.tr("Top left")),
+            ("bottom_left", self.tr("Bottom left")),
+            ("center", self.tr("Centre of the screen")),
+        ):
+            self.card_position.addItem(text, value)
+        self.card_position.setMinimumWidth(260)
+        self.card_position.setCurrentIndex(max(0, self.card_position.findData(c.position)))
+        self.card_position.currentIndexChanged.connect(lambda *_: self._changed("card.position"))
+        self._add_row(form, "card.position", self.tr("Caller card position"),
+                      self.card_position, "", tab)
+        self.card_seconds = self._spin(c.seconds, 0, 3600, self.tr(" s"), "card.seconds")
+        self.card_seconds.setSpecialValueText(self.tr("Until the call ends"))
+        self.card_seconds.setMinimumWidth(200)
+        self._add_row(form, "card.seconds", self.tr("Caller card stays"), self.card_seconds,
+                      self.tr("It always closes when the call ends, unless it stays until closed."),
+                      tab)
+        self.card_stay = self._check(self.tr("Stay until closed"), c.stay_until_closed,
+                                     "card.stay_until_closed")
+        self._add_row(form, "card.stay_until_closed", None, self.card_stay, "", tab)
+        self.pop_dnd = self._check(self.tr("Follow do not disturb in Xelion"),
+                                   self._settings.pop.follow_do_not_disturb,
+                                   "pop.follow_do_not_disturb")
+        self._add_row(form, "pop.follow_do_not_disturb", None, self.pop_dnd, self.tr(
+            "While do not disturb is on in Xelion, calls open nothing; they are still logged."),
+            tab)
+        self.log_min = self._spin(r.min_duration_seconds, 0, 24 * 3600, self.tr(" s"),
+                                  "reports.min_duration_seconds")
+        self._add_row(form, "reports.min_duration_seconds", self.tr("Log calls from"),
+                      self.log_min, self.tr(
+                          "Shorter calls go to AFAS only with a written report. 0: every call."),
+                      tab)
+        self.log_outgoing = self._check(self.tr("Log outgoing calls"), r.log_outgoing,
+                                        "reports.log_outgoing")
+        self._add_row(form, "reports.log_outgoing", None, self.log_outgoing, self.tr(
+            "Off: outgoing calls go to AFAS only with a written report."), tab)
+        self.log_never = self._line(", ".join(r.never_log_numbers), "06 12345678",
+                                    "reports.never_log_numbers")
+        self._add_row(form, "reports.never_log_numbers", self.tr("Never log"), self.log_never,
+                      self.tr("Numbers, comma separated, whose calls never reach AFAS "
+                              "(besides the own numbers)."), tab)
+
+    def _collect_card_and_filters(self, s: Settings) -> None:
+        s.card.open_browser = self.card_browser.isChecked()
+        s.card.show = self.card_show.isChecked()
+        s.card.position = str(self.card_position.currentData())
+        s.card.seconds = self.card_seconds.value()
+        s.card.stay_until_closed = self.card_stay.isChecked()
+        s.pop.follow_do_not_disturb = self.pop_dnd.isChecked()
+        s.reports.min_duration_seconds = self.log_min.value()
+        s.reports.log_outgoing = self.log_outgoing.isChecked()
+        s.reports.never_log_numbers = _split_list(self.log_never.text())
 
     def _trigger_enabled_changed(self, enabled: bool) -> None:
         self.trigger_port.setEnabled(enabled)
@@ -726,6 +795,7 @@ class SettingsDialog(QDialog):
         s.sync.interval_minutes = self.sync_interval.value()
         s.phone.default_region = self.region.text().strip().upper()
         s.ui.language = str(self.language.currentData())
+        self._collect_card_and_filters(s)
         return s
 
     def _changed(self, key: str) -> None:

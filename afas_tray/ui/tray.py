@@ -78,10 +78,11 @@ def tooltip_text(status: Status, now: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def call_label(call: Any) -> str:
+def call_label(call: Any, show: Callable[[str], str] | None = None) -> str:
     when = time.strftime("%H:%M", time.localtime(call.time))
     who = call.match_name or QCoreApplication.translate("Tray", "unknown")
-    return f"{when}  {call.number} — {who}"
+    number = show(call.number) if show is not None else call.number
+    return f"{when}  {number} — {who}"
 
 
 def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
@@ -100,7 +101,7 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         empty = recent.addAction(QCoreApplication.translate("Tray", "No calls yet"))
         empty.setEnabled(False)
     for call in calls:
-        sub = recent.addMenu(call_label(call))
+        sub = recent.addMenu(call_label(call, getattr(controller, "display_number", None)))
         open_act = sub.addAction(QCoreApplication.translate("Tray", "Open card"))
         open_act.triggered.connect(partial(controller.open_recent, call))
         open_act.setEnabled(bool(call.match_bcid))
@@ -110,12 +111,27 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         menu.addAction(QCoreApplication.translate("Tray", "Simulate incoming call"), controller.simulate_call)
     menu.addAction(QCoreApplication.translate("Tray", "Resume sync") if controller.is_paused() else QCoreApplication.translate("Tray", "Pause sync"),
                    controller.toggle_pause)
+    _add_pop_pause(menu, controller)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Settings…"), controller.open_settings)
     menu.addAction(QCoreApplication.translate("Tray", "Open log folder"), controller.open_log_folder)
     menu.addAction(QCoreApplication.translate("Tray", "About %1").replace("%1", APP_NAME), controller.show_about)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Quit"), controller.quit)
+
+
+def _add_pop_pause(menu: QMenu, controller: Any) -> None:
+    """"Pause caller pop" (an hour / until resumed), or "Resume caller pop" while paused."""
+    if not hasattr(controller, "pop_paused"):
+        return
+    if controller.pop_paused():
+        menu.addAction(QCoreApplication.translate("Tray", "Resume caller pop"), controller.resume_pop)
+        return
+    sub = menu.addMenu(QCoreApplication.translate("Tray", "Pause caller pop"))
+    sub.addAction(QCoreApplication.translate("Tray", "For an hour"),
+                  partial(controller.pause_pop, 3600.0))
+    sub.addAction(QCoreApplication.translate("Tray", "Until resumed"),
+                  partial(controller.pause_pop, None))
 
 
 class Tray(QObject):

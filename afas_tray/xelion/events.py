@@ -33,7 +33,8 @@ from afas_tray.xelion.errors import XelionError
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBED_EVENTS = ("activeChannelEvent", "openDocumentEvent", "executeCommandEvent")
+SUBSCRIBED_EVENTS = ("activeChannelEvent", "openDocumentEvent", "executeCommandEvent",
+                     "doNotDisturbEvent")
 _TRIGGER_EVENTS = {"openDocumentEvent", "executeCommandEvent"}
 _RINGING_STATES = {"ring", "ringing", "dialing"}
 _ANSWERED_STATES = {"up", "connected"}
@@ -313,6 +314,8 @@ class XelionEventStream:
         self._close_task: asyncio.Task[bool] | None = None
         self.status = StreamStatus(StreamState.STOPPED, _TEXT_STOPPED)
         self.connects = 0  # successful websocket connects, for diagnostics and tests
+        # Other user-level notifications (doNotDisturbEvent) go here as (type, payload).
+        self.on_notification: Callable[[str, dict[str, Any]], None] | None = None
 
     # -- control ---------------------------------------------------------------------------
 
@@ -486,3 +489,8 @@ class XelionEventStream:
             value = payload.get("value")
             if isinstance(value, str):
                 self._emit(self.tracker.trigger(value))
+        elif kind == "doNotDisturbEvent" and self.on_notification is not None:
+            try:
+                self.on_notification(kind, payload)
+            except Exception:
+                log.exception("Xelion notification callback failed")

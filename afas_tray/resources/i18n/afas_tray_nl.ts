@@ -69,6 +69,104 @@
     </message>
 </context>
 <context>
+    <name>CallerCard</name>
+    <message>
+        <source>Caller — AFAS Tray</source>
+        <translation>Beller — AFAS Tray</translation>
+    </message>
+    <message>
+        <source>Contact person at {organisation}</source>
+        <translation>Contactpersoon bij {organisation}</translation>
+    </message>
+    <message>
+        <source>Last dossier items</source>
+        <translation>Laatste dossieritems</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>Laden…</translation>
+    </message>
+    <message>
+        <source>Open card</source>
+        <translation>Kaart openen</translation>
+    </message>
+    <message>
+        <source>Write report</source>
+        <translation>Verslag schrijven</translation>
+    </message>
+    <message>
+        <source>Call back</source>
+        <translation>Terugbellen</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Sluiten</translation>
+    </message>
+    <message>
+        <source>No dossier items yet.</source>
+        <translation>Nog geen dossieritems.</translation>
+    </message>
+    <message>
+        <source>Dossier items could not be read from AFAS just now.</source>
+        <translation>De dossieritems konden nu niet uit AFAS worden gelezen.</translation>
+    </message>
+</context>
+<context>
+    <name>CreateRelationForm</name>
+    <message>
+        <source>Person</source>
+        <translation>Persoon</translation>
+    </message>
+    <message>
+        <source>Organisation</source>
+        <translation>Organisatie</translation>
+    </message>
+    <message>
+        <source>e.g. van, de</source>
+        <translation>bijv. van, de</translation>
+    </message>
+    <message>
+        <source>First name</source>
+        <translation>Voornaam</translation>
+    </message>
+    <message>
+        <source>Prefix</source>
+        <translation>Voorvoegsel</translation>
+    </message>
+    <message>
+        <source>Last name</source>
+        <translation>Achternaam</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Naam</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>Nummer</translation>
+    </message>
+    <message>
+        <source>Create</source>
+        <translation>Aanmaken</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuleren</translation>
+    </message>
+    <message>
+        <source>Creating in AFAS…</source>
+        <translation>Bezig met aanmaken in AFAS…</translation>
+    </message>
+    <message>
+        <source>AFAS cannot be reached from here.</source>
+        <translation>AFAS is hiervandaan niet bereikbaar.</translation>
+    </message>
+    <message>
+        <source>AFAS did not create the relation; see the log.</source>
+        <translation>AFAS heeft de relatie niet aangemaakt; zie het logboek.</translation>
+    </message>
+</context>
+<context>
     <name>MatchPicker</name>
     <message>
         <source>Choose a relation — AFAS Tray</source>
@@ -427,6 +525,98 @@
         <translation>De telefoon stuurt het bij elk gesprek mee, zodat geen ander programma kaarten kan openen.</translation>
     </message>
     <message>
+        <source>Open the card in the browser</source>
+        <translation>De kaart in de browser openen</translation>
+    </message>
+    <message>
+        <source>When a call rings</source>
+        <translation>Als de telefoon gaat</translation>
+    </message>
+    <message>
+        <source>The relation&apos;s InSite card in the default browser, as before.</source>
+        <translation>De InSite-kaart van de relatie in de standaardbrowser, zoals voorheen.</translation>
+    </message>
+    <message>
+        <source>Show the caller card</source>
+        <translation>De bellerkaart tonen</translation>
+    </message>
+    <message>
+        <source>A small window near the tray: who is calling and the last three dossier items. It never takes the keyboard.</source>
+        <translation>Een klein venster bij het systeemvak: wie er belt en de laatste drie dossieritems. Het neemt nooit het toetsenbord over.</translation>
+    </message>
+    <message>
+        <source>Near the tray</source>
+        <translation>Bij het systeemvak</translation>
+    </message>
+    <message>
+        <source>Top right</source>
+        <translation>Rechtsboven</translation>
+    </message>
+    <message>
+        <source>Top left</source>
+        <translation>Linksboven</translation>
+    </message>
+    <message>
+        <source>Bottom left</source>
+        <translation>Linksonder</translation>
+    </message>
+    <message>
+        <source>Centre of the screen</source>
+        <translation>Midden op het scherm</translation>
+    </message>
+    <message>
+        <source>Caller card position</source>
+        <translation>Plaats van de bellerkaart</translation>
+    </message>
+    <message>
+        <source>Until the call ends</source>
+        <translation>Tot het gesprek eindigt</translation>
+    </message>
+    <message>
+        <source>Caller card stays</source>
+        <translation>Bellerkaart blijft staan</translation>
+    </message>
+    <message>
+        <source>It always closes when the call ends, unless it stays until closed.</source>
+        <translation>Hij sluit altijd als het gesprek eindigt, tenzij hij blijft staan tot u hem sluit.</translation>
+    </message>
+    <message>
+        <source>Stay until closed</source>
+        <translation>Blijven staan tot ik hem sluit</translation>
+    </message>
+    <message>
+        <source>Follow do not disturb in Xelion</source>
+        <translation>Niet storen van Xelion volgen</translation>
+    </message>
+    <message>
+        <source>While do not disturb is on in Xelion, calls open nothing; they are still logged.</source>
+        <translation>Zolang niet storen in Xelion aan staat, opent een gesprek niets; het wordt wel gelogd.</translation>
+    </message>
+    <message>
+        <source>Log calls from</source>
+        <translation>Gesprekken loggen vanaf</translation>
+    </message>
+    <message>
+        <source>Shorter calls go to AFAS only with a written report. 0: every call.</source>
+        <translation>Kortere gesprekken gaan alleen met een geschreven verslag naar AFAS. 0: elk gesprek.</translation>
+    </message>
+    <message>
+        <source>Log outgoing calls</source>
+        <translation>Uitgaande gesprekken loggen</translation>
+    </message>
+    <message>
+        <source>Off: outgoing calls go to AFAS only with a written report.</source>
+        <translation>Uit: uitgaande gesprekken gaan alleen met een geschreven verslag naar AFAS.</translation>
+    </message>
+    <message>
+        <source>Never log</source>
+        <translation>Nooit loggen</translation>
+    </message>
+    <message>
+        <source>Numbers, comma separated, whose calls never reach AFAS (besides the own numbers).</source>
+        <translation>Nummers, gescheiden door komma’s, waarvan gesprekken nooit in AFAS komen (naast de eigen nummers).</translation>
+    </message>
+    <message>
         <source>GetConnectors</source>
         <translation>GetConnectors</translation>
     </message>
@@ -566,6 +756,10 @@
 <context>
     <name>Tray</name>
     <message>
+        <source>Number copied: %1</source>
+        <translation>Nummer gekopieerd: %1</translation>
+    </message>
+    <message>
         <source>%1 %2
 Caller pop and call reports for Xelion and AFAS Profit.</source>
         <translation>%1 %2
@@ -664,6 +858,22 @@ Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
         <translation>Afsluiten</translation>
     </message>
     <message>
+        <source>Resume caller pop</source>
+        <translation>Bellerpop hervatten</translation>
+    </message>
+    <message>
+        <source>Pause caller pop</source>
+        <translation>Bellerpop pauzeren</translation>
+    </message>
+    <message>
+        <source>For an hour</source>
+        <translation>Een uur</translation>
+    </message>
+    <message>
+        <source>Until resumed</source>
+        <translation>Tot ik hervat</translation>
+    </message>
+    <message>
         <source>Menu</source>
         <translation>Menu</translation>
     </message>
@@ -693,6 +903,10 @@ Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
     <message>
         <source>Close</source>
         <translation>Sluiten</translation>
+    </message>
+    <message>
+        <source>Create in AFAS</source>
+        <translation>Aanmaken in AFAS</translation>
     </message>
     <message>
         <source>Copied</source>
