@@ -221,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_config)
 
     sub.add_parser("call", help="hand a ringing call to the running app: call NUMBER [--call-id ID]")
+    sub.add_parser("dial", help="place a call through Xelion: dial NUMBER (also tel:/callto: links)")
     d = sub.add_parser("doctor", help="check settings, AFAS connection, token and the three connectors")
     d.set_defaults(func=cmd_doctor)
     sy = sub.add_parser("sync", help="refresh the phone book from AFAS")
@@ -284,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["call"]:
         return cmd_call(args_list[1:])
+    from afas_tray.cli_dial import cmd_dial, wants_dial
+
+    if wants_dial(args_list):  # `dial NUMBER`, or a tel:/callto: link opened by the OS
+        return cmd_dial(args_list)
     if any(a.lower().startswith("afas-tray:") for a in args_list):
         # Opened through the URL scheme (Windows/Linux pass the URL as an argument).
         from afas_tray import app

@@ -124,6 +124,16 @@ class UiSettings:
 
 
 @dataclass
+class DialSettings:
+    """Dialling and missed calls (issue 16)."""
+
+    prefer_softphone: bool = False  # dial through the OS's tel: handler instead of Xelion
+    device_number: str = ""  # the operator's own phone, which Xelion rings first (pbx_call)
+    missed_to_dossier: bool = False  # a missed call of a known relation: dossier item
+    hotkey: str = ""  # optional global hotkey (pynput syntax, e.g. "<ctrl>+<alt>+d")
+
+
+@dataclass
 class Settings:
     version: int = SCHEMA_VERSION
     afas: AfasSettings = field(default_factory=AfasSettings)
@@ -133,6 +143,7 @@ class Settings:
     pop: PopSettings = field(default_factory=PopSettings)
     trigger: TriggerSettings = field(default_factory=TriggerSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    dial: DialSettings = field(default_factory=DialSettings)
 
     def copy(self) -> Settings:
         return from_dict(to_dict(self, with_secrets=True))
@@ -249,6 +260,10 @@ KEYS: dict[str, Key] = {
         Key("trigger.http_port", int),
         Key("trigger.secret", str, secret=True),
         Key("ui.language", lambda v: v.strip().lower()),
+        Key("dial.prefer_softphone", _parse_bool),
+        Key("dial.device_number", str),
+        Key("dial.missed_to_dossier", _parse_bool),
+        Key("dial.hotkey", str),
     ]
 }
 

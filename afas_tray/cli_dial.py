@@ -1,0 +1,81 @@
+"""``afas-tray dial NUMBER`` and ``afas-tray tel:…`` / ``callto:…`` (how the OS opens a link).
+
+The call is placed from this short-lived process with its own Xelion session (its own userSpace,
+``<userSpace>-dial``, so the running app's session is never ended by it), logged out afterwards.
+Exit codes: 0 placed (or handed to the softphone), 1 Xelion or the OS refused, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from afas_tray.i18n import T
+
+if TYPE_CHECKING:
+    from afas_tray.dial import DialResult
+
+DIAL_USER_SPACE_SUFFIX = "-dial"
+
+
+def wants_dial(args: Sequence[str]) -> bool:
+    """``dial …`` or a lone tel:/callto: link: the CLI's ``main`` hands these to ``cmd_dial``."""
+    # Cheap on purpose: every CLI start asks this; the dial module (phonenumbers) loads later.
+    if not args:
+        return False
+    scheme, sep, _ = args[0].strip().partition(":")
+    return args[0] == "dial" or (bool(sep) and scheme.lower() in ("tel", "callto"))
+
+
+def number_from_args(args: Sequence[str]) -> str:
+    from afas_tray.dial import DialError, is_dial_url
+
+    items = list(args)
+    if items[:1] == ["dial"]:
+        items = items[1:]
+    if items[:1] == ["--"]:
+        items = items[1:]
+    if not items:
+        raise DialError(T("Usage: afas-tray dial NUMBER (or a tel: link).",
+                          "Gebruik: afas-tray dial NUMMER (of een tel:-link)."))
+    if is_dial_url(items[0]) and len(items) > 1:
+        raise DialError(T("Extra arguments after the link.", "Extra argumenten na de link."))
+    # A number may come split over several arguments (``dial 020 622 12 34``).
+    return " ".join(items)
+
+
+async def dial_headless(raw: str) -> DialResult:
+    """Dial with the saved settings and a session of our own."""
+    from afas_tray.dial import Dialler, xelion_call_through
+    from afas_tray.profile import Profile
+
+    profile = Profile.open()
+    loaded = profile.load()
+    settings = loaded.settings
+    x = settings.xelion
+    if settings.dial.prefer_softphone or not x.configured:
+        return await Dialler(settings, None).dial(raw)
+    from afas_tray.xelion.client import XelionClient
+
+    client = XelionClient(x.host, x.tenant, x.username, x.password,
+                          x.effective_user_space()[: 200 - len(DIAL_USER_SPACE_SUFFIX)]
+                          + DIAL_USER_SPACE_SUFFIX)
+    async with client:
+        return await Dialler(settings, xelion_call_through(client, settings)).dial(raw)
+
+
+def cmd_dial(args: Sequence[str]) -> int:
+    from afas_tray.dial import DialError, dial_target
+
+    try:
+        raw = number_from_args(args)
+        dial_target(raw)  # refuse junk before any settings or network are touched
+    except DialError as exc:
+        print(f"afas-tray: {exc.text}", file=sys.stderr)
+        return 2
+    result = asyncio.run(dial_headless(raw))
+    stream = sys.stdout if result.ok else sys.stderr
+    print(str(result.text), file=stream)
+    return 0 if result.ok else 1
