@@ -33,7 +33,8 @@ from afas_tray.xelion.errors import XelionError
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBED_EVENTS = ("activeChannelEvent", "openDocumentEvent", "executeCommandEvent")
+SUBSCRIBED_EVENTS = ("activeChannelEvent", "openDocumentEvent", "executeCommandEvent",
+                     "missedCallEvent")
 _TRIGGER_EVENTS = {"openDocumentEvent", "executeCommandEvent"}
 _RINGING_STATES = {"ring", "ringing", "dialing"}
 _ANSWERED_STATES = {"up", "connected"}
@@ -285,6 +286,9 @@ _TEXT_STOPPED = T("Xelion call events stopped.", "Xelion-gespreksmeldingen gesto
 class XelionEventStream:
     """Keeps one Xelion websocket open and reports call events until cancelled or stopped."""
 
+    # Hears the payload of each missedCallEvent (issue 16: afas_tray.xelion.missed_call reads it).
+    on_missed_call: Callable[[Mapping[str, Any]], None] | None = None
+
     def __init__(
         self,
         client: _SessionSource,
@@ -486,3 +490,5 @@ class XelionEventStream:
             value = payload.get("value")
             if isinstance(value, str):
                 self._emit(self.tracker.trigger(value))
+        elif kind == "missedCallEvent" and self.on_missed_call is not None:
+            self.on_missed_call(payload)
