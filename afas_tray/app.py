@@ -139,6 +139,8 @@ class TrayShell:
         self.tray: Tray = Tray(self)
         self.tray.show()
         self.core.board.subscribe(self.tray.show_status)
+        self.core.missed.on_change.append(self.tray.set_missed_count)
+        self.tray.set_missed_count(self.core.missed.unseen_count())
         self.tray.show_status(self.core.board.current)
         self.window: StatusWindow | None = None
         from PySide6.QtCore import QTimer
@@ -280,6 +282,47 @@ class TrayShell:
     def simulate_call(self) -> None:
         if self.demo_env is not None:
             self.demo_env.simulate_call()
+
+    # -- dialling and missed calls (issue 16) ------------------------------------------------
+    def call_back(self, number: str) -> None:
+        self._pending_dial = asyncio.ensure_future(self._dial(number))
+
+    def dial_clipboard(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        text = QGuiApplication.clipboard().text().strip()
+        if not text:
+            from PySide6.QtCore import QCoreApplication
+
+            self.tray.notify(APP_NAME, QCoreApplication.translate(
+                "Dial", "The clipboard holds no phone number."), error=True)
+            return
+        self.call_back(text)
+
+    async def _dial(self, number: str) -> None:
+        result = await self.core.dial(number)
+        log.info("dial via %s: %s", result.via or "-", "placed" if result.ok else "refused")
+        self.tray.notify(APP_NAME, str(result.text), error=not result.ok)
+
+    def missed_calls(self) -> list[Any]:
+        return self.core.missed.recent()
+
+    def missed_unseen(self) -> int:
+        return self.core.missed.unseen_count()
+
+    def missed_seen(self) -> None:
+        self.core.missed.mark_seen()
+
+    def open_missed_card(self, row: Any) -> None:
+        from afas_tray.calls import card_url
+
+        url = card_url(self.core.settings.afas.insite_url_template, row.bcid or "")
+        if row.bcid and url:
+            self.opener.open_url(url)
+
+    def simulate_missed_call(self) -> None:
+        if self.demo_env is not None:
+            self.demo_env.simulate_missed_call()
 
     def quit(self) -> None:
         self._stop.set()

@@ -472,6 +472,23 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
         )
     if settings.ui.language not in ("system", "nl", "en"):
         errors["ui.language"] = T("Choose system, nl or en.", "Kies system, nl of en.")
+    errors.update(_validate_dial(settings))
+    return errors
+
+
+def _validate_dial(settings: Settings) -> dict[str, Text]:
+    """Dialling (issue 16): the operator's own number must be a number Xelion can ring."""
+    from afas_tray.phone import is_internal, normalise
+
+    errors: dict[str, Text] = {}
+    own = settings.dial.device_number.strip()
+    if own and normalise(own, settings.phone.default_region) is None and not is_internal(own):
+        errors["dial.device_number"] = T(
+            "Enter your own phone number (e.g. +31 6 1234 5678) or extension, or leave it empty.",
+            "Vul je eigen telefoonnummer (bijv. +31 6 1234 5678) of toestel in, of laat het leeg.",
+        )
+    if len(settings.dial.hotkey) > 60:
+        errors["dial.hotkey"] = T("At most 60 characters.", "Hooguit 60 tekens.")
     return errors
 
 

@@ -55,6 +55,7 @@ class DemoEnvironment:
         s.xelion.username = DEMO_USER
         s.xelion.password = DEMO_PASSWORD
         s.xelion.user_space = "afas-tray-demo"
+        s.dial.device_number = "+31612345678"  # the demo operator's phone, rung first on dial
         return s
 
     def simulate_call(self) -> str:
@@ -62,6 +63,13 @@ class DemoEnvironment:
         number = next(self._numbers)
         if self.xelion is not None:
             self.xelion.call(self.xelion.sim.ring, number)
+        return number
+
+    def simulate_missed_call(self) -> str:
+        """The next sample number rings out unanswered: a missedCallEvent reaches us."""
+        number = next(self._numbers)
+        if self.xelion is not None:
+            self.xelion.call(self.xelion.sim.dial.missed_call, number)
         return number
 
     def stop(self) -> None:
