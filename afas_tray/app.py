@@ -99,6 +99,11 @@ def _UrlOpenFilter(shell: TrayShell) -> Any:
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
                 url = event.url().toString()
+                from afas_tray.dial import is_dial_url
+
+                if is_dial_url(url):  # tel:/callto: (issue 16): macOS sends links this way
+                    shell.call_back(url)
+                    return True
                 if is_call_url(url):
                     try:
                         shell.on_instance_message(event_to_line(parse_call_url(url)))
@@ -175,6 +180,11 @@ class TrayShell:
 
     # -- Controller ------------------------------------------------------------------------
     def on_instance_message(self, line: str) -> None:
+        from afas_tray.dial import dial_from_line
+
+        if (number := dial_from_line(line)) is not None:  # a tel:/callto: link (issue 16)
+            self.call_back(number)
+            return
         try:
             event = event_from_line(line)
         except HandoffError as exc:

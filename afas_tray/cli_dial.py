@@ -55,7 +55,7 @@ async def dial_headless(raw: str) -> DialResult:
     loaded = profile.load()
     settings = loaded.settings
     x = settings.xelion
-    if settings.dial.prefer_softphone or not x.configured:
+    if settings.dial.prefer_softphone or not x.configured:  # Dialler explains what is missing
         return await Dialler(settings, None).dial(raw)
     from afas_tray.xelion.client import XelionClient
 
@@ -75,7 +75,19 @@ def cmd_dial(args: Sequence[str]) -> int:
     except DialError as exc:
         print(f"afas-tray: {exc.text}", file=sys.stderr)
         return 2
+    if args[:1] != ["dial"] and _hand_to_app(raw):
+        return 0  # a tel:/callto: link: the running app dials and shows the result
     result = asyncio.run(dial_headless(raw))
     stream = sys.stdout if result.ok else sys.stderr
     print(str(result.text), file=stream)
     return 0 if result.ok else 1
+
+
+def _hand_to_app(raw: str) -> bool:
+    """Give a link's number to the running app (its session, its notification); False when
+    no app runs. ``dial`` typed in a terminal dials itself, so its answer is printed there."""
+    from afas_tray.dial import dial_to_line
+    from afas_tray.instance_client import instance_name, send_to_instance
+    from afas_tray.paths import app_paths
+
+    return send_to_instance(instance_name(app_paths()), dial_to_line(raw))

@@ -257,8 +257,16 @@ class Dialler:
             target = self.target(raw)
         except DialError as exc:
             return DialResult(False, exc.text, "")
-        if self.settings.dial.prefer_softphone or self.call_through is None:
+        if self.settings.dial.prefer_softphone:
             return self._softphone(target)
+        if self.call_through is None:
+            # Never fall back to tel: unasked: when AFAS Tray is the tel: handler itself, the
+            # link would come straight back here.
+            return DialResult(False, T(
+                "Dialling needs the Xelion connection: fill in the Xelion settings, or turn on "
+                "'Dial with my softphone'.",
+                "Bellen vraagt de Xelion-koppeling: vul de Xelion-instellingen in, of zet "
+                "'Bellen met mijn softphone' aan."), "", target)
         try:
             await self.call_through(target.number)
         except XelionDialRefused as exc:
@@ -315,3 +323,38 @@ def device_uuid(user_space: str) -> str:
     import hashlib
 
     return "afas-tray-" + hashlib.sha256(user_space.encode("utf-8")).hexdigest()[:16]
+
+
+# --- the instance channel -------------------------------------------------------------------------
+# A tel: link opened by the OS starts a short process; when the app runs, that process hands the
+# number over (the app dials with its own session and shows the result as a notification). The
+# line is told apart from call hand-offs (``handoff.event_to_line``) by its "kind".
+
+
+def dial_to_line(raw: str) -> str:
+    import json
+
+    return json.dumps({"v": 1, "kind": "dial", "number": raw[:MAX_DIAL_CHARS]},
+                      ensure_ascii=True, separators=(",", ":"))
+
+
+def dial_from_line(line: str) -> str | None:
+    """The number of a dial line; None for any other line (a call hand-off, junk)."""
+    import json
+
+    if '"kind":"dial"' not in line or len(line) > 1024:
+        return None
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("v") != 1 or data.get("kind") != "dial":
+        return None
+    number = data.get("number")
+    if not isinstance(number, str):
+        return None
+    try:
+        dial_target(number)  # the same gate as every other way in
+    except DialError:
+        return None
+    return number

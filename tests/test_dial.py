@@ -3,6 +3,7 @@ against the simulated Xelion on loopback."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -162,3 +163,56 @@ def test_dial_target_refuses_bad_input(raw: str) -> None:
     with pytest.raises(DialError) as info:
         dial_target(raw)
     assert info.value.text.en and info.value.text.nl
+
+
+def test_without_xelion_and_without_softphone_nothing_is_opened() -> None:
+    import asyncio
+
+    opened: list[str] = []
+    result = asyncio.run(Dialler(Settings(), None, lambda u: opened.append(u) is None)
+                         .dial("0206221234"))
+    assert not result.ok and opened == []
+    assert "Xelion" in result.text.en and "Xelion" in result.text.nl
+
+
+def test_dial_lines_for_the_running_app() -> None:
+    from afas_tray.dial import dial_from_line, dial_to_line
+    from afas_tray.events import CallEvent
+    from afas_tray.handoff import event_to_line
+
+    assert dial_from_line(dial_to_line("tel:+31206221234")) == "tel:+31206221234"
+    assert dial_from_line(event_to_line(CallEvent("+31206221234"))) is None
+    assert dial_from_line('{"v":1,"kind":"dial","number":"rm -rf"}') is None
+    assert dial_from_line('{"v":1,"kind":"dial","number":5}') is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix socket stand-in for the app")
+def test_tel_link_goes_to_the_running_app(sim: XelionSimulator) -> None:
+    """With the app running, a link's number is handed over instead of dialled here."""
+    import threading
+
+    from afas_tray.dial import dial_from_line
+    from afas_tray.instance_client import instance_name, socket_path
+    from afas_tray.paths import app_paths
+
+    _save(sim)
+    import socket
+
+    path = socket_path(instance_name(app_paths().ensure()))
+    got: list[str] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(path)
+        server.listen(1)
+
+        def answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                got.append(conn.recv(4096).decode().strip())
+                conn.sendall(b"ok\n")
+
+        worker = threading.Thread(target=answer, daemon=True)
+        worker.start()
+        assert cli.main(["tel:+31206221234"]) == 0
+        worker.join(5)
+    assert [dial_from_line(line) for line in got] == ["tel:+31206221234"]
+    assert sim.dial.requests == []  # the app dials, not this process

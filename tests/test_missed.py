@@ -101,7 +101,8 @@ def test_unknown_or_ambiguous_number_is_kept_but_not_filed() -> None:
     from afas_tray.models import Match, RelationKind
 
     class Box:
-        items: list[object] = []
+        def __init__(self) -> None:
+            self.items: list[object] = []
 
         def enqueue(self, item: object) -> bool:
             self.items.append(item)
@@ -158,3 +159,49 @@ def test_unanswered_incoming_call_in_the_log_is_missed() -> None:
     assert missed is not None and missed.call_id == "c9" and missed.source == "log"
     assert from_call_log(details(True, 12)) is None
     assert from_call_log(details(False, 0)) is None
+
+
+def test_missed_submenu_lists_calls_and_opening_it_clears_the_count(qtbot: object) -> None:
+    from types import SimpleNamespace
+
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QMenu
+
+    from afas_tray.status import Status
+    from afas_tray.ui.dial_menu import badge_icon
+    from afas_tray.ui.icons import tray_icon
+    from afas_tray.ui.tray import build_menu
+
+    store = _store()
+    store.add(MissedCall("020 622 12 34", "Jansen", 1_700_000_000.0, "c1"))
+    store.add(MissedCall("030 123 45 67", "", 1_700_000_100.0, "c2"))
+    dialled: list[str] = []
+    cards: list[object] = []
+    controller = SimpleNamespace(
+        demo=False, recent_calls=lambda: [], is_paused=lambda: False,
+        sync_now=lambda: None, toggle_pause=lambda: None, open_settings=lambda: None,
+        open_log_folder=lambda: None, show_about=lambda: None, quit=lambda: None,
+        missed_calls=store.recent, missed_unseen=store.unseen_count,
+        missed_seen=store.mark_seen, call_back=dialled.append, open_missed_card=cards.append,
+        dial_clipboard=lambda: None,
+    )
+    menu = QMenu()
+    build_menu(menu, controller, Status())  # type: ignore[arg-type]
+    texts = [a.text() for a in menu.actions()]
+    assert "Dial clipboard number" in texts and "Missed calls (2)" in texts
+    sub = next(a.menu() for a in menu.actions() if a.text() == "Missed calls (2)")
+    rows = [a for a in sub.actions() if a.menu() is not None]
+    assert "030 123 45 67" in rows[0].text()
+    assert "020 622 12 34" in rows[1].text() and "Jansen" in rows[1].text()
+    entries = {a.text(): a for a in rows[1].menu().actions()}
+    assert set(entries) == {"Call back", "Open card"}
+    assert not entries["Open card"].isEnabled()  # no relation known for this number
+    entries["Call back"].trigger()
+    assert dialled == ["020 622 12 34"]
+    sub.aboutToShow.emit()  # the operator looks at the list
+    assert store.unseen_count() == 0
+    # The count on the icon: a red badge in the top right corner, none at 0.
+    corner = badge_icon(tray_icon("idle"), 2).pixmap(32, 32).toImage().pixelColor(26, 5)
+    assert corner.red() > 150 and corner.green() < 100
+    assert badge_icon(tray_icon("idle"), 0) is tray_icon("idle")
+    assert QColor(corner).isValid()

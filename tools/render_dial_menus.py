@@ -15,17 +15,17 @@ from types import SimpleNamespace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QMenu  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMenu
 
-from afas_tray.calls import RecentCall  # noqa: E402
-from afas_tray.events import CallSource, CallState, Direction  # noqa: E402
-from afas_tray.missed import MissedRow  # noqa: E402
-from afas_tray.models import RelationKind  # noqa: E402
-from afas_tray.status import State, Status  # noqa: E402
-from afas_tray.ui.dial_menu import badge_icon  # noqa: E402
-from afas_tray.ui.i18n_qt import install_translator  # noqa: E402
-from afas_tray.ui.icons import tray_icon  # noqa: E402
-from afas_tray.ui.tray import build_menu  # noqa: E402
+from afas_tray.calls import RecentCall
+from afas_tray.events import CallSource, CallState, Direction
+from afas_tray.missed import MissedRow
+from afas_tray.models import RelationKind
+from afas_tray.status import State, Status
+from afas_tray.ui.dial_menu import badge_icon
+from afas_tray.ui.i18n_qt import install_translator
+from afas_tray.ui.icons import tray_icon
+from afas_tray.ui.tray import build_menu
 
 
 class Controller(SimpleNamespace):

@@ -746,7 +746,7 @@ class SettingsDialog(QDialog):
             self.tr("Subject 'Gemiste oproep'; needs the dossier item type on the AFAS tab."),
             tab,
         )
-        self.dial_hotkey = self._line(d.hotkey, "<ctrl>+<alt>+d", "dial.hotkey")
+        self.dial_hotkey = self._line(d.hotkey, self.tr("<ctrl>+<alt>+d"), "dial.hotkey")
         self._add_row(
             form, "dial.hotkey", self.tr("Dial hotkey"), self.dial_hotkey,
             self.tr("Dials the copied (on Linux: the selected) number from any program. Empty: "

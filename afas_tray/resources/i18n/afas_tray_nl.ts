@@ -594,6 +594,10 @@
         <translation>Onderwerp &apos;Gemiste oproep&apos;; vraagt het type dossier item op het tabblad AFAS.</translation>
     </message>
     <message>
+        <source>&lt;ctrl&gt;+&lt;alt&gt;+d</source>
+        <translation>&lt;ctrl&gt;+&lt;alt&gt;+b</translation>
+    </message>
+    <message>
         <source>Dial hotkey</source>
         <translation>Sneltoets bellen</translation>
     </message>
