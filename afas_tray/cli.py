@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("number")
     lk.set_defaults(func=cmd_lookup)
 
+    from afas_tray.cli_dial import add_parsers as add_dial_parsers
+
+    add_dial_parsers(sub)
     from afas_tray.cli_outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from afas_tray.i18n import T
 
@@ -91,3 +91,56 @@ def _hand_to_app(raw: str) -> bool:
     from afas_tray.paths import app_paths
 
     return send_to_instance(instance_name(app_paths()), dial_to_line(raw))
+
+
+def add_parsers(sub: Any) -> None:
+    """``afas-tray missed`` and ``afas-tray links`` (``dial`` itself is routed before argparse)."""
+    m = sub.add_parser("missed", help="list the missed calls not yet seen")
+    m.add_argument("--json", action="store_true", help="as JSON lines")
+    m.set_defaults(func=cmd_missed)
+    links = sub.add_parser("links", help="Linux: register AFAS Tray for tel:/callto: links")
+    links.add_argument("--default", action="store_true",
+                       help="also make it the default app for tel: and callto:")
+    links.set_defaults(func=_cmd_links)
+
+
+def _cmd_links(args: Any) -> int:
+    from afas_tray.url_links import cmd_links
+
+    return cmd_links(args)
+
+
+def missed_lines(db_path: Any) -> list[str]:
+    """One line per unseen missed call, newest first (for ``missed`` and ``status``)."""
+    from datetime import datetime
+
+    from afas_tray.missed import unseen_missed_calls
+
+    lines = []
+    for call in unseen_missed_calls(db_path):
+        when = datetime.fromisoformat(call["time"]).astimezone().strftime("%d-%m %H:%M")
+        who = f" — {call['name']}" if call["name"] else ""
+        lines.append(f"{when}  {call['number']}{who}")
+    return lines
+
+
+def cmd_missed(args: Any) -> int:
+    import json
+
+    from afas_tray.missed import unseen_missed_calls
+    from afas_tray.paths import app_paths
+
+    db = app_paths().database_file
+    if getattr(args, "json", False):
+        for call in unseen_missed_calls(db):
+            print(json.dumps(call, ensure_ascii=False))
+        return 0
+    lines = missed_lines(db)
+    if not lines:
+        print(T("No missed calls waiting.", "Geen gemiste oproepen die wachten."))
+        return 0
+    print(T(f"Missed calls not yet seen ({len(lines)}):",
+            f"Gemiste oproepen nog niet bekeken ({len(lines)}):"))
+    for line in lines:
+        print(f"  {line}")
+    return 0

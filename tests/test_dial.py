@@ -216,3 +216,17 @@ def test_tel_link_goes_to_the_running_app(sim: XelionSimulator) -> None:
         worker.join(5)
     assert [dial_from_line(line) for line in got] == ["tel:+31206221234"]
     assert sim.dial.requests == []  # the app dials, not this process
+
+
+def test_linux_entry_offers_afas_tray_for_phone_links(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from afas_tray.url_links import install
+
+    folder = Path(str(tmp_path)) / "applications"
+    path = install(["/opt/afas tray/afas-tray"], folder=folder)
+    text = path.read_text(encoding="utf-8")
+    assert "MimeType=x-scheme-handler/tel;x-scheme-handler/callto;x-scheme-handler/afas-tray;" \
+        in text
+    assert 'Exec="/opt/afas tray/afas-tray" %u' in text
+    assert install(["/opt/afas tray/afas-tray"], folder=folder) == path  # idempotent

@@ -205,3 +205,20 @@ def test_missed_submenu_lists_calls_and_opening_it_clears_the_count(qtbot: objec
     assert corner.red() > 150 and corner.green() < 100
     assert badge_icon(tray_icon("idle"), 0) is tray_icon("idle")
     assert QColor(corner).isValid()
+
+
+def test_missed_cli_lists_unseen_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from afas_tray import cli
+
+    paths = app_paths().ensure()
+    store = MissedCalls(paths.database_file, Settings())
+    store.add(MissedCall("020 622 12 34", "Jansen", 1_700_000_000.0, "c1"))
+    store.close()
+    assert cli.main(["missed"]) == 0
+    out = capsys.readouterr().out
+    assert "020 622 12 34 — Jansen" in out and "(1)" in out
+    assert cli.main(["missed", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["call_id"] == "c1"
