@@ -169,6 +169,7 @@ class TrayShell:
         import gc
 
         await self.core.start()
+        self.restart_hotkey()
         # Everything made at start-up lives as long as the app: keep it out of the collector's
         # full passes, which otherwise stall the loop for tens of milliseconds.
         gc.collect()
@@ -257,6 +258,7 @@ class TrayShell:
 
         def accepted() -> None:
             self._pending = asyncio.ensure_future(self.core.apply_settings(dialog.result_settings()))
+            self._pending.add_done_callback(lambda _f: self.restart_hotkey())
             self._apply_autostart(dialog.start_at_login.isChecked())
 
         dialog.accepted.connect(accepted)
@@ -314,6 +316,41 @@ class TrayShell:
         log.info("dial via %s: %s", result.via or "-", "placed" if result.ok else "refused")
         self.tray.notify(APP_NAME, str(result.text), error=not result.ok)
 
+    def restart_hotkey(self) -> None:
+        """(Re)register the global dial hotkey of the settings, if any (pynput; optional)."""
+        from afas_tray import hotkey
+
+        stop = getattr(self, "_hotkey_stop", None)
+        if stop is not None:
+            stop()
+        loop = asyncio.get_running_loop()
+
+        def pressed() -> None:  # on pynput's thread: hop to the Qt loop
+            loop.call_soon_threadsafe(self.dial_selection)
+
+        self._hotkey_stop, problem = hotkey.start(self.core.settings.dial.hotkey, pressed)
+        if problem is not None:
+            self.tray.notify(APP_NAME, str(problem), error=True)
+
+    def dial_selection(self) -> None:
+        """The hotkey: the selected text where the system has a selection (X11), else the
+        clipboard."""
+        from PySide6.QtGui import QClipboard, QGuiApplication
+
+        from afas_tray.dial import DialError, dial_target
+
+        board = QGuiApplication.clipboard()
+        if board.supportsSelection():
+            picked = board.text(QClipboard.Mode.Selection).strip()
+            try:
+                dial_target(picked)
+            except DialError:
+                picked = ""
+            if picked:
+                self.call_back(picked)
+                return
+        self.dial_clipboard()
+
     def missed_calls(self) -> list[Any]:
         return self.core.missed.recent()
 
@@ -335,6 +372,9 @@ class TrayShell:
             self.demo_env.simulate_missed_call()
 
     def quit(self) -> None:
+        stop = getattr(self, "_hotkey_stop", None)
+        if stop is not None:
+            stop()
         self._stop.set()
 
     def _check_tray(self) -> None:

@@ -93,3 +93,31 @@ def test_call_back_from_the_recent_calls_menu_reaches_xelion(
             assert [r.number for r in sim.dial.requests] == [normalise(number)]
             assert sim.dial.requests[0].device_number == "+31612345678"
             wait_for(lambda: "dial via xelion: placed" in log.read_text(), 10, "the app's log")
+
+
+@pytest.mark.skipif(__import__("importlib.util").util.find_spec("pynput") is None,
+                    reason="the optional pynput package is not installed")
+def test_dial_hotkey_fires_on_x11(tmp_path: Path) -> None:
+    """The global hotkey (pynput) hears <ctrl>+<alt>+d typed anywhere on the X display."""
+    import sys
+
+    script = tmp_path / "hotkey.py"
+    script.write_text(
+        "import sys, threading\n"
+        "from afas_tray import hotkey\n"
+        "done = threading.Event()\n"
+        "stop, problem = hotkey.start('<ctrl>+<alt>+d', done.set)\n"
+        "print('problem' if problem else 'ready', flush=True)\n"
+        "print('pressed' if done.wait(20) else 'timeout', flush=True)\n"
+        "stop and stop()\n")
+    with x_server() as env:
+        wait_for(lambda: subprocess.run(["xwininfo", "-root"], env=env,
+                                        capture_output=True).returncode == 0, 30, "the X server")
+        proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        subprocess.run(["xdotool", "key", "ctrl+alt+d"], env=env, check=True)
+        assert proc.stdout.readline().strip() == "pressed"
+        proc.wait(10)
