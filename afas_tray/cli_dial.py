@@ -75,8 +75,11 @@ def cmd_dial(args: Sequence[str]) -> int:
     except DialError as exc:
         print(f"afas-tray: {exc.text}", file=sys.stderr)
         return 2
-    if args[:1] != ["dial"] and _hand_to_app(raw):
-        return 0  # a tel:/callto: link: the running app dials and shows the result
+    if args[:1] != ["dial"]:
+        if _hand_to_app(raw):
+            return 0  # a tel:/callto: link: the running app dials and shows the result
+        if _without_terminal() and _start_app_then_hand(raw):
+            return 0  # clicked in a browser, no app running: start it, it dials and says so
     result = asyncio.run(dial_headless(raw))
     stream = sys.stdout if result.ok else sys.stderr
     print(str(result.text), file=stream)
@@ -144,3 +147,33 @@ def cmd_missed(args: Any) -> int:
     for line in lines:
         print(f"  {line}")
     return 0
+
+
+def _without_terminal() -> bool:
+    """A bundled program opened by the OS for a link: nobody would read what we print."""
+    stream = sys.stderr
+    return bool(getattr(sys, "frozen", False)) and (stream is None or not stream.isatty())
+
+
+def _start_app_then_hand(raw: str, wait: float = 20.0) -> bool:
+    import subprocess
+    import time
+
+    from afas_tray.autostart import default_command
+
+    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                              "stderr": subprocess.DEVNULL, "close_fds": True}
+    if sys.platform == "win32":
+        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True
+    try:
+        subprocess.Popen(default_command(), **kwargs)
+    except OSError:
+        return False
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if _hand_to_app(raw):
+            return True
+    return False
