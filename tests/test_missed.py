@@ -222,3 +222,18 @@ def test_missed_cli_lists_unseen_calls(capsys: pytest.CaptureFixture[str]) -> No
     assert cli.main(["missed", "--json"]) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line)["call_id"] == "c1"
+
+
+def test_demo_menu_entry_sends_a_missed_call_event() -> None:
+    from afas_tray.demo.environment import DemoEnvironment
+
+    demo = DemoEnvironment(relations=300)
+    demo.start()
+    try:
+        number = demo.simulate_missed_call()
+        assert demo.xelion is not None
+        [event] = demo.xelion.call(lambda: list(demo.xelion.sim.dial.missed))  # type: ignore[union-attr]
+        assert parse_missed_call({"notificationType": "missedCallEvent",
+                                  "notificationObject": event})["number"] == number  # type: ignore[index]
+    finally:
+        demo.stop()
