@@ -99,6 +99,11 @@ def _UrlOpenFilter(shell: TrayShell) -> Any:
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
                 url = event.url().toString()
+                from afas_tray.dial import is_dial_url
+
+                if is_dial_url(url):  # tel:/callto: (issue 16): macOS sends links this way
+                    shell.call_back(url)
+                    return True
                 if is_call_url(url):
                     try:
                         shell.on_instance_message(event_to_line(parse_call_url(url)))
@@ -140,6 +145,8 @@ class TrayShell:
         self.tray: Tray = Tray(self)
         self.tray.show()
         self.core.board.subscribe(self.tray.show_status)
+        self.core.missed.on_change.append(self.tray.set_missed_count)
+        self.tray.set_missed_count(self.core.missed.unseen_count())
         self.tray.show_status(self.core.board.current)
         self.window: StatusWindow | None = None
         from PySide6.QtCore import QTimer
@@ -169,20 +176,6 @@ class TrayShell:
     def open_url(self, url: str) -> None:
         self.opener.open_url(url)
 
-    def call_back(self, number: str) -> None:
-        """The caller card's Call back: dial when the app can (``AppCore.dial``), else copy."""
-        dial = getattr(self.core, "dial", None)
-        if callable(dial):
-            dial(number)
-            return
-        from PySide6.QtCore import QCoreApplication
-
-        from afas_tray.ui.caller_card import copy_number
-
-        copy_number(number)
-        self.tray.notify(APP_NAME, QCoreApplication.translate(
-            "Tray", "Number copied: %1").replace("%1", number))
-
     def display_number(self, number: str) -> str:
         """National format for the default region, international for others."""
         from afas_tray.phone import display
@@ -205,6 +198,7 @@ class TrayShell:
         import gc
 
         await self.core.start()
+        self.restart_hotkey()
         # Everything made at start-up lives as long as the app: keep it out of the collector's
         # full passes, which otherwise stall the loop for tens of milliseconds.
         gc.collect()
@@ -216,6 +210,11 @@ class TrayShell:
 
     # -- Controller ------------------------------------------------------------------------
     def on_instance_message(self, line: str) -> None:
+        from afas_tray.dial import dial_from_line
+
+        if (number := dial_from_line(line)) is not None:  # a tel:/callto: link (issue 16)
+            self.call_back(number)
+            return
         try:
             event = event_from_line(line)
         except HandoffError as exc:
@@ -288,6 +287,7 @@ class TrayShell:
 
         def accepted() -> None:
             self._pending = asyncio.ensure_future(self.core.apply_settings(dialog.result_settings()))
+            self._pending.add_done_callback(lambda _f: self.restart_hotkey())
             self._apply_autostart(dialog.start_at_login.isChecked())
 
         dialog.accepted.connect(accepted)
@@ -324,7 +324,86 @@ class TrayShell:
         if self.demo_env is not None:
             self.demo_env.simulate_call()
 
+    # -- dialling and missed calls (issue 16) ------------------------------------------------
+    def call_back(self, number: str) -> None:
+        self._pending_dial = asyncio.ensure_future(self._dial(number))
+
+    def dial_clipboard(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        text = QGuiApplication.clipboard().text().strip()
+        if not text:
+            from PySide6.QtCore import QCoreApplication
+
+            self.tray.notify(APP_NAME, QCoreApplication.translate(
+                "Dial", "The clipboard holds no phone number."), error=True)
+            return
+        self.call_back(text)
+
+    async def _dial(self, number: str) -> None:
+        result = await self.core.dial(number)
+        log.info("dial via %s: %s", result.via or "-", "placed" if result.ok else "refused")
+        self.tray.notify(APP_NAME, str(result.text), error=not result.ok)
+
+    def restart_hotkey(self) -> None:
+        """(Re)register the global dial hotkey of the settings, if any (pynput; optional)."""
+        from afas_tray import hotkey
+
+        stop = getattr(self, "_hotkey_stop", None)
+        if stop is not None:
+            stop()
+        loop = asyncio.get_running_loop()
+
+        def pressed() -> None:  # on pynput's thread: hop to the Qt loop
+            loop.call_soon_threadsafe(self.dial_selection)
+
+        self._hotkey_stop, problem = hotkey.start(self.core.settings.dial.hotkey, pressed)
+        if problem is not None:
+            self.tray.notify(APP_NAME, str(problem), error=True)
+
+    def dial_selection(self) -> None:
+        """The hotkey: the selected text where the system has a selection (X11), else the
+        clipboard."""
+        from PySide6.QtGui import QClipboard, QGuiApplication
+
+        from afas_tray.dial import DialError, dial_target
+
+        board = QGuiApplication.clipboard()
+        if board.supportsSelection():
+            picked = board.text(QClipboard.Mode.Selection).strip()
+            try:
+                dial_target(picked)
+            except DialError:
+                picked = ""
+            if picked:
+                self.call_back(picked)
+                return
+        self.dial_clipboard()
+
+    def missed_calls(self) -> list[Any]:
+        return self.core.missed.recent()
+
+    def missed_unseen(self) -> int:
+        return self.core.missed.unseen_count()
+
+    def missed_seen(self) -> None:
+        self.core.missed.mark_seen()
+
+    def open_missed_card(self, row: Any) -> None:
+        from afas_tray.calls import card_url
+
+        url = card_url(self.core.settings.afas.insite_url_template, row.bcid or "")
+        if row.bcid and url:
+            self.opener.open_url(url)
+
+    def simulate_missed_call(self) -> None:
+        if self.demo_env is not None:
+            self.demo_env.simulate_missed_call()
+
     def quit(self) -> None:
+        stop = getattr(self, "_hotkey_stop", None)
+        if stop is not None:
+            stop()
         self._stop.set()
 
     def _check_tray(self) -> None:

@@ -221,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_config)
 
     sub.add_parser("call", help="hand a ringing call to the running app: call NUMBER [--call-id ID]")
+    sub.add_parser("dial", help="place a call through Xelion: dial NUMBER (also tel:/callto: links)")
     d = sub.add_parser("doctor", help="check settings, AFAS connection, token and the three connectors")
     d.set_defaults(func=cmd_doctor)
     sy = sub.add_parser("sync", help="refresh the phone book from AFAS")
@@ -230,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("number")
     lk.set_defaults(func=cmd_lookup)
 
+    from afas_tray.cli_dial import add_parsers as add_dial_parsers
+
+    add_dial_parsers(sub)
     from afas_tray.cli_outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)
@@ -289,6 +293,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["call"]:
         return cmd_call(args_list[1:])
+    from afas_tray.cli_dial import cmd_dial, wants_dial
+
+    if wants_dial(args_list):  # `dial NUMBER`, or a tel:/callto: link opened by the OS
+        return cmd_dial(args_list)
     if any(a.lower().startswith("afas-tray:") for a in args_list):
         # Opened through the URL scheme (Windows/Linux pass the URL as an argument).
         from afas_tray import app

@@ -50,6 +50,7 @@ class AppCore:
                                      profile.paths.data_dir, db_path=profile.paths.database_file)
         self.reports.on_notice.append(self._report_notice)
         self.on_call_finished: list[Callable[[CallEvent], None]] = [self.reports.hung_up]
+        self._init_missed()
         self._client_factory = client_factory
         self._tasks: list[asyncio.Task[Any]] = []
         self._drain_wake = asyncio.Event()
@@ -92,6 +93,7 @@ class AppCore:
                 await self._card_client[1].aclose()
             self._card_client = None
         self.reports.close()
+        self.missed.close()
         self.outbox.close()
         self.book.close()
 
@@ -112,6 +114,7 @@ class AppCore:
         self.book.region = settings.phone.default_region
         self.engine.update_settings(settings)
         self.reports.update_settings(settings)
+        self.missed.settings = settings
         self.outbox.resume()  # a refused token may have been fixed
         self._refresh_configured_state()
         await self._stop_sources()
@@ -202,6 +205,7 @@ class AppCore:
             )
             stream = XelionEventStream(client, self._on_event, self._xelion_status)
             stream.on_notification = self._xelion_notification
+            stream.on_missed_call = self._missed_from_event
             self._xelion_stream = (client, stream)
             # One Xelion session for the stream and the call-log fetcher: a second login with
             # the same userSpace would be refused.
@@ -292,6 +296,48 @@ class AppCore:
             except Exception:
                 log.exception("outbox drain crashed")
                 await asyncio.sleep(10)
+
+    # -- dialling and missed calls (issue 16) ------------------------------------------------------
+    def _init_missed(self) -> None:
+        from afas_tray.missed import MissedCalls
+
+        self.missed = MissedCalls(
+            self.profile.paths.database_file, self.settings,
+            lookup=lambda number: self.book.lookup(number, self.settings.phone.default_region),
+            outbox=self.outbox, is_loggable=self.router.is_loggable,
+        )
+        self.reports.on_call_log.append(self._missed_from_log)
+
+    def add_missed(self, call: Any) -> bool:
+        """One missed call (a ``missed.MissedCall``), from any source."""
+        added = self.missed.add(call)
+        if added:
+            self._drain_wake.set()  # its dossier item, if any, goes up soon
+        return added
+
+    def _missed_from_event(self, payload: Any) -> None:
+        from afas_tray.missed import MissedCall
+        from afas_tray.xelion.missed_call import parse_missed_call
+
+        fields = parse_missed_call(payload)
+        if fields is not None:
+            self.add_missed(MissedCall(source="xelion", **fields))
+
+    def _missed_from_log(self, details: Any) -> None:
+        from afas_tray.missed import from_call_log
+
+        call = from_call_log(details)
+        if call is not None:
+            self.add_missed(call)
+
+    async def dial(self, raw: str) -> Any:
+        """Place a call for the operator (``dial.DialResult``): through this app's Xelion
+        session, or the softphone when preferred or Xelion is not set up."""
+        from afas_tray.dial import Dialler, xelion_call_through
+
+        client = self._xelion_stream[0] if self._xelion_stream is not None else None
+        through = xelion_call_through(client, self.settings) if client is not None else None
+        return await Dialler(self.settings, through).dial(raw)
 
     def network_changed(self) -> None:
         """The OS says the network changed or the machine woke: reconnect at once."""

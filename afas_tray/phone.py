@@ -283,3 +283,17 @@ def _display_cached(e164: str, region: str) -> str:
     )
     style = PhoneNumberFormat.NATIONAL if own else PhoneNumberFormat.INTERNATIONAL
     return phonenumbers.format_number(number, style)
+
+
+def extension_of(raw: str | None, region: str = "NL") -> str:
+    """The extension written after a number (``x 12``, ``toestel 12``, ``;ext=12``), or ``""``.
+
+    ``normalise`` drops it (the match key is the main number); dialling keeps it."""
+    if not raw or is_anonymous(raw):
+        return ""
+    text = _EXTENSION_WORDS.sub(" ext. ", raw.strip())
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    return number.extension or ""

@@ -533,6 +533,7 @@ class ReportService:
         self._client_changed = asyncio.Event()
         self._last_notice: Text | None = None
         self.on_notice: list[Callable[[Text | None], None]] = []
+        self.on_call_log: list[Callable[[CallDetails], None]] = []  # every finished call seen
 
     # -- the app's side ------------------------------------------------------------------------
 
@@ -651,6 +652,11 @@ class ReportService:
 
         Idempotent per oid: a crash between this and the fetcher's commit repeats the call.
         """
+        for hook in list(self.on_call_log):  # e.g. unanswered incoming calls → missed calls
+            try:
+                hook(call)
+            except Exception:
+                log.exception("call-log hook failed")
         now = time.time()
         wait = self.timing.recording_wait
         if wait is None:

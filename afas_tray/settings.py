@@ -152,6 +152,16 @@ class UiSettings:
 
 
 @dataclass
+class DialSettings:
+    """Dialling and missed calls (issue 16)."""
+
+    prefer_softphone: bool = False  # dial through the OS's tel: handler instead of Xelion
+    device_number: str = ""  # the operator's own phone, which Xelion rings first (pbx_call)
+    missed_to_dossier: bool = False  # a missed call of a known relation: dossier item
+    hotkey: str = ""  # optional global hotkey (pynput syntax, e.g. "<ctrl>+<alt>+d")
+
+
+@dataclass
 class Settings:
     version: int = SCHEMA_VERSION
     afas: AfasSettings = field(default_factory=AfasSettings)
@@ -163,6 +173,7 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     card: CardSettings = field(default_factory=CardSettings)
     reports: ReportFilterSettings = field(default_factory=ReportFilterSettings)
+    dial: DialSettings = field(default_factory=DialSettings)
 
     def copy(self) -> Settings:
         return from_dict(to_dict(self, with_secrets=True))
@@ -290,6 +301,10 @@ KEYS: dict[str, Key] = {
         Key("reports.min_duration_seconds", int),
         Key("reports.log_outgoing", _parse_bool),
         Key("reports.never_log_numbers", _parse_list),
+        Key("dial.prefer_softphone", _parse_bool),
+        Key("dial.device_number", str),
+        Key("dial.missed_to_dossier", _parse_bool),
+        Key("dial.hotkey", str),
     ]
 }
 
@@ -499,6 +514,23 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
     if settings.ui.language not in ("system", "nl", "en"):
         errors["ui.language"] = T("Choose system, nl or en.", "Kies system, nl of en.")
     errors.update(_validate_card_and_filters(settings))
+    errors.update(_validate_dial(settings))
+    return errors
+
+
+def _validate_dial(settings: Settings) -> dict[str, Text]:
+    """Dialling (issue 16): the operator's own number must be a number Xelion can ring."""
+    from afas_tray.phone import is_internal, normalise
+
+    errors: dict[str, Text] = {}
+    own = settings.dial.device_number.strip()
+    if own and normalise(own, settings.phone.default_region) is None and not is_internal(own):
+        errors["dial.device_number"] = T(
+            "Enter your own phone number (e.g. +31 6 1234 5678) or extension, or leave it empty.",
+            "Vul je eigen telefoonnummer (bijv. +31 6 1234 5678) of toestel in, of laat het leeg.",
+        )
+    if len(settings.dial.hotkey) > 60:
+        errors["dial.hotkey"] = T("At most 60 characters.", "Hooguit 60 tekens.")
     return errors
 
 

@@ -57,6 +57,7 @@ class DemoEnvironment:
         s.xelion.user_space = "afas-tray-demo"
         # The demo shows what the hosted koppeling does: relations appear in Xelion's address book.
         s.xelion.addressbook_sync = True
+        s.dial.device_number = "+31612345678"  # the demo operator's phone, rung first on dial
         return s
 
     def simulate_call(self) -> str:
@@ -64,6 +65,13 @@ class DemoEnvironment:
         number = next(self._numbers)
         if self.xelion is not None:
             self.xelion.call(self.xelion.sim.ring, number)
+        return number
+
+    def simulate_missed_call(self) -> str:
+        """The next sample number rings out unanswered: a missedCallEvent reaches us."""
+        number = next(self._numbers)
+        if self.xelion is not None:
+            self.xelion.call(self.xelion.sim.dial.missed_call, number)
         return number
 
     def stop(self) -> None:

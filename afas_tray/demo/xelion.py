@@ -132,6 +132,9 @@ class XelionSimulator:
         self._audio_cache: dict[int, bytes] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.addressbook = SimAddressBook(self._new_oid)
+        from afas_tray.demo.xelion_dial import DialSimulator
+
+        self.dial = DialSimulator(self)  # me/device/*, missedCallEvent (issue 16)
 
     def _new_oid(self) -> str:
         self._next_oid += 1
@@ -159,6 +162,7 @@ class XelionSimulator:
             web.post("/_sim/{action}", self._control),
             web.get("/_sim/counts", self._control_counts),
         ])
+        app.add_routes(self.dial.routes(api))
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -704,7 +708,9 @@ class XelionSimulator:
             elif action == "log_call":
                 result = {"oid": self.log_call(str(body["number"]), user=body.get("user"))}
             else:
-                return web.json_response({"error": f"unknown action {action}"}, status=404)
+                handled, result = self.dial.control(action, body)
+                if not handled:
+                    return web.json_response({"error": f"unknown action {action}"}, status=404)
         except KeyError as exc:
             return web.json_response({"error": f"missing or unknown {exc}"}, status=400)
         return web.json_response(result or {"ok": True})

@@ -156,6 +156,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(_scrolling(self._xelion_tab()), self.tr("Xelion"))
         self.tabs.addTab(_scrolling(self._pop_tab()), self.tr("Caller pop"))
         self.tabs.addTab(_scrolling(self._advanced_tab()), self.tr("Advanced"))
+        self.tabs.addTab(_scrolling(self._dial_tab()), self.tr("Dialling"))
         outer.addWidget(self.tabs, 1)
 
         outer.addWidget(self._checks_box())
@@ -796,7 +797,56 @@ class SettingsDialog(QDialog):
         s.phone.default_region = self.region.text().strip().upper()
         s.ui.language = str(self.language.currentData())
         self._collect_card_and_filters(s)
+        self._collect_dial(s)
         return s
+
+    # --- dialling and missed calls (issue 16) ------------------------------------------------------
+
+    def _dial_tab(self) -> QWidget:
+        d = self._settings.dial
+        page, form = self._form()
+        tab = self.tabs.count()  # appended after the other tabs
+        self.dial_device = self._line(d.device_number, "+31 6 1234 5678", "dial.device_number")
+        self._add_row(
+            form, "dial.device_number", self.tr("My phone number"), self.dial_device,
+            self.tr("Xelion rings this phone first and then connects you to the number you "
+                    "dial. Needed for dialling through Xelion."),
+            tab,
+        )
+        self.dial_softphone = self._check(
+            self.tr("Dial with my softphone (the system's tel: app) instead of Xelion"),
+            d.prefer_softphone, "dial.prefer_softphone")
+        self._add_row(
+            form, "dial.prefer_softphone", None, self.dial_softphone,
+            self.tr("Make your softphone the default app for tel: links, or AFAS Tray cannot "
+                    "reach it."),
+            tab,
+        )
+        self.dial_missed_dossier = self._check(
+            self.tr("Record a missed call of a known relation as a dossier item"),
+            d.missed_to_dossier, "dial.missed_to_dossier")
+        self._add_row(
+            form, "dial.missed_to_dossier", None, self.dial_missed_dossier,
+            self.tr("Subject 'Gemiste oproep'; needs the dossier item type on the AFAS tab."),
+            tab,
+        )
+        self.dial_hotkey = self._line(d.hotkey, self.tr("<ctrl>+<alt>+d"), "dial.hotkey")
+        self._add_row(
+            form, "dial.hotkey", self.tr("Dial hotkey"), self.dial_hotkey,
+            self.tr("Dials the copied (on Linux: the selected) number from any program. Empty: "
+                    "no hotkey. Needs the optional pynput package; see the README."),
+            tab,
+        )
+        return page
+
+    def _collect_dial(self, s: Settings) -> None:
+        if not hasattr(self, "dial_hotkey"):  # still building the tabs
+            return
+        d = s.dial
+        d.device_number = self.dial_device.text().strip()
+        d.prefer_softphone = self.dial_softphone.isChecked()
+        d.missed_to_dossier = self.dial_missed_dossier.isChecked()
+        d.hotkey = self.dial_hotkey.text().strip()
 
     def _changed(self, key: str) -> None:
         if key:

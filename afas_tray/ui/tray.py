@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from afas_tray import APP_NAME
 from afas_tray.status import State, Status
+from afas_tray.ui.dial_menu import add_call_back, add_dial_entries, badge_icon
 from afas_tray.ui.icons import tray_icon
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         open_act.setEnabled(bool(call.match_bcid))
         report_act = sub.addAction(QCoreApplication.translate("Tray", "Write report…"))
         report_act.triggered.connect(partial(controller.write_report, call))
+        add_call_back(sub, controller, call)
+    add_dial_entries(menu, controller)
     if controller.demo:
         menu.addAction(QCoreApplication.translate("Tray", "Simulate incoming call"), controller.simulate_call)
     menu.addAction(QCoreApplication.translate("Tray", "Resume sync") if controller.is_paused() else QCoreApplication.translate("Tray", "Pause sync"),
@@ -159,8 +162,14 @@ class Tray(QObject):
 
     def show_status(self, status: Status) -> None:
         self.status = status
-        self.icon.setIcon(tray_icon(status.state.value, mask=IS_MAC))
+        # The unseen missed calls show as a count on the icon (issue 16).
+        self.icon.setIcon(badge_icon(tray_icon(status.state.value, mask=IS_MAC),
+                                     getattr(self, "missed_count", 0)))
         self.icon.setToolTip(tooltip_text(status))
+
+    def set_missed_count(self, count: int) -> None:
+        self.missed_count = count
+        self.show_status(self.status)
 
     def notify(self, title: str, text: str, *, error: bool = False,
                on_click: Callable[[], None] | None = None) -> None:

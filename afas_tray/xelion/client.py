@@ -36,6 +36,7 @@ from afas_tray.xelion.errors import (
     XelionAlreadyLoggedIn,
     XelionAuthError,
     XelionBadReply,
+    XelionDialRefused,
     XelionError,
     XelionMfaRequired,
     XelionRequestError,
@@ -486,6 +487,59 @@ class XelionClient:
                     self._token = None
                     await self._login_locked()
         raise XelionSessionExpired.default()
+
+    # -- dialling (issue 16) ---------------------------------------------------------------
+
+    async def pbx_call(self, number: str, *, device_uuid: str = "", device_number: str = ""
+                       ) -> None:
+        """Let the PBX place a call: it rings the operator's own phone first, then ``number``.
+
+        ``POST me/device/pbx_call`` with the number as a bare JSON string
+        (``resources/me_device_pbx_call.html``). It needs a device registered with *this
+        session* that has a phone number, and the PBX-Call-Initiation capability. With
+        ``device_number`` the device is registered first (``POST me/device/register``,
+        ``resources/me_device_register.html``), once per session token. Refusals raise
+        ``XelionDialRefused`` carrying Xelion's reason (10050 no device, 10052 no number on
+        the device, 10200/10202 number missing/undecodable, 403 no capability or licence).
+        """
+        path = "me/device/pbx_call"
+        for attempt in (0, 1):
+            await self.ensure_session()
+            token = self._token
+            if token is None:
+                raise XelionSessionExpired.default()
+            if device_number and getattr(self, "_device_token", None) != token:
+                resp = await self._send("POST", "me/device/register", headers=self._auth(token),
+                                        json={"uuid": device_uuid or self.user_space,
+                                              "phoneNumber": device_number})
+                if resp.status_code == 401 and attempt == 0:
+                    await self._relogin_after_401(token)
+                    continue
+                self._raise_dial_error(resp, "me/device/register")
+                self._device_token = token
+            resp = await self._send("POST", path, json=number, headers=self._auth(token))
+            if resp.status_code == 401 and attempt == 0:
+                await self._relogin_after_401(token)
+                continue
+            self._raise_dial_error(resp, path)
+            log.info("Xelion accepted a PBX call request")  # never the number itself in the log
+            return
+        raise XelionSessionExpired.default()
+
+    async def _relogin_after_401(self, token: str) -> None:
+        log.info("Xelion answered 401 while dialling; logging in again once")
+        async with self._lock:
+            if self._token == token:
+                self._token = None
+                await self._login_locked()
+
+    def _raise_dial_error(self, resp: httpx.Response, path: str) -> None:
+        if resp.status_code < 300:
+            return
+        code, message = _error_info(resp)
+        if resp.status_code in (400, 403, 404, 409):
+            raise XelionDialRefused.from_reply(path, resp.status_code, code, self._scrub(message))
+        raise self._general_error(resp, path, code, message)
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -231,3 +231,28 @@ class XelionRequestError(XelionError):
             code=code,
             status=status,
         )
+
+
+# Dialling through the PBX (resources/me_device_pbx_call.html, me_device_register.html).
+CODE_NO_PAYLOAD = 10200
+CODE_BAD_PAYLOAD = 10202
+CODE_NO_DEVICE = 10050
+CODE_NO_DEVICE_NUMBER = 10052
+CODE_NO_PERMISSION = 10101  # common_errors.html: no permission, or not the required licence
+
+
+class XelionDialRefused(XelionRequestError):
+    """Xelion refused ``me/device/pbx_call`` (or the device registration before it).
+
+    ``reason`` is Xelion's own message (scrubbed of secrets), so the user sees why."""
+
+    def __init__(self, text: Text, *, reason: str, code: int | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(text, code=code, status=status)
+        self.reason = reason
+
+    @classmethod
+    def from_reply(cls, path: str, status: int, code: int | None, reason: str
+                   ) -> XelionDialRefused:
+        base = XelionRequestError.refused(path, status, code, reason)
+        return cls(base.text, reason=reason, code=code, status=status)

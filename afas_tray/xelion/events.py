@@ -34,7 +34,7 @@ from afas_tray.xelion.errors import XelionError
 log = logging.getLogger(__name__)
 
 SUBSCRIBED_EVENTS = ("activeChannelEvent", "openDocumentEvent", "executeCommandEvent",
-                     "doNotDisturbEvent")
+                     "doNotDisturbEvent", "missedCallEvent")
 _TRIGGER_EVENTS = {"openDocumentEvent", "executeCommandEvent"}
 _RINGING_STATES = {"ring", "ringing", "dialing"}
 _ANSWERED_STATES = {"up", "connected"}
@@ -286,6 +286,9 @@ _TEXT_STOPPED = T("Xelion call events stopped.", "Xelion-gespreksmeldingen gesto
 class XelionEventStream:
     """Keeps one Xelion websocket open and reports call events until cancelled or stopped."""
 
+    # Hears the payload of each missedCallEvent (issue 16: afas_tray.xelion.missed_call reads it).
+    on_missed_call: Callable[[Mapping[str, Any]], None] | None = None
+
     def __init__(
         self,
         client: _SessionSource,
@@ -494,3 +497,5 @@ class XelionEventStream:
                 self.on_notification(kind, payload)
             except Exception:
                 log.exception("Xelion notification callback failed")
+        elif kind == "missedCallEvent" and self.on_missed_call is not None:
+            self.on_missed_call(payload)

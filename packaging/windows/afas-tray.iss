@@ -116,6 +116,20 @@ Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueNam
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"",0"
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
+; tel:/callto: links (issue 16): AFAS Tray offers itself under Settings > Apps > Default apps
+; (RegisteredApplications + Capabilities\URLAssociations, per user). Windows lets only the user
+; make it the default; until then a phone link still opens the app chosen before.
+Root: HKCU; Subkey: "Software\RegisteredApplications"; ValueType: string; ValueName: "{#AppName}"; ValueData: "Software\{#AppName}\Capabilities"; Flags: uninsdeletevalue
+Root: HKCU; Subkey: "Software\{#AppName}"; Flags: uninsdeletekeyifempty
+Root: HKCU; Subkey: "Software\{#AppName}\Capabilities"; ValueType: string; ValueName: "ApplicationName"; ValueData: "{#AppName}"; Flags: uninsdeletekey
+Root: HKCU; Subkey: "Software\{#AppName}\Capabilities"; ValueType: string; ValueName: "ApplicationDescription"; ValueData: "Dial phone numbers through Xelion"
+Root: HKCU; Subkey: "Software\{#AppName}\Capabilities"; ValueType: string; ValueName: "ApplicationIcon"; ValueData: """{app}\{#AppExe}"",0"
+Root: HKCU; Subkey: "Software\{#AppName}\Capabilities\URLAssociations"; ValueType: string; ValueName: "tel"; ValueData: "AfasTray.PhoneLink"
+Root: HKCU; Subkey: "Software\{#AppName}\Capabilities\URLAssociations"; ValueType: string; ValueName: "callto"; ValueData: "AfasTray.PhoneLink"
+Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink"; ValueType: string; ValueName: ""; ValueData: "{#AppName} phone link"; Flags: uninsdeletekey
+Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""
+Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"",0"
+Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
 ; Start at login: the task sets the first state only (see [Tasks]); an upgrade never writes or
 ; deletes the value. The uninstaller removes it ([Code], usPostUninstall).
 Root: HKCU; Subkey: "{#RunKey}"; ValueType: string; ValueName: "{#AppName}"; ValueData: """{app}\{#AppExe}"""; Tasks: autostart; Check: IsFirstInstall

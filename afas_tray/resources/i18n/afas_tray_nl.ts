@@ -167,6 +167,41 @@
     </message>
 </context>
 <context>
+    <name>Dial</name>
+    <message>
+        <source>The clipboard holds no phone number.</source>
+        <translation>Het klembord bevat geen telefoonnummer.</translation>
+    </message>
+    <message>
+        <source>Call back</source>
+        <translation>Terugbellen</translation>
+    </message>
+    <message>
+        <source>Missed calls (%1)</source>
+        <translation>Gemiste oproepen (%1)</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>onbekend</translation>
+    </message>
+    <message>
+        <source>Dial clipboard number</source>
+        <translation>Nummer op klembord bellen</translation>
+    </message>
+    <message>
+        <source>No missed calls</source>
+        <translation>Geen gemiste oproepen</translation>
+    </message>
+    <message>
+        <source>Open card</source>
+        <translation>Kaart openen</translation>
+    </message>
+    <message>
+        <source>Simulate missed call</source>
+        <translation>Gemiste oproep simuleren</translation>
+    </message>
+</context>
+<context>
     <name>MatchPicker</name>
     <message>
         <source>Choose a relation — AFAS Tray</source>
@@ -751,6 +786,46 @@
     <message>
         <source>All {total} checks passed.</source>
         <translation>Alle {total} controles geslaagd.</translation>
+    </message>
+    <message>
+        <source>Dialling</source>
+        <translation>Bellen</translation>
+    </message>
+    <message>
+        <source>My phone number</source>
+        <translation>Mijn telefoonnummer</translation>
+    </message>
+    <message>
+        <source>Xelion rings this phone first and then connects you to the number you dial. Needed for dialling through Xelion.</source>
+        <translation>Xelion laat eerst deze telefoon overgaan en verbindt je daarna met het nummer dat je belt. Nodig om via Xelion te bellen.</translation>
+    </message>
+    <message>
+        <source>Dial with my softphone (the system&apos;s tel: app) instead of Xelion</source>
+        <translation>Bellen met mijn softphone (de tel:-app van het systeem) in plaats van Xelion</translation>
+    </message>
+    <message>
+        <source>Make your softphone the default app for tel: links, or AFAS Tray cannot reach it.</source>
+        <translation>Maak je softphone de standaard-app voor tel:-links, anders kan AFAS Tray hem niet bereiken.</translation>
+    </message>
+    <message>
+        <source>Record a missed call of a known relation as a dossier item</source>
+        <translation>Een gemiste oproep van een bekende relatie vastleggen als dossieritem</translation>
+    </message>
+    <message>
+        <source>Subject &apos;Gemiste oproep&apos;; needs the dossier item type on the AFAS tab.</source>
+        <translation>Onderwerp &apos;Gemiste oproep&apos;; vraagt het type dossier item op het tabblad AFAS.</translation>
+    </message>
+    <message>
+        <source>&lt;ctrl&gt;+&lt;alt&gt;+d</source>
+        <translation>&lt;ctrl&gt;+&lt;alt&gt;+b</translation>
+    </message>
+    <message>
+        <source>Dial hotkey</source>
+        <translation>Sneltoets bellen</translation>
+    </message>
+    <message>
+        <source>Dials the copied (on Linux: the selected) number from any program. Empty: no hotkey. Needs the optional pynput package; see the README.</source>
+        <translation>Belt het gekopieerde (op Linux: het geselecteerde) nummer vanuit elk programma. Leeg: geen sneltoets. Vraagt het optionele pakket pynput; zie de README.</translation>
     </message>
 </context>
 <context>
