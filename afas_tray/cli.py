@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     from afas_tray.cli_outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)
+    from afas_tray.cli_status import add_parser as add_status_parser
+
+    add_status_parser(sub)
     return p
 
 

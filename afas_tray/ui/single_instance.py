@@ -8,9 +8,12 @@ the Qt-free sending side and the per-user, per-profile name.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
+
+from afas_tray.instance_client import STATUS_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class SingleInstanceServer(QObject):
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._accept)
         self._buffers: dict[QLocalSocket, bytes] = {}
+        # ``afas-tray status``: answers the request line with one JSON line (no event emitted).
+        self.status_provider: Callable[[], str] | None = None
 
     @property
     def name(self) -> str:
@@ -102,13 +107,26 @@ class SingleInstanceServer(QObject):
             return
         self._buffers[sock] = rest
         for raw in lines:
+            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+            if line == STATUS_REQUEST and self.status_provider is not None:
+                sock.write(self._status_line())
+                sock.flush()
+                continue
             # Answer before handing on: the sender is a phone hook waiting to exit, and the
             # receiver may take a moment (opening a browser).
             sock.write(b"ok\n")
             sock.flush()
-            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
             if line:
                 self.received.emit(line)
+
+    def _status_line(self) -> bytes:
+        assert self.status_provider is not None
+        try:
+            text = self.status_provider()
+        except Exception:  # the socket must keep answering whatever the app's state
+            log.exception("single instance: the status could not be built")
+            text = '{"error": "the status could not be built; see the log"}'
+        return text.replace("\n", " ").encode("utf-8") + b"\n"
 
     def _drop(self, sock: QLocalSocket) -> None:
         self._buffers.pop(sock, None)

@@ -42,6 +42,9 @@ class Controller(Protocol):
     def recent_calls(self) -> Sequence[Any]: ...
     def open_recent(self, call: Any) -> None: ...
     def write_report(self, call: Any) -> None: ...
+    def can_write_report(self, call: Any) -> bool: ...
+    def failed_reports(self) -> Sequence[Any]: ...  # outbox.OutboxRow, oldest first
+    def retry_report(self, key: str | None) -> None: ...  # None: every failed report
     def open_settings(self) -> None: ...
     def open_log_folder(self) -> None: ...
     def show_about(self) -> None: ...
@@ -56,7 +59,18 @@ def state_title(status: Status) -> str:
         State.ERROR: QCoreApplication.translate("Tray", "Needs attention"),
         State.PAUSED: QCoreApplication.translate("Tray", "Sync paused"),
         State.NOT_CONFIGURED: QCoreApplication.translate("Tray", "Not set up yet"),
-    }[status.state]
+    }[status.shown_state]
+
+
+def failed_text(status: Status) -> str:
+    """The line that says AFAS refused reports, in AFAS's own words when it gave them."""
+    n = status.reports_failed
+    text = (QCoreApplication.translate("Tray", "AFAS refused a report")
+            if n == 1 else QCoreApplication.translate("Tray", "AFAS refused %1 reports").replace(
+                "%1", str(n)))
+    if status.reports_failed_message is not None:
+        text += ": " + str(status.reports_failed_message)
+    return text
 
 
 def tooltip_text(status: Status, now: float | None = None) -> str:
@@ -65,6 +79,8 @@ def tooltip_text(status: Status, now: float | None = None) -> str:
         lines[0] += f" {int(status.progress * 100)}%"
     if status.message is not None:
         lines.append(str(status.message))
+    if status.reports_failed:
+        lines.append(failed_text(status))
     if status.last_sync:
         age = max(0, int(((now or time.time()) - status.last_sync) // 60))
         when = time.strftime("%H:%M", time.localtime(status.last_sync))
@@ -92,6 +108,9 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
     if status.message is not None:
         msg = menu.addAction(str(status.message)[:120])
         msg.setEnabled(False)
+    if status.reports_failed:
+        refused = menu.addAction(_short(failed_text(status)))
+        refused.setEnabled(False)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Sync now"), controller.sync_now)
     recent = menu.addMenu(QCoreApplication.translate("Tray", "Recent calls"))
@@ -106,6 +125,8 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         open_act.setEnabled(bool(call.match_bcid))
         report_act = sub.addAction(QCoreApplication.translate("Tray", "Write report…"))
         report_act.triggered.connect(partial(controller.write_report, call))
+        report_act.setEnabled(controller.can_write_report(call))
+    build_reports_menu(menu, controller, status)
     if controller.demo:
         menu.addAction(QCoreApplication.translate("Tray", "Simulate incoming call"), controller.simulate_call)
     menu.addAction(QCoreApplication.translate("Tray", "Resume sync") if controller.is_paused() else QCoreApplication.translate("Tray", "Pause sync"),
@@ -116,6 +137,48 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
     menu.addAction(QCoreApplication.translate("Tray", "About %1").replace("%1", APP_NAME), controller.show_about)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Quit"), controller.quit)
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_reports_menu(menu: QMenu, controller: Controller, status: Status) -> QMenu:
+    """Reports ▸ waiting · failed, each refused report with AFAS's words and Retry; Open log."""
+    title = QCoreApplication.translate("Tray", "Reports")
+    if status.reports_failed:
+        title = QCoreApplication.translate("Tray", "Reports (%1 failed)").replace(
+            "%1", str(status.reports_failed))
+    reports = menu.addMenu(title)
+    reports.setObjectName("ReportsMenu")
+    queued = reports.addAction(QCoreApplication.translate("Tray", "On their way to AFAS: %1").replace(
+        "%1", str(status.outbox_backlog)))
+    queued.setEnabled(False)
+    if status.reports_waiting:
+        held = reports.addAction(QCoreApplication.translate(
+            "Tray", "Waiting for a relation or pick: %1").replace("%1", str(status.reports_waiting)))
+        held.setEnabled(False)
+    failed_head = reports.addAction(QCoreApplication.translate("Tray", "Failed: %1").replace(
+        "%1", str(status.reports_failed)))
+    failed_head.setEnabled(False)
+    rows = list(controller.failed_reports()) if status.reports_failed else []
+    if rows:
+        reports.addSeparator()
+    for row in rows[-10:]:  # the newest ten; the log and `afas-tray outbox` have them all
+        when = time.strftime("%d-%m %H:%M", time.localtime(row.created))
+        sub = reports.addMenu(_short(f"{when}  {row.item.subject}", 60))
+        if row.last_message is not None:
+            why = sub.addAction(_short("AFAS: " + str(row.last_message)))
+            why.setEnabled(False)
+        retry = sub.addAction(QCoreApplication.translate("Tray", "Retry"))
+        retry.triggered.connect(partial(controller.retry_report, row.key))
+    reports.addSeparator()
+    retry_all = reports.addAction(QCoreApplication.translate("Tray", "Retry all failed"))
+    retry_all.triggered.connect(partial(controller.retry_report, None))
+    retry_all.setEnabled(bool(status.reports_failed))
+    reports.addAction(QCoreApplication.translate("Tray", "Open log folder"), controller.open_log_folder)
+    return reports
 
 
 class Tray(QObject):
@@ -143,7 +206,7 @@ class Tray(QObject):
 
     def show_status(self, status: Status) -> None:
         self.status = status
-        self.icon.setIcon(tray_icon(status.state.value, mask=IS_MAC))
+        self.icon.setIcon(tray_icon(status.shown_state.value, mask=IS_MAC))
         self.icon.setToolTip(tooltip_text(status))
 
     def notify(self, title: str, text: str, *, error: bool = False,
@@ -200,7 +263,7 @@ class StatusWindow(QWidget):
 
     def show_status(self, status: Status) -> None:
         self._status = status
-        icon: QIcon = tray_icon(status.state.value)
+        icon: QIcon = tray_icon(status.shown_state.value)
         self.icon_label.setPixmap(icon.pixmap(48, 48))
         self.text.setText(tooltip_text(status))
         self.setWindowIcon(icon)
