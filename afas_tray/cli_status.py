@@ -66,7 +66,7 @@ def format_status(state: dict[str, Any]) -> list[str]:
         q=rep.get("queued", 0), w=rep.get("waiting", 0), f=rep.get("failed", 0)))
     refused = _text(rep.get("failed_message"))
     if rep.get("failed") and refused:
-        line += " — " + str(T("AFAS: {text}", "AFAS: {text}").format(text=refused))
+        line += " — " + refused  # AFAS's own words (the error text names AFAS)
     paused = _text(rep.get("paused"))
     if paused:
         line += " — " + paused

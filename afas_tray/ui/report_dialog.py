@@ -71,8 +71,11 @@ class CallReportDialog(QDialog):
 
         layout = QVBoxLayout(self)
         when = time.strftime("%d-%m-%Y %H:%M") if isinstance(time, datetime) else str(time)
+        # A call whose end the desktop never saw has no duration: no dangling separator then.
+        heading = (self.tr("{direction} call with {number} · {time} · {duration}") if duration
+                   else self.tr("{direction} call with {number} · {time}"))
         self.call_label = QLabel(
-            self.tr("{direction} call with {number} · {time} · {duration}").format(
+            heading.format(
                 direction=self._direction_text(direction),
                 number=number,
                 time=when,

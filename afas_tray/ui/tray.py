@@ -109,8 +109,12 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         msg = menu.addAction(str(status.message)[:120])
         msg.setEnabled(False)
     if status.reports_failed:
-        refused = menu.addAction(_short(failed_text(status)))
-        refused.setEnabled(False)
+        # AFAS's words on lines of their own (a menu item does not wrap); the tooltip has all.
+        for line in _wrapped(failed_text(status)):
+            refused = menu.addAction(line)
+            refused.setToolTip(failed_text(status))
+            refused.setEnabled(False)
+        menu.setToolTipsVisible(True)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Sync now"), controller.sync_now)
     recent = menu.addMenu(QCoreApplication.translate("Tray", "Recent calls"))
@@ -144,6 +148,16 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _wrapped(text: str, width: int = 64, lines: int = 3) -> list[str]:
+    """``text`` in menu-sized lines, at word boundaries; the last one cut with an ellipsis."""
+    import textwrap
+
+    out = textwrap.wrap(" ".join(text.split()), width) or [""]
+    if len(out) > lines:
+        out = [*out[: lines - 1], _short(" ".join(out[lines - 1:]), width)]
+    return out
+
+
 def build_reports_menu(menu: QMenu, controller: Controller, status: Status) -> QMenu:
     """Reports ▸ waiting · failed, each refused report with AFAS's words and Retry; Open log."""
     title = QCoreApplication.translate("Tray", "Reports")
@@ -169,8 +183,11 @@ def build_reports_menu(menu: QMenu, controller: Controller, status: Status) -> Q
         when = time.strftime("%d-%m %H:%M", time.localtime(row.created))
         sub = reports.addMenu(_short(f"{when}  {row.item.subject}", 60))
         if row.last_message is not None:
-            why = sub.addAction(_short("AFAS: " + str(row.last_message)))
-            why.setEnabled(False)
+            for line in _wrapped(str(row.last_message)):
+                why = sub.addAction(line)
+                why.setToolTip(str(row.last_message))
+                why.setEnabled(False)
+            sub.setToolTipsVisible(True)
         retry = sub.addAction(QCoreApplication.translate("Tray", "Retry"))
         retry.triggered.connect(partial(controller.retry_report, row.key))
     reports.addSeparator()
