@@ -54,10 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from afas_tray.ui.qt_compat import guard_bool_refcounts
     from afas_tray.ui.single_instance import SingleInstanceServer
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    guard_bool_refcounts()  # before the loop: qasync emits a signal per worker-thread result
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setQuitOnLastWindowClosed(False)
@@ -138,9 +140,11 @@ class TrayShell:
         from afas_tray import i18n
         from afas_tray.core import AppCore
         from afas_tray.ui.i18n_qt import install_translator
+        from afas_tray.ui.qt_compat import guard_bool_refcounts
         from afas_tray.ui.qt_opener import QtOpener
         from afas_tray.ui.tray import StatusWindow, Tray
 
+        guard_bool_refcounts()
         self.app = app
         self.profile = profile
         self.demo = demo_env is not None
