@@ -238,6 +238,11 @@ class Tray(QObject):
 
     def _rebuild(self) -> None:
         build_menu(self.menu, self.controller, self.status)
+        # What the operator saw at the top of the menu, for support (and the X11 test): the
+        # state and its messages, never a call's number.
+        head = [a.text() for a in self.menu.actions()]
+        head = head[: head.index("") if "" in head else len(head)]
+        log.info("tray menu opened: %s", " | ".join(head))
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         log.info("tray icon activated: %s", reason.name)
