@@ -93,12 +93,18 @@ class SingleInstanceServer(QObject):
             # socket's wrapper it holds) alive after the socket is gone — about 1 KB per
             # connection, found by bench/local_doors_fuzz.py. Bound methods find the socket
             # through sender().
-            timer.timeout.connect(sock.abort)
+            timer.timeout.connect(self._idle)
             timer.start(IDLE_TIMEOUT_MS)
             sock.readyRead.connect(self._ready_read)
             sock.disconnected.connect(self._disconnected)
             if sock.bytesAvailable():
                 self._read(sock)
+
+    def _idle(self) -> None:
+        timer = self.sender()
+        sock = timer.parent() if timer is not None else None
+        if isinstance(sock, QLocalSocket):
+            sock.abort()
 
     def _ready_read(self) -> None:
         sock = self.sender()
