@@ -9,6 +9,7 @@ hook (``QDesktopServices.setUrlHandler``), so no real browser starts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -381,3 +382,36 @@ def test_status_command_asks_the_running_app(
         qloop.run_until_complete(scenario())
     finally:
         server.close()
+
+
+def test_a_failure_in_a_task_nobody_awaits_is_logged_and_shown(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, english: None, browser: Browser,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Settings are applied in a task the dialog does not wait for: when it fails (a keychain
+    that refuses, say) the operator gets a message and the log the traceback."""
+    shell = build_shell(QApplication.instance(), Settings())  # type: ignore[arg-type]
+    shown: list[str] = []
+    shell.tray.notify = lambda title, text, **_kw: shown.append(text)  # type: ignore[method-assign]
+
+    async def apply() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("the keychain refused to store the token")
+
+    async def scenario() -> None:
+        task = shell.spawn(apply(), "applying the settings")
+        with contextlib.suppress(RuntimeError):
+            await task
+        await asyncio.sleep(0)
+        await shell.core.stop()
+
+    qloop.run_until_complete(scenario())
+    assert shown == ["Something went wrong (applying the settings): "
+                     "the keychain refused to store the token"]
+    assert shell.errors == shown
+    assert any(r.exc_info and "keychain refused" in str(r.exc_info[1]) for r in caplog.records)
+    # A slot that raises (here: the core lost its pick method) is shown too, not swallowed by Qt.
+    shell.core.record_pick = None  # type: ignore[assignment, method-assign]
+    shell.on_pick(SimpleNamespace(call_id="x", number="+31205550101"),
+                  SimpleNamespace(bcid="1"), False)
+    assert len(shown) == 2 and shown[1].startswith("Something went wrong (on_pick): ")
