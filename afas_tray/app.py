@@ -54,10 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from afas_tray.ui.qt_compat import guard_bool_refcounts
     from afas_tray.ui.single_instance import SingleInstanceServer
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    guard_bool_refcounts()  # before the loop: qasync emits a signal per worker-thread result
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setQuitOnLastWindowClosed(False)
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     shell = TrayShell(app, profile, loaded, demo_env=demo_env)
     server.received.connect(shell.on_instance_message)
+    server.status_provider = shell.status_json  # `afas-tray status`
     url_events = _UrlOpenFilter(shell)  # macOS delivers afas-tray:// URLs as QFileOpenEvent
     app.installEventFilter(url_events)
     for line in lines:
@@ -115,16 +118,38 @@ def _UrlOpenFilter(shell: TrayShell) -> Any:
     return UrlOpenFilter()
 
 
-class TrayShell:
-    """Owns the AppCore and the Qt pieces; implements the tray's Controller."""
+def _shows_errors(method: Any) -> Any:
+    """A Qt slot of the shell: whatever it raises is logged and shown, never swallowed by Qt."""
+    import functools
 
-    def __init__(self, app: Any, profile: Profile, loaded: Any, *, demo_env: Any = None) -> None:
+    @functools.wraps(method)
+    def slot(self: TrayShell, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            self.show_error(method.__name__, exc)
+            return None
+
+    return slot
+
+
+class TrayShell:
+    """Owns the AppCore and the Qt pieces; implements the tray's Controller.
+
+    ``core`` may be handed in (the tests build the shell around a core of their own); the shell
+    then puts its opener into the core's router.
+    """
+
+    def __init__(self, app: Any, profile: Profile, loaded: Any, *, demo_env: Any = None,
+                 core: Any = None) -> None:
         from afas_tray import i18n
         from afas_tray.core import AppCore
         from afas_tray.ui.i18n_qt import install_translator
+        from afas_tray.ui.qt_compat import guard_bool_refcounts
         from afas_tray.ui.qt_opener import QtOpener
         from afas_tray.ui.tray import StatusWindow, Tray
 
+        guard_bool_refcounts()
         self.app = app
         self.profile = profile
         self.demo = demo_env is not None
@@ -133,8 +158,14 @@ class TrayShell:
         install_translator(app, settings.ui.language)
         i18n.set_language(None if settings.ui.language == "system" else settings.ui.language)
         self._stop = asyncio.Event()
-        self.opener = QtOpener(remember=self._remember, notify=None)
-        self.core = AppCore(profile, settings, self.opener)
+        self.opener = QtOpener(remember=self._remember, notify=None, on_pick=self.on_pick)
+        if core is None:
+            core = AppCore(profile, settings, self.opener)
+        else:
+            core.router.opener = self.opener
+        self.core = core
+        self.errors: list[str] = []  # what went wrong in the shell, as shown (for support)
+        self._tasks: set[asyncio.Future[Any]] = set()
         self.opener.region = lambda: self.core.settings.phone.default_region
         from afas_tray.ui.network_watch import NetworkWatch
 
@@ -156,6 +187,7 @@ class TrayShell:
         self._tray_timer.timeout.connect(self._check_tray)
         self._tray_timer.start()
         self._notified: set[str] = set()
+        self._failed_seen = self.core.board.current.reports_failed
         self.core.board.subscribe(self._notify_once)
         self._open_settings_at_start = loaded.first_run or loaded.problem is not None \
             or not self.core.configured
@@ -193,6 +225,44 @@ class TrayShell:
 
     def _remember(self, number: str, bcid: str) -> None:
         self.core.router.remember_choice(number, bcid)
+
+    @_shows_errors
+    def on_pick(self, choice: Any, candidate: Any, remember: bool) -> None:
+        """The picker's choice reaches the call's report (and, ticked, the number's default)."""
+        self.core.record_pick(choice.call_id, choice.number, candidate.bcid, remember)
+
+    def status_json(self) -> str:
+        import json
+
+        return json.dumps(self.core.status_report(), ensure_ascii=False)
+
+    def spawn(self, coro: Any, what: str) -> asyncio.Future[Any]:
+        """Run ``coro`` on the loop; if it fails, the failure is logged and shown."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Future[Any]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                self.show_error(what, exc)
+
+        task.add_done_callback(done)
+        return task
+
+    def show_error(self, what: str, exc: BaseException) -> None:
+        """Log ``exc`` with its traceback and tell the operator, in a tray message."""
+        from PySide6.QtCore import QCoreApplication
+
+        log.error("%s failed", what, exc_info=(type(exc), exc, exc.__traceback__))
+        # Secrets never reach exception texts (see secrets.py), so the text can be shown.
+        detail = str(getattr(exc, "message", "") or exc) or type(exc).__name__
+        text = QCoreApplication.translate("Tray", "Something went wrong (%1): %2").replace(
+            "%1", what).replace("%2", detail)
+        self.errors.append(text)
+        self.tray.notify(APP_NAME, text, error=True, on_click=self.open_log_folder)
 
     async def run(self) -> None:
         import gc
@@ -244,27 +314,63 @@ class TrayShell:
         if call.match_bcid and url:
             self.opener.open_url(url)
 
-    def write_report(self, call: Any) -> None:
+    def can_write_report(self, call: Any) -> bool:
+        """Every call the tray shows can get a report (withheld and internal ones never show)."""
+        return bool(self.core.router.is_loggable(call.number))
+
+    @_shows_errors
+    def write_report(self, call: Any) -> Any:
         from datetime import datetime
 
+        from afas_tray.calls import relations
+        from afas_tray.reports import format_duration
         from afas_tray.ui.report_dialog import CallReportDialog
 
         matches = self.core.router.match_for_call(call.call_id) if call.call_id else []
         if not matches:
-            matches = self.core.book.lookup(call.number, self.core.settings.phone.default_region)
+            matches = relations(self.core.book.lookup(call.number,
+                                                      self.core.settings.phone.default_region))
+        draft = self.core.report_draft(call)
+        picked = (draft.bcid if draft and draft.bcid else None) or \
+            (self.core.router.picked_for_call(call.call_id) if call.call_id else "")
+        selected = next((i for i, m in enumerate(matches) if picked and m.bcid == picked), None)
+        if selected is None and len(matches) == 1:
+            selected = 0
+        duration = format_duration(call.duration) if call.duration is not None else ""
         dialog = CallReportDialog(
             number=self.display_number(call.number), time=datetime.fromtimestamp(call.time), direction=call.direction,
-            duration="", candidates=matches, selected=0 if len(matches) == 1 else None,
+            duration=duration, candidates=matches, selected=selected,
+            subject=draft.subject if draft else "", text=draft.text if draft else "",
             empty_subject=self.core.settings.afas.empty_subject_text,
+            # A caller the phone book does not know: find the relation by name or number.
+            search=self.core.search_relations if not matches else None,
         )
         dialog.saved.connect(lambda subject, text, bcid, contact: self._save_report(
-            call, subject, text, bcid, contact))
+            dialog, call, subject, text, bcid, contact))
         self._keep(dialog)
         dialog.show()
+        return dialog
 
-    def _save_report(self, call: Any, subject: str, text: str, bcid: str, contact_id: str) -> None:
-        result = self.core.save_report(call.call_id, subject, text, bcid or None, contact_id)
-        log.info("report for call %s: %s", call.call_id, result.name)
+    def _save_report(self, dialog: Any, call: Any, subject: str, text: str, bcid: str | None,
+                     contact_id: str) -> None:
+        from PySide6.QtCore import QCoreApplication
+
+        try:
+            result = self.core.save_report_for(call, subject, text, bcid or None, contact_id)
+        except Exception as exc:
+            # The dialog stays open with the text: nothing the operator wrote is lost.
+            log.exception("saving the report for call %s failed", call.call_id or call.number)
+            dialog.refuse(QCoreApplication.translate(
+                "Tray", "The report could not be saved: %1").replace("%1", str(exc)))
+            return
+        log.info("report for call %s: %s", call.call_id or call.number, result.name)
+
+    def failed_reports(self) -> list[Any]:
+        return list(self.core.failed_reports())
+
+    @_shows_errors
+    def retry_report(self, key: str | None) -> None:
+        self.core.retry_report(key)
 
     def open_settings(self) -> None:
         from afas_tray.doctor import run_checks
@@ -286,8 +392,11 @@ class TrayShell:
         self._first_run = False
 
         def accepted() -> None:
-            self._pending = asyncio.ensure_future(self.core.apply_settings(dialog.result_settings()))
-            self._pending.add_done_callback(lambda _f: self.restart_hotkey())
+            from PySide6.QtCore import QCoreApplication
+
+            applied = self.spawn(self.core.apply_settings(dialog.result_settings()),
+                       QCoreApplication.translate("Tray", "applying the settings"))
+            applied.add_done_callback(lambda _f: self.restart_hotkey())
             self._apply_autostart(dialog.start_at_login.isChecked())
 
         dialog.accepted.connect(accepted)
@@ -431,9 +540,15 @@ class TrayShell:
         self._dialogs.append(widget)
 
     def _notify_once(self, status: Any) -> None:
-        """Errors that need the user are shown once, not every sync cycle."""
+        """Errors that need the user are shown once, not every sync cycle; so is each new
+        refused report."""
         from afas_tray.status import State
+        from afas_tray.ui.tray import failed_text
 
+        if status.reports_failed > self._failed_seen:
+            self.tray.notify(APP_NAME, failed_text(status), error=True,
+                             on_click=self.open_log_folder)
+        self._failed_seen = status.reports_failed
         if status.state is not State.ERROR or status.message is None:
             return
         key = status.message.en

@@ -43,6 +43,7 @@ _MATCH_KEEP_SECONDS = 14 * 24 * 3600  # long enough for any call report to be wr
 _MEMORY_CALLS = 2000  # call ids remembered for de-duplication (transfers can come much later)
 _WRITE_WAIT_MS = 20  # longest the hot path waits for the database's write lock
 _MAX_PENDING = 1000  # call records queued while the database is busy
+_ENDED_STATES = (CallState.HUNG_UP.value, CallState.TRANSFERRED.value)
 
 _MIGRATIONS = (
     """
@@ -196,6 +197,14 @@ class RecentCall:
     match_kind: RelationKind | None
     match_contact_id: str  # the contact person, when the number was a contact's own
     match_contact_name: str
+    ended: float | None = None  # event time of the hang-up (or transfer), when one was seen
+
+    @property
+    def duration(self) -> int | None:
+        """Seconds from the first event to the hang-up; None while unknown."""
+        if self.ended is None or self.ended < self.time:
+            return None
+        return round(self.ended - self.time)
 
 
 # --- URLs ----------------------------------------------------------------------------------------
@@ -423,7 +432,8 @@ class CallRouter:
         rels = call.relations or []
         pop_on = self.settings.pop.on
         if rels:
-            call.shown = rels[self._default_index(normalised, rels)]
+            picked = next((m for m in rels if call.picked and m.bcid == call.picked), None)
+            call.shown = picked or rels[self._default_index(normalised, rels)]
         if pop_on == "off":
             return Ignored(IgnoreReason.POP_OFF)
         if event.direction is Direction.OUTGOING:
@@ -563,7 +573,7 @@ class CallRouter:
             self._flush()
             rows = self._conn.execute(
                 "SELECT call_id, number, normalised, started, direction, state, source, popped,"
-                " match_count, bcid, name, kind, contact_id, contact_name"
+                " match_count, bcid, name, kind, contact_id, contact_name, updated"
                 " FROM recent_calls ORDER BY id DESC LIMIT ?",
                 (max(0, min(limit, RECENT_LIMIT)),),
             ).fetchall()
@@ -574,6 +584,7 @@ class CallRouter:
                 match_count=r[8], match_bcid=r[9], match_name=r[10],
                 match_kind=RelationKind(r[11]) if r[11] else None, match_contact_id=r[12],
                 match_contact_name=r[13],
+                ended=r[14] if r[5] in _ENDED_STATES else None,
             )
             for r in rows
         ]
@@ -615,17 +626,26 @@ class CallRouter:
         preferred = picked or self._choices.get(normalised)
         return sorted(matches, key=lambda m: m.bcid != preferred)
 
-    def record_pick(self, call_id: str, bcid: str) -> None:
+    def record_pick(self, call_id: str, bcid: str, *, number: str = "") -> None:
         """The operator picked ``bcid`` in this call's choice: its report goes to that relation.
 
         (``remember_choice`` additionally makes it the default for the number's later calls.)
+        A call without an id (a trigger, the command line) is found by its ``number`` while it
+        is the number's latest call: recent calls then show the pick, the report dialog offers it.
         """
         if not call_id:
+            normalised = normalise(number, self.settings.phone.default_region) if number else None
+            with self._lock:
+                latest = self._by_number.get(normalised or "")
+                if latest is not None and not latest.call_id:
+                    latest.picked = bcid
+                    self._show_pick(latest, bcid)
             return
         with self._lock:
             call = self._calls.get(call_id)
             if call is not None:
                 call.picked = bcid
+                self._show_pick(call, bcid)
             now = time.time()
             self._conn.execute("DELETE FROM call_picks WHERE at < ?", (now - _MATCH_KEEP_SECONDS,))
             self._conn.execute(
@@ -633,6 +653,41 @@ class CallRouter:
                 " ON CONFLICT(call_id) DO UPDATE SET bcid=excluded.bcid, at=excluded.at",
                 (call_id, bcid, now),
             )
+
+    def _show_pick(self, call: _Call, bcid: str) -> None:
+        """Recent calls name (and "Open card" opens) the picked relation from now on."""
+        pick = next((m for m in call.relations or [] if m.bcid == bcid), None)
+        if pick is None or pick is call.shown:
+            return
+        call.shown = pick
+        if call.row_id is None:
+            return  # still queued: the record is written with the pick
+        try:
+            self._conn.execute(
+                "UPDATE recent_calls SET bcid=?, name=?, kind=?, contact_id=?, contact_name=?"
+                " WHERE id=?",
+                (pick.bcid, pick.name, pick.kind.value, pick.contact_id, pick.contact_name,
+                 call.row_id),
+            )
+        except sqlite3.Error as exc:
+            log.warning("Could not store the pick in recent calls: %s", exc)
+
+    def picked_for_call(self, call_id: str) -> str:
+        """The BcId the operator picked for this call (``record_pick``); "" when none."""
+        if not call_id:
+            return ""
+        with self._lock:
+            call = self._calls.get(call_id)
+            if call is not None and call.picked:
+                return call.picked
+            try:
+                row = self._conn.execute(
+                    "SELECT bcid FROM call_picks WHERE call_id=?", (call_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                log.warning("Could not read the picks: %s", exc)
+                return ""
+        return str(row[0]) if row else ""
 
     def remember_choice(self, number: str, bcid: str) -> None:
         """The user picked ``bcid`` for ``number``: it becomes the default of later choices."""

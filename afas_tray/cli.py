@@ -242,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     xl = sub.add_parser("xelion", help="Xelion tools: addressbook sync")
     add_addressbook_parser(xl.add_subparsers(dest="xelion_action", required=True))
+
+    from afas_tray.cli_status import add_parser as add_status_parser
+
+    add_status_parser(sub)
     return p
 
 

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from afas_tray.calls import CallRouter, Decision, RecentCall
-from afas_tray.events import CallEvent, CallState
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T
 from afas_tray.opener import Opener
-from afas_tray.outbox import Outbox, OutboxStatus
+from afas_tray.outbox import Outbox, OutboxRow, OutboxState, OutboxStatus
 from afas_tray.phonebook import PhoneBook
 from afas_tray.pop_gate import PopGate
 from afas_tray.profile import Profile
-from afas_tray.reports import ReportService, WriteResult
+from afas_tray.reports import DesktopCall, Draft, ReportService, WriteResult
 from afas_tray.settings import Settings, new_trigger_secret, validate
 from afas_tray.status import State, StatusBoard
 from afas_tray.store import open_db
@@ -60,8 +60,11 @@ class AppCore:
         self.trigger_port: int = 0
         self.addressbook: Any = None  # the push into Xelion's address book (when switched on)
         self.engine.on_cycle.append(self._push_addressbook)
+        failed = self.outbox.failed_count()
         self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book),
-                          outbox_backlog=self.outbox.backlog())
+                          outbox_backlog=self.outbox.backlog(), reports_failed=failed,
+                          reports_failed_message=self._newest_refusal(failed),
+                          reports_waiting=self.reports.held_count())
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -124,6 +127,7 @@ class AppCore:
     def handle_event(self, event: CallEvent) -> Decision:
         decision = self.router.handle(event)
         self.pop.after(event, decision)
+        self.board.update(last_call_event=event.time)
         if event.state in (CallState.HUNG_UP, CallState.TRANSFERRED):
             for hook in list(self.on_call_finished):
                 try:
@@ -258,7 +262,8 @@ class AppCore:
                 self.pop.set_do_not_disturb(on)
 
     def _xelion_status(self, status: Any) -> None:
-        self.board.update(xelion=status.text)
+        self.board.update(xelion=status.text,
+                          xelion_connected=str(getattr(status.state, "value", "")) == "connected")
 
     # -- call reports ------------------------------------------------------------------------------
     def save_report(self, call_id: str, subject: str, text: str, bcid: str | None,
@@ -266,17 +271,109 @@ class AppCore:
         """The report dialog's Save: stored as a draft, queued once the call's log is known."""
         result = self.reports.write_report(call_id, subject, text, bcid, contact_id)
         self._drain_wake.set()
+        self._refresh_report_counts()
         return result
 
     def _outbox_status(self, status: OutboxStatus) -> None:
         message = status.paused_reason or status.last_error
-        self.board.update(outbox_backlog=status.backlog)
+        self.board.update(outbox_backlog=status.backlog, reports_failed=status.failed,
+                          reports_failed_message=self._newest_refusal(status.failed))
         if message is not None and status.paused_reason is not None:
             self.board.update(state=State.ERROR, message=message)
 
     def _report_notice(self, text: Any) -> None:
         if text is not None:
             self.board.update(message=text)
+        self._refresh_report_counts()
+
+    # -- what the operator does with calls and reports (the tray's side) ---------------------------
+    def record_pick(self, call_id: str, number: str, bcid: str, remember: bool) -> None:
+        """The picker's choice: the call's report goes to ``bcid``; a waiting report goes now."""
+        self.router.record_pick(call_id, bcid, number=number)
+        if remember:
+            try:
+                self.router.remember_choice(number, bcid)
+            except ValueError:
+                log.warning("picked relation not remembered: the number is not a phone number")
+        if call_id and self.reports.pick_recorded(call_id) is WriteResult.QUEUED:
+            self._drain_wake.set()
+        self._refresh_report_counts()
+
+    def report_goes_through_xelion(self, call: RecentCall) -> bool:
+        """Xelion logs its own calls (joined by call id); every other call is reported from what
+        the desktop saw."""
+        return call.source is CallSource.XELION and bool(call.call_id)
+
+    def desktop_call(self, call: RecentCall) -> DesktopCall:
+        return DesktopCall(number=call.number, normalised=call.normalised, started=call.time,
+                           duration=call.duration, incoming=call.direction is not Direction.OUTGOING,
+                           call_id=call.call_id)
+
+    def report_draft(self, call: RecentCall) -> Draft | None:
+        key = call.call_id if self.report_goes_through_xelion(call) else self.desktop_call(call).key
+        return self.reports.draft_for(key)
+
+    def save_report_for(self, call: RecentCall, subject: str, text: str, bcid: str | None,
+                        contact_id: str = "") -> WriteResult:
+        """The report dialog's Save for any call the tray shows."""
+        if self.report_goes_through_xelion(call):
+            return self.save_report(call.call_id, subject, text, bcid, contact_id)
+        result = self.reports.write_desktop_report(self.desktop_call(call), subject, text, bcid,
+                                                   contact_id)
+        self._drain_wake.set()
+        self._refresh_report_counts()
+        return result
+
+    def search_relations(self, text: str) -> list[Any]:
+        return self.reports.search_relations(text)
+
+    def failed_reports(self) -> list[OutboxRow]:
+        return self.outbox.items(OutboxState.FAILED)
+
+    def retry_report(self, key: str | None = None) -> int:
+        """Send a refused report (``key``), or all of them, again."""
+        count = int(self.outbox.retry(key)) if key else self.outbox.retry_failed()
+        self._drain_wake.set()
+        return count
+
+    def status_report(self) -> dict[str, Any]:
+        """The state for ``afas-tray status``: plain JSON values, AFAS's texts in both languages."""
+        st = self.board.current
+        info = self.book.last_refresh
+
+        def text(t: Any) -> dict[str, str] | None:
+            return None if t is None else {"en": t.en, "nl": t.nl}
+
+        mode = "paused" if self.engine.paused else ("incremental" if self._has_marks() else "full")
+        return {
+            "state": st.state.value, "needs_attention": st.needs_attention,
+            "message": text(st.message),
+            "phonebook": {"size": st.book_size, "last_sync": st.last_sync,
+                          "last_full": info.at if info else None, "mode": mode},
+            "xelion": {"configured": self.settings.xelion.configured,
+                       "connected": st.xelion_connected, "state": text(st.xelion),
+                       "last_event": st.last_call_event},
+            "reports": {"queued": st.outbox_backlog, "waiting": st.reports_waiting,
+                        "failed": st.reports_failed,
+                        "failed_message": text(st.reports_failed_message),
+                        "paused": text(self.outbox.paused_reason)},
+            "missed": [row.as_dict() for row in self.missed.recent(unseen_only=True)],
+        }
+
+    def _has_marks(self) -> bool:
+        try:
+            return bool(self.engine.marks())
+        except Exception:
+            return False
+
+    def _newest_refusal(self, failed: int) -> Any:
+        if not failed:
+            return None
+        rows = self.outbox.items(OutboxState.FAILED)
+        return rows[-1].last_message if rows else None
+
+    def _refresh_report_counts(self) -> None:
+        self.board.update(reports_waiting=self.reports.held_count())
 
     async def _drain_loop(self) -> None:
         """Send queued reports whenever there are any; AFAS trouble is handled by the outbox."""

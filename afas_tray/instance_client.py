@@ -33,6 +33,8 @@ from afas_tray.paths import AppPaths
 # sun_path is 108 bytes on Linux and 104 on macOS/BSD; stay clear of both.
 MAX_SOCKET_PATH = 100
 REPLY_OK = b"ok"
+STATUS_REQUEST = "status"  # a line no call event can be (those are JSON objects)
+MAX_STATUS_BYTES = 256 * 1024
 
 
 def user_identity() -> str:
@@ -166,3 +168,51 @@ def _send_pipe(name: str, payload: bytes, timeout: float) -> bool:
     with contextlib.suppress(OSError):
         pipe.close()
     return bool(result and result[0])
+
+
+def ask_status(name: str, timeout: float = 3.0) -> str | None:
+    """The running instance's state as its JSON line; None when no instance answers."""
+    payload = STATUS_REQUEST.encode("ascii") + b"\n"
+    deadline = time.monotonic() + timeout
+    try:
+        if sys.platform == "win32":
+            return _ask_pipe(name, payload, deadline)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(socket_path(name))
+            sock.sendall(payload)
+            return _read_line(sock.recv, deadline)
+    except OSError:
+        return None
+
+
+def _read_line(recv: Callable[[int], bytes | None], deadline: float) -> str | None:
+    data = b""
+    while b"\n" not in data and len(data) < MAX_STATUS_BYTES and time.monotonic() < deadline:
+        chunk = recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    if b"\n" not in data:
+        return None
+    return data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+
+
+def _ask_pipe(name: str, payload: bytes, deadline: float) -> str | None:
+    try:
+        pipe = open(rf"\\.\pipe\{name}", "r+b", buffering=0)  # noqa: SIM115 - closed below
+    except OSError:
+        return None
+    result: list[str | None] = []
+
+    def talk() -> None:
+        with contextlib.suppress(OSError):
+            pipe.write(payload)
+            result.append(_read_line(pipe.read, deadline))
+
+    worker = threading.Thread(target=talk, daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    with contextlib.suppress(OSError):
+        pipe.close()
+    return result[0] if result else None

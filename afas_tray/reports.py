@@ -41,7 +41,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -60,6 +60,7 @@ from afas_tray.events import CallEvent, CallSource, CallState
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind, ReportItem
 from afas_tray.phone import normalise
+from afas_tray.relation_search import search_by_name
 from afas_tray.settings import Settings
 from afas_tray.store import ensure_schema, open_db
 from afas_tray.xelion.client import CallDetails, Participant, XelionClient
@@ -314,8 +315,9 @@ def call_facts(call: CallDetails, settings: Settings) -> str:
         f"Richting: {'inkomend' if call.incoming else 'uitgaand'} gesprek",
         f"Nummer: {number}",
         f"Datum/tijd: {when}",
-        f"Duur: {format_duration(call.duration_sec)}",
     ]
+    if call.duration_sec >= 0:  # a desktop-only call whose end was never seen: no duration
+        lines.append(f"Duur: {format_duration(call.duration_sec)}")
     if call.operator:
         lines.append(f"Medewerker: {call.operator}")
     return "\n".join(lines)
@@ -452,9 +454,30 @@ class RouterLike(Protocol):
 
     def match_for_call(self, call_id: str) -> list[Match]: ...
 
+    def picked_for_call(self, call_id: str) -> str: ...
+
 
 class BookLike(Protocol):
     def lookup(self, number: str, region: str | None = None) -> list[Match]: ...
+
+
+@dataclass(frozen=True)
+class DesktopCall:
+    """A call as the desktop saw it (``calls.RecentCall``), for a report Xelion cannot join."""
+
+    number: str
+    normalised: str
+    started: float  # epoch seconds of the first event
+    duration: int | None  # seconds to the hang-up, when it was seen
+    incoming: bool
+    call_id: str = ""
+
+    @property
+    def key(self) -> str:
+        """The report's key: the source's call id when there is one, else number and time."""
+        if self.call_id:
+            return f"desk:{self.call_id}"
+        return f"desk:{self.normalised or self.number}@{int(self.started * 1000)}"
 
 
 class WriteResult(StrEnum):
@@ -595,6 +618,86 @@ class ReportService:
     def draft_for(self, call_id: str) -> Draft | None:
         return self.drafts.draft_for(call_id)
 
+    def held_count(self) -> int:
+        """Finished calls held back by something the operator can give: a pick, a relation
+        for a written report, or the dossier item type."""
+        return int(self._conn.execute(
+            "SELECT COUNT(*) FROM report_calls c WHERE c.state=? AND (c.outcome IN (?, ?)"
+            " OR (c.outcome=? AND EXISTS (SELECT 1 FROM report_drafts d WHERE d.call_id=c.call_id"
+            " AND (trim(d.subject) != '' OR trim(d.text) != ''))))",
+            (_WAITING, Outcome.NEEDS_PICK.value, Outcome.NO_DOSSIER_TYPE.value,
+             Outcome.NO_MATCH.value),
+        ).fetchone()[0])
+
+    def pick_recorded(self, call_id: str) -> WriteResult | None:
+        """The operator picked a relation for ``call_id`` (``CallRouter.record_pick``): a
+        finished call that waited for that pick is decided again at once. None: not finished yet
+        (the pick is used when Xelion's log brings the call)."""
+        row = self._row_by_call(call_id) if call_id else None
+        if row is None or row.state in (_QUEUED, _IGNORED):
+            return None
+        self._settle(row.oid)
+        after = self._row(row.oid)
+        return WriteResult.QUEUED if after is not None and after.state == _QUEUED \
+            else WriteResult.WAITING
+
+    def write_desktop_report(
+        self, call: DesktopCall, subject: str, text: str, bcid: str | None = None,
+        contact_id: str = "",
+    ) -> WriteResult:
+        """A report for a call Xelion never logs (a trigger, the command line, a call without a
+        call id): it goes up from what the desktop saw, as soon as it is saved."""
+        key = call.key
+        self.drafts.write_report(key, subject, text, bcid, contact_id)
+        row = self._row(key)
+        if row is None:
+            now = time.time()
+            started = datetime.fromtimestamp(call.started, UTC)
+            details = CallDetails(
+                oid=key, call_id=key, date=started,
+                end_time=started + timedelta(seconds=call.duration)
+                if call.duration is not None else None,
+                duration_sec=call.duration if call.duration is not None else -1,
+                incoming=call.incoming, number=call.number, other_name="", operator="",
+                subject="", participants=(),
+            )
+            # No recording to wait for: Xelion has none of a call it never logged.
+            self._conn.execute(
+                "INSERT OR IGNORE INTO report_calls(oid, call_id, details, state, has_recording,"
+                " audio_deadline, created, updated) VALUES (?,?,?,?,0,?,?,?)",
+                (key, key, details_to_json(details), _NEW, now, now, now),
+            )
+            row = self._row(key)
+            assert row is not None
+        if row.state == _QUEUED:
+            return self._revise(row)
+        self._settle(key)
+        after = self._row(key)
+        if after is not None and after.state == _QUEUED:
+            return WriteResult.QUEUED
+        if after is not None and after.state == _IGNORED:
+            return WriteResult.NOT_LOGGED
+        return WriteResult.WAITING
+
+    def search_relations(self, text: str, limit: int = 20) -> list[Match]:
+        """Relations for the report dialog's search: by number (as the caller pop finds them),
+        else by name over the phone book; one per relation."""
+        text = text.strip()
+        if len(text) < 2:
+            return []
+        found: list[Match] = []
+        if sum(ch.isdigit() for ch in text) >= 6:
+            try:
+                found = relations(self._book.lookup(text, self.settings.phone.default_region))
+            except Exception:
+                log.exception("Phone book lookup for the report dialog failed")
+        if found:
+            return found[:limit]
+        path = getattr(self._book, "path", None)
+        if path is None:
+            return []
+        return search_by_name(Path(path), text, limit)
+
     def state_of(self, call_id: str) -> tuple[str, Outcome | None] | None:
         """(state, last outcome) of a finished call, for the report dialog; None if unknown."""
         row = self._conn.execute(
@@ -694,17 +797,7 @@ class ReportService:
 
     def _router_pick(self, call_id: str) -> str:
         """The relation the operator picked in the caller-pop picker for this call, if any."""
-        method = getattr(self._router, "picked_for_call", None)
-        if callable(method):
-            return str(method(call_id) or "")
-        # CallRouter.record_pick keeps picks in its own table; read it until it offers a getter.
-        try:
-            row = self._conn.execute(
-                "SELECT bcid FROM call_picks WHERE call_id=?", (call_id,)
-            ).fetchone()
-        except sqlite3.Error:
-            return ""
-        return str(row[0]) if row else ""
+        return self._router.picked_for_call(call_id) if call_id else ""
 
     def _settle(self, oid: str) -> None:
         """Decide the call again with what is known now, and act on it."""

@@ -26,6 +26,23 @@ class Status:
     outbox_backlog: int = 0  # reports waiting to go up
     progress: float | None = None  # 0..1 during a sync, when known
     xelion: Text | None = None  # websocket state, when Xelion is configured
+    reports_failed: int = 0  # reports AFAS refused: they wait for the operator's Retry
+    reports_failed_message: Text | None = None  # AFAS's own words for the newest refusal
+    reports_waiting: int = 0  # finished calls held back: a pick, a relation or a type missing
+    xelion_connected: bool | None = None  # None when Xelion is not configured
+    last_call_event: float | None = None  # epoch seconds of the last call event from any source
+
+    @property
+    def needs_attention(self) -> bool:
+        """Something only the operator can fix: an error, or a report AFAS refused."""
+        return self.state is State.ERROR or self.reports_failed > 0
+
+    @property
+    def shown_state(self) -> State:
+        """The state the icon shows: a refused report turns a quiet tray into 'needs attention'."""
+        if self.reports_failed > 0 and self.state in (State.IDLE, State.PAUSED):
+            return State.ERROR
+        return self.state
 
 
 Listener = Callable[[Status], None]

@@ -8,7 +8,7 @@ enabled in settings. It is a door into the operator's browser, so it refuses by 
   time, checked before anything about the call is looked at;
 - requests from browser pages are refused (an ``Origin`` header, or ``Sec-Fetch-Site`` other
   than ``none``), and so is any ``Host`` but ``127.0.0.1:<port>``/``localhost:<port>`` (DNS
-  rebinding: a web page whose name resolves to 127.0.0.1);
+  rebinding: a web page whose name resolves to 127.0.0.1) and any absolute-form request target;
 - a token bucket rate-limits everything, so the secret cannot be guessed at speed;
 - only the number and the call id reach the ``CallEvent``; the card to open comes from the phone
   book, never from the request. Replies are short JSON and never echo what was sent.
@@ -212,6 +212,11 @@ class TriggerServer:
         site = headers.get("Sec-Fetch-Site")
         if site is not None and site.strip().lower() != "none":
             return "browser page"
+        if not request.raw_path.startswith("/"):
+            # An absolute-form target ("GET http://evil.example/call"): its host, not the Host
+            # header, names the server (RFC 9112 3.2.2), and it is never ours. Found by the fuzz
+            # bench (bench/local_doors_fuzz.py).
+            return "foreign host"
         hosts = headers.getall("Host", [])
         allowed = (f"{LOOPBACK}:{self._port}", f"localhost:{self._port}")
         if len(hosts) != 1 or hosts[0].strip().lower() not in allowed:

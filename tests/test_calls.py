@@ -460,10 +460,33 @@ HOSTILE = [
 
 @pytest.mark.parametrize("number", HOSTILE)
 def test_an_event_cannot_inject_a_url(router, cfg, opener, book, number):
+    """Every hostile number is refused as a number: nothing is opened, not even a search."""
     cfg.pop.unknown_url_template = SEARCH
-    router.handle(ring(number, "evil", name="https://evil.example/<BCID>"))
-    for url in opener.urls + [u.search_url for u in opener.unknown if u.search_url]:
+    decision = router.handle(ring(number, "evil", name="https://evil.example/<BCID>"))
+    assert isinstance(decision, Ignored), decision
+    assert decision.reason in (IgnoreReason.INVALID, IgnoreReason.ANONYMOUS), decision
+    assert opener.urls == [] and opener.unknown == [] and opener.choices == []
+
+
+HOSTILE_IDS = ["https://evil.example/?BcId=x", "x&BcId=evil", "<BCID>", "../../insite", "a\nb"]
+
+
+@pytest.mark.parametrize("call_id", HOSTILE_IDS)
+@pytest.mark.parametrize(("number", "kind"), [
+    (CONTACT_OWN, OpenCard), (UNKNOWN, UnknownCaller), (TWO_RELATIONS, Choice)])
+def test_a_valid_number_with_a_hostile_name_and_call_id_opens_only_template_urls(
+        router, cfg, opener, book, number, kind, call_id):
+    """Where something does open, only the number's lookup reaches the URL: the event's name and
+    call id never do."""
+    cfg.pop.unknown_url_template = SEARCH
+    decision = router.handle(ring(number, call_id, name="https://evil.example/<BCID>&q=<NUMBER>"))
+    assert isinstance(decision, kind), decision
+    urls = opener.urls + [u.search_url for u in opener.unknown if u.search_url] + [
+        c.url for choice in opener.choices for c in choice.candidates]
+    assert urls, "something opens for a valid number"
+    for url in urls:
         assert _allowed(url, book), url
+        assert "evil" not in url and "insite/" not in url
 
 
 @hyp_settings(

@@ -516,3 +516,62 @@ async def test_logging_filters_keep_short_outgoing_and_listed_calls_out_of_afas(
     assert env.service.write_report("call-9004", "Privé", "", bcid="1001") \
         is WriteResult.NOT_LOGGED
     assert [item.key for item in env.items()] == ["9002", "9001"]
+
+
+async def test_a_pick_after_the_hang_up_settles_the_waiting_call_at_once(
+    make_env: EnvFactory,
+) -> None:
+    """Two relations share the number and always_sync is on: the call waits for the pick, and the
+    pick the picker records (through the router's public method) sends it at once."""
+    env = await make_env(always_sync=True)
+    call_id, oid = await env.call(SHARED)
+    assert await env.settled(call_id) == ("waiting", Outcome.NEEDS_PICK)
+    assert env.service.held_count() == 1
+    env.router.record_pick(call_id, "1003")
+    assert env.router.picked_for_call(call_id) == "1003"
+    assert env.service.pick_recorded(call_id) is WriteResult.QUEUED
+    [item] = env.items()
+    assert (item.key, item.bcid) == (oid, "1003")
+    assert env.service.held_count() == 0
+    # A call the router never saw a pick for has none; a pick for an unknown call is no error.
+    assert env.router.picked_for_call("nope") == ""
+    assert env.service.pick_recorded("nope") is None
+
+
+async def test_a_call_xelion_never_logs_goes_up_from_the_desktop_data(
+    make_env: EnvFactory,
+) -> None:
+    from afas_tray.reports import DesktopCall
+
+    env = await make_env()
+    started = time.time() - 300
+    # A trigger call without a call id: number and time are all the desktop knows.
+    call = DesktopCall(number="020 123 4567", normalised=ORG_NUMBER, started=started,
+                       duration=None, incoming=True)
+    assert env.service.write_desktop_report(call, "Levering", "Komt morgen.") \
+        is WriteResult.QUEUED
+    [item] = env.items()
+    assert item.bcid == "1001" and item.subject == "Levering"
+    assert item.text.startswith("Komt morgen.\n\nGespreksgegevens\n")
+    assert "Nummer: +31 20 123 4567" in item.text and "Duur:" not in item.text
+    # Saved again before it went up: the same item carries the new text (never a second one).
+    assert env.service.write_desktop_report(call, "Levering", "Komt overmorgen.") \
+        is WriteResult.UPDATED
+    assert [i.text.split("\n")[0] for i in env.items()] == ["Komt overmorgen."]
+    # A command-line call with an id of its own and a known end: the duration is in the text.
+    cli = DesktopCall(number=UNKNOWN, normalised=UNKNOWN, started=started, duration=95,
+                      incoming=True, call_id="hook-1")
+    # Unknown caller: waits until a relation is picked by hand, then goes to it.
+    assert env.service.write_desktop_report(cli, "Nieuwe klant", "") is WriteResult.WAITING
+    found = env.service.search_relations("jansen")
+    assert [(m.bcid, m.name) for m in found] == [("1003", "Jansen Vastgoed"),
+                                                  ("1002", "Slagerij Jansen")]
+    assert [(m.bcid, m.contact_id) for m in env.service.search_relations("anna")] == [
+        ("1001", "7001")]
+    assert sorted(m.bcid for m in env.service.search_relations("030 765 4321")) == ["1002", "1003"]
+    assert env.service.search_relations("j") == []
+    assert env.service.search_relations("%") == []
+    assert env.service.write_desktop_report(cli, "Nieuwe klant", "", bcid="1002") \
+        is WriteResult.QUEUED
+    second = env.items()[1]
+    assert second.bcid == "1002" and "Duur: 1 min 35 s" in second.text

@@ -171,6 +171,28 @@ async def test_foreign_host_is_403_dns_rebinding(
     assert resp.status_code == 200
 
 
+async def test_an_absolute_form_target_for_another_host_is_403(trigger: Trigger) -> None:
+    """``GET http://evil.example/call?…`` with our own Host header: the target's host names the
+    server (RFC 9112 3.2.2), so it is a foreign host — found by bench/local_doors_fuzz.py."""
+    port = trigger.server.port
+    query = f"number=0612345678&secret={quote(SECRET)}"
+
+    async def send(target: str) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        await writer.drain()
+        reply = await reader.read(-1)
+        writer.close()
+        return reply.split(b"\r\n", 1)[0]
+
+    for target in (f"http://evil.example/call?{query}", f"http://127.0.0.1:{port}/call?{query}"):
+        assert await send(target) == b"HTTP/1.1 403 Forbidden", target
+    assert trigger.events == []
+    assert await send(f"/call?{query}") == b"HTTP/1.1 200 OK"
+    assert len(trigger.events) == 1
+
+
 @pytest.mark.parametrize(
     "number",
     ["", "junk", "06-abc", "0612345678\n", "+", "1" * 25, "https://evil.example/", "06%00"],

@@ -245,7 +245,150 @@ def render_shots(out: Path) -> list[Path]:
         )
         save(notice, f"unknown-{lang}")
         notice.close()
+    written += render_shell_shots(out)
     install_translator(app, "en")
+    return written
+
+
+@dataclass
+class ShotController:
+    """Stands in for TrayShell in the screenshots: fixed recent calls and refused reports."""
+
+    calls: list[object]
+    failed: list[object]
+    demo: bool = False
+
+    def sync_now(self) -> None: ...
+    def toggle_pause(self) -> None: ...
+    def is_paused(self) -> bool:
+        return False
+
+    def recent_calls(self) -> list[object]:
+        return self.calls
+
+    def open_recent(self, call: object) -> None: ...
+    def write_report(self, call: object) -> None: ...
+    def can_write_report(self, call: object) -> bool:
+        return True
+
+    def failed_reports(self) -> list[object]:
+        return self.failed
+
+    def retry_report(self, key: str | None) -> None: ...
+    def open_settings(self) -> None: ...
+    def open_log_folder(self) -> None: ...
+    def show_about(self) -> None: ...
+    def simulate_call(self) -> None: ...
+    def quit(self) -> None: ...
+
+
+REFUSAL = T("AFAS reported an error [KnSubject]: Er is een onverwachte fout opgetreden. "
+            "(log reference 7245EB86BC6D)",
+            "AFAS meldt een fout [KnSubject]: Er is een onverwachte fout opgetreden. "
+            "(logreferentie 7245EB86BC6D)")
+
+
+def render_shell_shots(out: Path) -> list[Path]:
+    """The tray menu (quiet, and with a refused report: the Reports submenu and the refused
+    report's own submenu), the report dialog for an unknown caller (searching, found, refused
+    save) and the status window, in English and Dutch."""
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu, QWidget
+
+    from afas_tray.events import CallSource, CallState, Direction
+    from afas_tray.status import State, Status
+    from afas_tray.ui.report_dialog import CallReportDialog
+    from afas_tray.ui.tray import StatusWindow, build_menu
+
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    now = time.time()
+
+    def save(widget: QWidget, name: str) -> None:
+        widget.adjustSize()
+        if isinstance(widget, QMenu):
+            widget.popup(QPoint(40, 40))
+        else:
+            widget.show()
+        app.processEvents()
+        path = out / f"{name}.png"
+        widget.grab().save(str(path))
+        written.append(path)
+        widget.hide()
+
+    def call(minutes: int, number: str, name: str) -> object:
+        return SimpleNamespace(
+            call_id="", number=number, normalised=number, time=now - minutes * 60,
+            direction=Direction.INCOMING, state=CallState.HUNG_UP, source=CallSource.HTTP,
+            popped=True, match_count=1 if name else 0, match_bcid="ORG-1001" if name else "",
+            match_name=name, match_kind=None, match_contact_id="", match_contact_name="",
+            ended=None, duration=None)
+
+    def failed_row(minutes: int, subject: str) -> object:
+        return SimpleNamespace(key=f"oid-{minutes}", created=now - minutes * 60,
+                               item=SimpleNamespace(subject=subject), last_message=REFUSAL)
+
+    calls = [call(3, NUMBER, "Bakkerij De Vries B.V."), call(12, "+31 30 555 0202", "")]
+    for lang in ("en", "nl"):
+        install_translator(app, lang)
+        set_language(lang)
+        quiet = Status(state=State.IDLE, last_sync=now - 120, book_size=1204, outbox_backlog=1)
+        ctl = ShotController(calls, [])
+        menu = QMenu()
+        build_menu(menu, ctl, quiet)
+        save(menu, f"tray-menu-{lang}")
+        reports = next(a.menu() for a in menu.actions() if a.menu() is not None
+                       and a.menu().objectName() == "ReportsMenu")
+        assert isinstance(reports, QMenu)
+        save(reports, f"tray-reports-{lang}")
+        failing = Status(state=State.IDLE, last_sync=now - 120, book_size=1204, outbox_backlog=0,
+                         reports_failed=2, reports_failed_message=REFUSAL, reports_waiting=1)
+        ctl = ShotController(calls, [failed_row(40, "Offerte nieuwe oven"),
+                                     failed_row(5, "Klacht levering")])
+        menu = QMenu()
+        build_menu(menu, ctl, failing)
+        save(menu, f"tray-menu-attention-{lang}")
+        reports = next(a.menu() for a in menu.actions() if a.menu() is not None
+                       and a.menu().objectName() == "ReportsMenu")
+        assert isinstance(reports, QMenu)
+        save(reports, f"tray-reports-attention-{lang}")
+        row = next(a.menu() for a in reports.actions() if a.menu() is not None)
+        assert isinstance(row, QMenu)
+        save(row, f"tray-reports-row-{lang}")
+        window = StatusWindow(ctl)
+        window.show_status(failing)
+        save(window, f"status-window-attention-{lang}")
+        window.close()
+
+        def search(text: str) -> list[Cand]:
+            return [c for c in CANDIDATES if text.lower() in c.name.lower()]
+
+        report = CallReportDialog(number="+31 20 555 9999", time="25-11-2025 10:42",
+                                  direction="in", duration="", candidates=[],
+                                  empty_subject="Telefoongesprek", search=search)
+        save(report, f"report-unknown-{lang}")
+        assert report.search is not None
+        report.search.setText("de vries")
+        report.run_search()
+        report.relation.setCurrentIndex(1)
+        report.subject.setText("Nieuwe klant")
+        save(report, f"report-unknown-found-{lang}")
+        report.search.setText("xyz")
+        report.run_search()
+        save(report, f"report-unknown-none-{lang}")
+        report.close()
+        refused = CallReportDialog(number=NUMBER, time="25-11-2025 10:42", direction="in",
+                                   duration="3 min 12 s", candidates=CANDIDATES[:1], selected=0,
+                                   subject="Offerte", text="Belt donderdag terug.")
+        refused.refuse(app.translate("Tray", "The report could not be saved: %1").replace(
+            "%1", "database is locked"))
+        save(refused, f"report-refused-{lang}")
+        refused.close()
+    set_language(None)
     return written
 
 

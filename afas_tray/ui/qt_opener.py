@@ -6,6 +6,7 @@ Call these methods on the Qt (GUI) thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -19,9 +20,12 @@ from afas_tray.ui.icons import app_icon
 from afas_tray.ui.picker import MatchPicker, accept_focus, keep_focus_elsewhere, place_near_tray
 
 if TYPE_CHECKING:
-    from afas_tray.calls import Choice, UnknownCaller
+    from afas_tray.calls import Candidate, Choice, UnknownCaller
+
+PickHandler = Callable[["Choice", "Candidate", bool], None]
 
 NOTICE_SECONDS = 30
+log = logging.getLogger(__name__)
 
 
 class UnknownCallerNotice(QWidget):
@@ -138,6 +142,8 @@ class QtOpener:
     ``remember(number, bcid)`` is called when the user ticks "remember" in the picker (hand it
     ``CallRouter.remember_choice``); ``notify(title, message)``, when given, shows the unknown-caller
     notice as a tray message instead of the notice window (a tray message has no buttons).
+    ``on_pick(choice, candidate, remember)`` hears every pick (the shell records it for the
+    call's report); it runs before the card opens, and a failure in it never stops the card.
     """
 
     def __init__(
@@ -145,9 +151,11 @@ class QtOpener:
         *,
         remember: Callable[[str, str], None] | None = None,
         notify: Callable[[str, str], None] | None = None,
+        on_pick: PickHandler | None = None,
     ) -> None:
         self._remember = remember
         self._notify = notify
+        self.on_pick = on_pick
         self._fallback = WebbrowserOpener()
         self.windows: list[QWidget] = []  # open pickers/notices: keep them alive
         self.region: Callable[[], str] = lambda: "NL"  # how numbers are shown (app.py sets it)
@@ -167,8 +175,13 @@ class QtOpener:
 
         def picked(index: int, remember: bool) -> None:
             candidate = decision.candidates[index]
-            if remember and self._remember is not None:
-                self._remember(decision.number, candidate.bcid)
+            try:
+                if self.on_pick is not None:
+                    self.on_pick(decision, candidate, remember)
+                elif remember and self._remember is not None:
+                    self._remember(decision.number, candidate.bcid)
+            except Exception:
+                log.exception("Recording the pick failed")
             self.open_url(candidate.url)
 
         picker.picked.connect(picked)

@@ -1,15 +1,17 @@
 """Call report dialog: subject, text and relation for one finished call; save goes to the outbox.
 
 Usable from the keyboard alone: relation → subject → text → Save, Ctrl+Enter saves, Esc cancels.
+For a caller the phone book does not know, a search field (name or number) fills the relation
+list, so the report can be linked by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,6 +31,7 @@ from afas_tray.ui.icons import app_icon
 from afas_tray.ui.picker import hint_label, kind_label
 
 SUBJECT_MAX = 255  # AFAS limit for KnSubject Ds
+SEARCH_DELAY_MS = 250  # search once the operator pauses typing, not on every key
 
 
 class RelationLike(Protocol):
@@ -57,6 +60,7 @@ class CallReportDialog(QDialog):
         subject: str = "",
         text: str = "",
         empty_subject: str = "",
+        search: Callable[[str], Sequence[RelationLike]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -67,8 +71,11 @@ class CallReportDialog(QDialog):
 
         layout = QVBoxLayout(self)
         when = time.strftime("%d-%m-%Y %H:%M") if isinstance(time, datetime) else str(time)
+        # A call whose end the desktop never saw has no duration: no dangling separator then.
+        heading = (self.tr("{direction} call with {number} · {time} · {duration}") if duration
+                   else self.tr("{direction} call with {number} · {time}"))
         self.call_label = QLabel(
-            self.tr("{direction} call with {number} · {time} · {duration}").format(
+            heading.format(
                 direction=self._direction_text(direction),
                 number=number,
                 time=when,
@@ -82,6 +89,25 @@ class CallReportDialog(QDialog):
         layout.addWidget(self.call_label)
 
         form = QFormLayout()
+        self._search = search
+        self.search: QLineEdit | None = None
+        self.search_hint: QLabel | None = None
+        if search is not None:
+            self.search = QLineEdit()
+            self.search.setObjectName("relationSearch")
+            self.search.setClearButtonEnabled(True)
+            self.search.setPlaceholderText(self.tr("Name or number in the phone book"))
+            self.search.setToolTip(self.tr(
+                "The caller is not in the phone book: find the relation to file the report under."))
+            search_label = QLabel(self.tr("&Find relation"))
+            search_label.setBuddy(self.search)
+            form.addRow(search_label, self.search)
+            self.search_hint = hint_label(self.tr("Type at least two letters or digits."))
+            form.addRow("", self.search_hint)
+            self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+            self._search_timer.timeout.connect(self.run_search)
+            self.search.textChanged.connect(lambda _t: self._search_timer.start())
+            self.search.returnPressed.connect(self.run_search)
         self.relation = QComboBox()
         self.relation.setMinimumWidth(380)
         self.relation.setToolTip(self.tr("The AFAS relation the dossier item is filed under."))
@@ -90,7 +116,7 @@ class CallReportDialog(QDialog):
             # Nothing or several matched: make the operator choose, never guess.
             self.relation.addItem(self.tr("Choose…"), None)
         for i, cand in enumerate(self.candidates):
-            self.relation.addItem(f"{cand.name} — {kind_label(cand.kind)} · {cand.bcid}", i)
+            self.relation.addItem(self._relation_text(cand), i)
         if valid:
             assert selected is not None
             self.relation.setCurrentIndex(selected)
@@ -126,6 +152,12 @@ class CallReportDialog(QDialog):
 
         self.keys_hint = hint_label(self.tr("Ctrl+Enter saves · Esc cancels"))
         layout.addWidget(self.keys_hint)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.hide()
+        layout.addWidget(self.error)
 
         buttons = QDialogButtonBox()
         self.save_button = QPushButton(self.tr("Save"))
@@ -143,6 +175,9 @@ class CallReportDialog(QDialog):
         # The text box takes Ctrl+Enter for itself before any shortcut sees it.
         self.text.installEventFilter(self)
         self._saved = False
+        self._refused = False
+        if self.search is not None:
+            QWidget.setTabOrder(self.search, self.relation)
         QWidget.setTabOrder(self.relation, self.subject)
         QWidget.setTabOrder(self.subject, self.text)
         QWidget.setTabOrder(self.text, self.save_button)
@@ -151,7 +186,53 @@ class CallReportDialog(QDialog):
         self.subject.textChanged.connect(self._update)
         self.relation.currentIndexChanged.connect(self._update)
         self._update()
-        (self.subject if valid else self.relation).setFocus()
+        if valid:
+            self.subject.setFocus()
+        else:
+            (self.search or self.relation).setFocus()
+
+    def run_search(self) -> None:
+        """Fill the relation list with what the phone book finds for the search text."""
+        if self.search is None or self._search is None:
+            return
+        self._search_timer.stop()
+        text = self.search.text().strip()
+        assert self.search_hint is not None
+        if len(text) < 2:
+            self.search_hint.setText(self.tr("Type at least two letters or digits."))
+            return
+        try:
+            found = list(self._search(text))
+        except Exception as exc:  # a broken phone book must not take the written text with it
+            self.search_hint.setText(self.tr("The search failed: {error}").format(error=exc))
+            return
+        self.candidates = found
+        self.relation.blockSignals(True)
+        self.relation.clear()
+        self.relation.addItem(self.tr("Choose…"), None)
+        for i, cand in enumerate(found):
+            self.relation.addItem(self._relation_text(cand), i)
+        if len(found) == 1:
+            self.relation.setCurrentIndex(1)
+        self.relation.blockSignals(False)
+        self.search_hint.setText(
+            self.tr("No relation found for “{text}”.").format(text=text) if not found else
+            self.tr("Found: {n}. Choose the relation below.").format(n=len(found)))
+        self._update()
+
+    @staticmethod
+    def _relation_text(cand: RelationLike) -> str:
+        contact = str(getattr(cand, "contact_name", "") or "")
+        name = f"{cand.name} ({contact})" if contact and contact != cand.name else cand.name
+        return f"{name} — {kind_label(cand.kind)} · {cand.bcid}"
+
+    def refuse(self, message: str) -> None:
+        """Called by a ``saved`` handler that could not store the report: the dialog stays open
+        with everything the operator wrote, and says why."""
+        self._refused = True
+        self._saved = False
+        self.error.setText(message)
+        self.error.show()
 
     def _direction_text(self, direction: object) -> str:
         value = str(getattr(direction, "value", direction))
@@ -202,5 +283,9 @@ class CallReportDialog(QDialog):
             contact_id = getattr(getattr(cand, "match", None), "contact_id", "")
         contact_id = str(contact_id or "")
         self._saved = True
+        self._refused = False
+        self.error.hide()
         self.saved.emit(self.subject.text().strip(), self.text.toPlainText(), cand.bcid, contact_id)
+        if self._refused:
+            return  # the handler said why; nothing the operator wrote is lost
         self.accept()

@@ -8,9 +8,13 @@ the Qt-free sending side and the per-user, per-profile name.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
+
+from afas_tray.instance_client import STATUS_REQUEST
+from afas_tray.ui.qt_compat import guard_bool_refcounts
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +30,15 @@ class SingleInstanceServer(QObject):
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        guard_bool_refcounts()  # one emit per message: a leaking binding would abort the app
         self._name = name
         self._server = QLocalServer(self)
         # Only this OS user may connect (Unix: socket mode 0700; Windows: pipe DACL).
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._accept)
         self._buffers: dict[QLocalSocket, bytes] = {}
+        # ``afas-tray status``: answers the request line with one JSON line (no event emitted).
+        self.status_provider: Callable[[], str] | None = None
 
     @property
     def name(self) -> str:
@@ -82,12 +89,32 @@ class SingleInstanceServer(QObject):
             self._buffers[sock] = b""
             timer = QTimer(sock)  # child of the socket: dies with it
             timer.setSingleShot(True)
-            timer.timeout.connect(lambda s=sock: s.abort())
+            # Slots without Python closures over the socket: PySide keeps a lambda (and the
+            # socket's wrapper it holds) alive after the socket is gone — about 1 KB per
+            # connection, found by bench/local_doors_fuzz.py. Bound methods find the socket
+            # through sender().
+            timer.timeout.connect(self._idle)
             timer.start(IDLE_TIMEOUT_MS)
-            sock.readyRead.connect(lambda s=sock: self._read(s))
-            sock.disconnected.connect(lambda s=sock: self._drop(s))
+            sock.readyRead.connect(self._ready_read)
+            sock.disconnected.connect(self._disconnected)
             if sock.bytesAvailable():
                 self._read(sock)
+
+    def _idle(self) -> None:
+        timer = self.sender()
+        sock = timer.parent() if timer is not None else None
+        if isinstance(sock, QLocalSocket):
+            sock.abort()
+
+    def _ready_read(self) -> None:
+        sock = self.sender()
+        if isinstance(sock, QLocalSocket):
+            self._read(sock)
+
+    def _disconnected(self) -> None:
+        sock = self.sender()
+        if isinstance(sock, QLocalSocket):
+            self._drop(sock)
 
     def _read(self, sock: QLocalSocket) -> None:
         if sock not in self._buffers:
@@ -102,13 +129,26 @@ class SingleInstanceServer(QObject):
             return
         self._buffers[sock] = rest
         for raw in lines:
+            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+            if line == STATUS_REQUEST and self.status_provider is not None:
+                sock.write(self._status_line())
+                sock.flush()
+                continue
             # Answer before handing on: the sender is a phone hook waiting to exit, and the
             # receiver may take a moment (opening a browser).
             sock.write(b"ok\n")
             sock.flush()
-            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
             if line:
                 self.received.emit(line)
+
+    def _status_line(self) -> bytes:
+        assert self.status_provider is not None
+        try:
+            text = self.status_provider()
+        except Exception:  # the socket must keep answering whatever the app's state
+            log.exception("single instance: the status could not be built")
+            text = '{"error": "the status could not be built; see the log"}'
+        return text.replace("\n", " ").encode("utf-8") + b"\n"
 
     def _drop(self, sock: QLocalSocket) -> None:
         self._buffers.pop(sock, None)

@@ -43,6 +43,9 @@ class Controller(Protocol):
     def recent_calls(self) -> Sequence[Any]: ...
     def open_recent(self, call: Any) -> None: ...
     def write_report(self, call: Any) -> None: ...
+    def can_write_report(self, call: Any) -> bool: ...
+    def failed_reports(self) -> Sequence[Any]: ...  # outbox.OutboxRow, oldest first
+    def retry_report(self, key: str | None) -> None: ...  # None: every failed report
     def open_settings(self) -> None: ...
     def open_log_folder(self) -> None: ...
     def show_about(self) -> None: ...
@@ -57,7 +60,18 @@ def state_title(status: Status) -> str:
         State.ERROR: QCoreApplication.translate("Tray", "Needs attention"),
         State.PAUSED: QCoreApplication.translate("Tray", "Sync paused"),
         State.NOT_CONFIGURED: QCoreApplication.translate("Tray", "Not set up yet"),
-    }[status.state]
+    }[status.shown_state]
+
+
+def failed_text(status: Status) -> str:
+    """The line that says AFAS refused reports, in AFAS's own words when it gave them."""
+    n = status.reports_failed
+    text = (QCoreApplication.translate("Tray", "AFAS refused a report")
+            if n == 1 else QCoreApplication.translate("Tray", "AFAS refused %1 reports").replace(
+                "%1", str(n)))
+    if status.reports_failed_message is not None:
+        text += ": " + str(status.reports_failed_message)
+    return text
 
 
 def tooltip_text(status: Status, now: float | None = None) -> str:
@@ -66,6 +80,8 @@ def tooltip_text(status: Status, now: float | None = None) -> str:
         lines[0] += f" {int(status.progress * 100)}%"
     if status.message is not None:
         lines.append(str(status.message))
+    if status.reports_failed:
+        lines.append(failed_text(status))
     if status.last_sync:
         age = max(0, int(((now or time.time()) - status.last_sync) // 60))
         when = time.strftime("%H:%M", time.localtime(status.last_sync))
@@ -94,6 +110,13 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
     if status.message is not None:
         msg = menu.addAction(str(status.message)[:120])
         msg.setEnabled(False)
+    if status.reports_failed:
+        # AFAS's words on lines of their own (a menu item does not wrap); the tooltip has all.
+        for line in _wrapped(failed_text(status)):
+            refused = menu.addAction(line)
+            refused.setToolTip(failed_text(status))
+            refused.setEnabled(False)
+        menu.setToolTipsVisible(True)
     menu.addSeparator()
     menu.addAction(QCoreApplication.translate("Tray", "Sync now"), controller.sync_now)
     recent = menu.addMenu(QCoreApplication.translate("Tray", "Recent calls"))
@@ -108,8 +131,10 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         open_act.setEnabled(bool(call.match_bcid))
         report_act = sub.addAction(QCoreApplication.translate("Tray", "Write report…"))
         report_act.triggered.connect(partial(controller.write_report, call))
+        report_act.setEnabled(controller.can_write_report(call))
         add_call_back(sub, controller, call)
     add_dial_entries(menu, controller)
+    build_reports_menu(menu, controller, status)
     if controller.demo:
         menu.addAction(QCoreApplication.translate("Tray", "Simulate incoming call"), controller.simulate_call)
     menu.addAction(QCoreApplication.translate("Tray", "Resume sync") if controller.is_paused() else QCoreApplication.translate("Tray", "Pause sync"),
@@ -135,6 +160,61 @@ def _add_pop_pause(menu: QMenu, controller: Any) -> None:
                   partial(controller.pause_pop, 3600.0))
     sub.addAction(QCoreApplication.translate("Tray", "Until resumed"),
                   partial(controller.pause_pop, None))
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wrapped(text: str, width: int = 64, lines: int = 3) -> list[str]:
+    """``text`` in menu-sized lines, at word boundaries; the last one cut with an ellipsis."""
+    import textwrap
+
+    out = textwrap.wrap(" ".join(text.split()), width) or [""]
+    if len(out) > lines:
+        out = [*out[: lines - 1], _short(" ".join(out[lines - 1:]), width)]
+    return out
+
+
+def build_reports_menu(menu: QMenu, controller: Controller, status: Status) -> QMenu:
+    """Reports ▸ waiting · failed, each refused report with AFAS's words and Retry; Open log."""
+    title = QCoreApplication.translate("Tray", "Reports")
+    if status.reports_failed:
+        title = QCoreApplication.translate("Tray", "Reports (%1 failed)").replace(
+            "%1", str(status.reports_failed))
+    reports = menu.addMenu(title)
+    reports.setObjectName("ReportsMenu")
+    queued = reports.addAction(QCoreApplication.translate("Tray", "On their way to AFAS: %1").replace(
+        "%1", str(status.outbox_backlog)))
+    queued.setEnabled(False)
+    if status.reports_waiting:
+        held = reports.addAction(QCoreApplication.translate(
+            "Tray", "Waiting for a relation or pick: %1").replace("%1", str(status.reports_waiting)))
+        held.setEnabled(False)
+    failed_head = reports.addAction(QCoreApplication.translate("Tray", "Failed: %1").replace(
+        "%1", str(status.reports_failed)))
+    failed_head.setEnabled(False)
+    rows = list(controller.failed_reports()) if status.reports_failed else []
+    if rows:
+        reports.addSeparator()
+    for row in rows[-10:]:  # the newest ten; the log and `afas-tray outbox` have them all
+        when = time.strftime("%d-%m %H:%M", time.localtime(row.created))
+        sub = reports.addMenu(_short(f"{when}  {row.item.subject}", 60))
+        if row.last_message is not None:
+            for line in _wrapped(str(row.last_message)):
+                why = sub.addAction(line)
+                why.setToolTip(str(row.last_message))
+                why.setEnabled(False)
+            sub.setToolTipsVisible(True)
+        retry = sub.addAction(QCoreApplication.translate("Tray", "Retry"))
+        retry.triggered.connect(partial(controller.retry_report, row.key))
+    reports.addSeparator()
+    retry_all = reports.addAction(QCoreApplication.translate("Tray", "Retry all failed"))
+    retry_all.triggered.connect(partial(controller.retry_report, None))
+    retry_all.setEnabled(bool(status.reports_failed))
+    reports.addAction(QCoreApplication.translate("Tray", "Open log folder"), controller.open_log_folder)
+    return reports
 
 
 class Tray(QObject):
@@ -163,7 +243,7 @@ class Tray(QObject):
     def show_status(self, status: Status) -> None:
         self.status = status
         # The unseen missed calls show as a count on the icon (issue 16).
-        self.icon.setIcon(badge_icon(tray_icon(status.state.value, mask=IS_MAC),
+        self.icon.setIcon(badge_icon(tray_icon(status.shown_state.value, mask=IS_MAC),
                                      getattr(self, "missed_count", 0)))
         self.icon.setToolTip(tooltip_text(status))
 
@@ -183,6 +263,11 @@ class Tray(QObject):
 
     def _rebuild(self) -> None:
         build_menu(self.menu, self.controller, self.status)
+        # What the operator saw at the top of the menu, for support (and the X11 test): the
+        # state and its messages, never a call's number.
+        head = [a.text() for a in self.menu.actions()]
+        head = head[: head.index("") if "" in head else len(head)]
+        log.info("tray menu opened: %s", " | ".join(head))
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         log.info("tray icon activated: %s", reason.name)
@@ -225,7 +310,7 @@ class StatusWindow(QWidget):
 
     def show_status(self, status: Status) -> None:
         self._status = status
-        icon: QIcon = tray_icon(status.state.value)
+        icon: QIcon = tray_icon(status.shown_state.value)
         self.icon_label.setPixmap(icon.pixmap(48, 48))
         self.text.setText(tooltip_text(status))
         self.setWindowIcon(icon)

@@ -67,6 +67,38 @@
         <source>Phone</source>
         <translation>Telefoon</translation>
     </message>
+    <message>
+        <source>{direction} call with {number} · {time}</source>
+        <translation>{direction} gesprek met {number} · {time}</translation>
+    </message>
+    <message>
+        <source>Name or number in the phone book</source>
+        <translation>Naam of nummer in het telefoonboek</translation>
+    </message>
+    <message>
+        <source>The caller is not in the phone book: find the relation to file the report under.</source>
+        <translation>De beller staat niet in het telefoonboek: zoek de relatie waaronder het verslag komt.</translation>
+    </message>
+    <message>
+        <source>&amp;Find relation</source>
+        <translation>Relatie &amp;zoeken</translation>
+    </message>
+    <message>
+        <source>Type at least two letters or digits.</source>
+        <translation>Typ minstens twee letters of cijfers.</translation>
+    </message>
+    <message>
+        <source>The search failed: {error}</source>
+        <translation>Het zoeken is mislukt: {error}</translation>
+    </message>
+    <message>
+        <source>No relation found for “{text}”.</source>
+        <translation>Geen relatie gevonden voor “{text}”.</translation>
+    </message>
+    <message>
+        <source>Found: {n}. Choose the relation below.</source>
+        <translation>Gevonden: {n}. Kies hieronder de relatie.</translation>
+    </message>
 </context>
 <context>
     <name>CallerCard</name>
@@ -831,10 +863,6 @@
 <context>
     <name>Tray</name>
     <message>
-        <source>Number copied: %1</source>
-        <translation>Nummer gekopieerd: %1</translation>
-    </message>
-    <message>
         <source>%1 %2
 Caller pop and call reports for Xelion and AFAS Profit.</source>
         <translation>%1 %2
@@ -951,6 +979,54 @@ Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
     <message>
         <source>Menu</source>
         <translation>Menu</translation>
+    </message>
+    <message>
+        <source>Something went wrong (%1): %2</source>
+        <translation>Er ging iets mis (%1): %2</translation>
+    </message>
+    <message>
+        <source>The report could not be saved: %1</source>
+        <translation>Het verslag kon niet worden opgeslagen: %1</translation>
+    </message>
+    <message>
+        <source>applying the settings</source>
+        <translation>instellingen toepassen</translation>
+    </message>
+    <message>
+        <source>AFAS refused a report</source>
+        <translation>AFAS weigerde een verslag</translation>
+    </message>
+    <message>
+        <source>AFAS refused %1 reports</source>
+        <translation>AFAS weigerde %1 verslagen</translation>
+    </message>
+    <message>
+        <source>Reports</source>
+        <translation>Verslagen</translation>
+    </message>
+    <message>
+        <source>Reports (%1 failed)</source>
+        <translation>Verslagen (%1 mislukt)</translation>
+    </message>
+    <message>
+        <source>On their way to AFAS: %1</source>
+        <translation>Onderweg naar AFAS: %1</translation>
+    </message>
+    <message>
+        <source>Waiting for a relation or pick: %1</source>
+        <translation>Wachten op een relatie of keuze: %1</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>Mislukt: %1</translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation>Opnieuw proberen</translation>
+    </message>
+    <message>
+        <source>Retry all failed</source>
+        <translation>Alle mislukte opnieuw proberen</translation>
     </message>
 </context>
 <context>
