@@ -183,7 +183,8 @@ def test_missed_submenu_lists_calls_and_opening_it_clears_the_count(qtbot: objec
         open_log_folder=lambda: None, show_about=lambda: None, quit=lambda: None,
         missed_calls=store.recent, missed_unseen=store.unseen_count,
         missed_seen=store.mark_seen, call_back=dialled.append, open_missed_card=cards.append,
-        dial_clipboard=lambda: None,
+        dial_clipboard=lambda: None, retry_report=lambda _key: 0, failed_reports=lambda: [],
+        can_write_report=lambda _call: True,
     )
     menu = QMenu()
     build_menu(menu, controller, Status())  # type: ignore[arg-type]

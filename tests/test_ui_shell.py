@@ -144,7 +144,8 @@ def test_the_menu_offers_every_action_and_they_act(
         try:
             menu = shown_menu(shell)
             assert menu_texts(menu)[0] == "AFAS Tray: Up to date"
-            for text in ("Sync now", "Recent calls", "Reports", "Pause sync", "Settings…",
+            for text in ("Sync now", "Recent calls", "Dial clipboard number", "Missed calls",
+                         "Reports", "Pause sync", "Pause caller pop", "Settings…",
                          "Open log folder", "About AFAS Tray", "Quit"):
                 action(menu, text)
             assert menu_texts(submenu(menu, "Recent calls")) == ["No calls yet"]
@@ -156,7 +157,7 @@ def test_the_menu_offers_every_action_and_they_act(
             assert shell.core.engine.paused
             action(shown_menu(shell), "Resume sync").trigger()
             assert not shell.core.engine.paused
-            # A call shows under Recent calls, with its card and "Write report…".
+            # A call shows under Recent calls, with its card, "Write report…" and "Call back".
             known = KNOWN["org_unique"]
             xelion.call(xelion.sim.ring, known.written[0])
             await until(lambda: browser.urls, timeout=10)
@@ -164,7 +165,7 @@ def test_the_menu_offers_every_action_and_they_act(
             [call_menu] = [a.menu() for a in recent.actions()]
             assert isinstance(call_menu, QMenu)
             assert known.names[0] in recent.actions()[0].text()
-            assert menu_texts(call_menu) == ["Open card", "Write report…"]
+            assert menu_texts(call_menu) == ["Open card", "Write report…", "Call back"]
             assert all(a.isEnabled() for a in call_menu.actions())
             action(call_menu, "Open card").trigger()
             assert browser.urls[-1] == browser.urls[0] and len(browser.urls) == 2
