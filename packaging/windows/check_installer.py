@@ -5,11 +5,12 @@
 Installs what is missing (Debian's Wine with its 32-bit half, as root through apt-get; the npm
 package ``innosetup`` for ISCC.exe), builds a stand-in bundle folder, compiles afas-tray.iss
 with build.py's own defines for a pre-release and a release version, and runs the setup and
-the uninstaller silently: files, Start-menu shortcut, the afas-tray:// keys, the Run value, the
-uninstall key, the preset import, upgrades with and without the start-at-login task, and
-uninstalls with and without /PURGE. One line per check, ``ok`` or ``FAIL``; exit code 1 on any
-FAIL. When Wine or the compiler cannot be had (no root, a package mirror mid-sync, no npm, a
-Wine that cannot start) it prints ``skip: <why>`` and exits 0: that is not an installer fault.
+the uninstaller silently: files, Start-menu shortcut, the afas-tray:// keys, the tel:/callto:
+registration (Default apps), the Run value, the uninstall key, the preset import, upgrades with
+and without the start-at-login task, and uninstalls with and without /PURGE. One line per check,
+``ok`` or ``FAIL``; exit code 1 on any FAIL. When Wine or the compiler cannot be had (no root, a
+package mirror mid-sync, no npm, a Wine that cannot start) it prints ``skip: <why>`` and exits 0:
+that is not an installer fault.
 
 Under Wine two things differ from a real build, both by ISCC defines only:
   * ``InstallDir``: Wine has no per-user Programs folder, so ``{autopf}`` fails silently; the
