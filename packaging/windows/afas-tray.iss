@@ -90,6 +90,11 @@ en.PresetFailed=The preset settings in %1 could not be applied (code %2). Open A
 nl.PresetFailed=De vooraf ingestelde instellingen in %1 konden niet worden toegepast (code %2). Open de instellingen van AFAS Tray om de installatie af te ronden.
 en.PurgeQuestion=Also remove your AFAS Tray settings, saved passwords, phone book and logs?%n%nChoose No to keep them for a later installation.
 nl.PurgeQuestion=Ook uw AFAS Tray-instellingen, opgeslagen wachtwoorden, telefoonboek en logbestanden verwijderen?%n%nKies Nee om ze te bewaren voor een latere installatie.
+; Shown by Windows for the tel:/callto: registration (Default apps, the link's file type).
+en.PhoneLinkDescription=Dial phone numbers through Xelion
+nl.PhoneLinkDescription=Telefoonnummers bellen via Xelion
+en.PhoneLinkName={#AppName} phone link
+nl.PhoneLinkName={#AppName}-telefoonlink
 
 [Tasks]
 ; Checked by default: operators install once and forget it is there. IT opts out with /MERGETASKS="!autostart".
@@ -118,15 +123,16 @@ Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\DefaultIcon"; ValueType: stri
 Root: HKCU; Subkey: "Software\Classes\{#UrlScheme}\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
 ; tel:/callto: links (issue 16): AFAS Tray offers itself under Settings > Apps > Default apps
 ; (RegisteredApplications + Capabilities\URLAssociations, per user). Windows lets only the user
-; make it the default; until then a phone link still opens the app chosen before.
+; make it the default; until then a phone link still opens the app chosen before. Each scheme and
+; ProgID here also goes into LINK_SCHEMES / PROG_IDS in check_installer.py.
 Root: HKCU; Subkey: "Software\RegisteredApplications"; ValueType: string; ValueName: "{#AppName}"; ValueData: "Software\{#AppName}\Capabilities"; Flags: uninsdeletevalue
 Root: HKCU; Subkey: "Software\{#AppName}"; Flags: uninsdeletekeyifempty
 Root: HKCU; Subkey: "Software\{#AppName}\Capabilities"; ValueType: string; ValueName: "ApplicationName"; ValueData: "{#AppName}"; Flags: uninsdeletekey
-Root: HKCU; Subkey: "Software\{#AppName}\Capabilities"; ValueType: string; ValueName: "ApplicationDescription"; ValueData: "Dial phone numbers through Xelion"
+Root: HKCU; Subkey: "Software\{#AppName}\Capabilities"; ValueType: string; ValueName: "ApplicationDescription"; ValueData: "{cm:PhoneLinkDescription}"
 Root: HKCU; Subkey: "Software\{#AppName}\Capabilities"; ValueType: string; ValueName: "ApplicationIcon"; ValueData: """{app}\{#AppExe}"",0"
 Root: HKCU; Subkey: "Software\{#AppName}\Capabilities\URLAssociations"; ValueType: string; ValueName: "tel"; ValueData: "AfasTray.PhoneLink"
 Root: HKCU; Subkey: "Software\{#AppName}\Capabilities\URLAssociations"; ValueType: string; ValueName: "callto"; ValueData: "AfasTray.PhoneLink"
-Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink"; ValueType: string; ValueName: ""; ValueData: "{#AppName} phone link"; Flags: uninsdeletekey
+Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink"; ValueType: string; ValueName: ""; ValueData: "{cm:PhoneLinkName}"; Flags: uninsdeletekey
 Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""
 Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"",0"
 Root: HKCU; Subkey: "Software\Classes\AfasTray.PhoneLink\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""

@@ -5,11 +5,12 @@
 Installs what is missing (Debian's Wine with its 32-bit half, as root through apt-get; the npm
 package ``innosetup`` for ISCC.exe), builds a stand-in bundle folder, compiles afas-tray.iss
 with build.py's own defines for a pre-release and a release version, and runs the setup and
-the uninstaller silently: files, Start-menu shortcut, the afas-tray:// keys, the Run value, the
-uninstall key, the preset import, upgrades with and without the start-at-login task, and
-uninstalls with and without /PURGE. One line per check, ``ok`` or ``FAIL``; exit code 1 on any
-FAIL. When Wine or the compiler cannot be had (no root, a package mirror mid-sync, no npm, a
-Wine that cannot start) it prints ``skip: <why>`` and exits 0: that is not an installer fault.
+the uninstaller silently: files, Start-menu shortcut, the afas-tray:// keys, the tel:/callto:
+registration (Default apps), the Run value, the uninstall key, the preset import, upgrades with
+and without the start-at-login task, and uninstalls with and without /PURGE. One line per check,
+``ok`` or ``FAIL``; exit code 1 on any FAIL. When Wine or the compiler cannot be had (no root, a
+package mirror mid-sync, no npm, a Wine that cannot start) it prints ``skip: <why>`` and exits 0:
+that is not an installer fault.
 
 Under Wine two things differ from a real build, both by ISCC defines only:
   * ``InstallDir``: Wine has no per-user Programs folder, so ``{autopf}`` fails silently; the
@@ -57,6 +58,15 @@ UNINSTALL_KEY = (r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\U
 CLASSES = r"HKEY_CURRENT_USER\Software\Classes"
 # URL schemes the installer registers, with their description (add one line per new scheme).
 SCHEMES = {"afas-tray": f"URL:{APP_NAME} call"}
+# tel:/callto: (issue 16): offered under "Default apps" through RegisteredApplications and
+# Capabilities\URLAssociations, each scheme pointing at a ProgID (add one line per new scheme).
+REGISTERED_APPS = r"HKEY_CURRENT_USER\Software\RegisteredApplications"
+APP_KEY = f"HKEY_CURRENT_USER\\Software\\{APP_NAME}"
+CAPABILITIES = f"{APP_KEY}\\Capabilities"
+LINK_SCHEMES = {"tel": "AfasTray.PhoneLink", "callto": "AfasTray.PhoneLink"}
+# ProgIDs under Software\Classes, with the CustomMessage that names them (one line per ProgID).
+PROG_IDS = {"AfasTray.PhoneLink": "PhoneLinkName"}
+OTHER_APP = "Other Dialer"  # another program's RegisteredApplications value: must survive us
 PRE, REL = "0.2.0rc1", "0.2.0"  # first install a pre-release, upgrade to the release
 
 STAND_IN_CLI = r"""@echo off
@@ -273,7 +283,9 @@ class Wine:
         reg.write_text("\r\n".join([
             "REGEDIT4", "",
             *(f"[-{CLASSES}\\{scheme}]" for scheme in SCHEMES), f"[-{UNINSTALL_KEY}]", "",
+            *(f"[-{CLASSES}\\{prog_id}]" for prog_id in PROG_IDS), f"[-{APP_KEY}]", "",
             f"[{RUN_KEY}]", f'"{APP_NAME}"=-', "",
+            f"[{REGISTERED_APPS}]", f'"{APP_NAME}"=-', f'"{OTHER_APP}"=-', "",
         ]), encoding="ascii")
         self.run("regedit", "/S", "C:\\afas-tray-check-clean.reg")
 
@@ -286,6 +298,18 @@ class Wine:
 
 def unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
+
+
+def custom_messages(name: str) -> set[str]:
+    """One [CustomMessages] entry of afas-tray.iss in each language, {#AppName} filled in."""
+    text = ISS.read_text(encoding="utf-8")
+    return {found.strip().replace("{#AppName}", APP_NAME)
+            for found in re.findall(rf"^\w+\.{re.escape(name)}=(.*)$", text, re.MULTILINE)}
+
+
+def one_of(found: str | None, allowed: set[str]) -> str:
+    """``found`` when it is one of ``allowed``, else what was wanted (so a dict compare fails)."""
+    return found if found is not None and found in allowed else " or ".join(sorted(map(repr, allowed)))
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -432,6 +456,13 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
                      not any(f"{CLASSES}\\{scheme}".upper() in reg for scheme in SCHEMES)
                      and APP_NAME not in reg.get(RUN_KEY.upper(), {})
                      and UNINSTALL_KEY.upper() not in reg)
+        app_keys = (APP_KEY, *(f"{CLASSES}\\{prog_id}" for prog_id in PROG_IDS))
+        left = [k for k in reg if any(k == a.upper() or k.startswith(a.upper() + "\\") for a in app_keys)]
+        registered = reg.get(REGISTERED_APPS.upper(), {})
+        left += [f"RegisteredApplications: {APP_NAME}"] if APP_NAME in registered else []
+        report.check(f"{name}: tel:/callto: registration removed (RegisteredApplications value, "
+                     f"Software\\{APP_NAME}, {', '.join(PROG_IDS)}), {OTHER_APP}'s value kept",
+                     not left and OTHER_APP in registered, f"left: {left}; {OTHER_APP} kept: {OTHER_APP in registered}")
         report.check(f"{name}: Start-menu shortcut removed", not shortcut.exists())
 
     def cli_calls() -> list[str]:
@@ -452,7 +483,36 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
     from afas_tray.autostart import windows_run_value
     switch_value = windows_run_value([f"{app_win}\\afas-tray.exe"])
 
-    # 1. First install, default task, the preset beside the setup.
+    def phone_links(reg: dict[str, dict[str, str]]) -> dict[str, tuple[dict[str, str | None], dict[str, str]]]:
+        """The tel:/callto: registration in a registry export: {check line: (found, wanted)}."""
+        caps = reg.get(CAPABILITIES.upper(), {})
+        found: dict[str, str | None] = {"registered": reg.get(REGISTERED_APPS.upper(), {}).get(APP_NAME),
+                                        **{k: caps.get(f"Application{k.title()}") for k in ("name", "description", "icon")}}
+        lines = {f"RegisteredApplications -> Software\\{APP_NAME}\\Capabilities (name, description, icon)": (
+            found, {"registered": CAPABILITIES.split("\\", 1)[1], "name": APP_NAME, "icon": f"{exe},0",
+                    "description": one_of(found["description"], custom_messages("PhoneLinkDescription"))})}
+        associations = reg.get(f"{CAPABILITIES}\\URLAssociations".upper(), {})
+        for scheme, prog_id in LINK_SCHEMES.items():
+            lines[f"{scheme}: in Capabilities\\URLAssociations -> {prog_id}"] = (
+                {"ProgID": associations.get(scheme)}, {"ProgID": prog_id})
+        for prog_id, message in PROG_IDS.items():
+            key = f"{CLASSES}\\{prog_id}"
+            got = {k: reg.get(f"{key}{sub}".upper(), {}).get(n) for k, sub, n in (
+                ("name", "", ""), ("protocol", "", "URL Protocol"), ("icon", r"\DefaultIcon", ""),
+                ("open", r"\shell\open\command", ""))}
+            lines[f'{prog_id}: under HKCU\\Software\\Classes, opens "{{app}}\\afas-tray.exe" "%1"'] = (got, {
+                "name": one_of(got["name"], custom_messages(message)), "protocol": "", "icon": f"{exe},0",
+                "open": f'{exe} "%1"'})
+        return lines
+
+    def phone_links_kept(name: str) -> None:
+        lines = phone_links(wine.registry(r"HKEY_CURRENT_USER\Software"))
+        wrong = {label: got for label, (got, want) in lines.items() if got != want}
+        report.check(f"{name}: tel:/callto: registration kept ({len(lines)} parts)", not wrong, f"{wrong}")
+
+    # 1. First install, default task, the preset beside the setup; another dialer is registered.
+    wine.run("reg", "add", REGISTERED_APPS, "/v", OTHER_APP, "/t", "REG_SZ",
+             "/d", f"Software\\{OTHER_APP}\\Capabilities", "/f")
     install(PRE, name="install")
     report.check("install: program files in place", all((app / f).exists() for f in (
         "afas-tray.exe", "afas-tray-cli.cmd", f"_internal/built-{PRE}.txt", "unins000.exe")))
@@ -465,6 +525,8 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
             ("open", r"\shell\open\command", ""))}
         want = {"name": description, "protocol": "", "icon": f"{exe},0", "open": f'{exe} "%1"'}
         report.check(f"install: {name}: registered under HKCU\\Software\\Classes", scheme == want, f"{scheme}")
+    for label, (got, want) in phone_links(reg).items():
+        report.check(f"install: {label}", got == want, f"found {got}, wanted {want}")
     report.check("install: start-at-login task writes the Run value",
                  reg.get(RUN_KEY.upper(), {}).get(APP_NAME) == exe == switch_value,
                  f"{reg.get(RUN_KEY.upper(), {}).get(APP_NAME)!r}, the app's switch writes {switch_value!r}")
@@ -490,6 +552,7 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
                  and not (app / "_internal" / f"built-{PRE}.txt").exists())
     report.check(f"upgrade: uninstall key shows {REL}",
                  wine.registry(UNINSTALL_KEY).get(UNINSTALL_KEY.upper(), {}).get("DisplayVersion") == REL)
+    phone_links_kept("upgrade")
 
     # 3. Uninstall, settings kept.
     uninstall(name="uninstall")
@@ -507,6 +570,7 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
     install(REL, "/MERGETASKS=!autostart", name="upgrade-no-task")  # IT's same command line again
     report.check("upgrade-no-task: the Run value the app's switch wrote survives",
                  run_value() == switch_value, f"{run_value()!r}")
+    phone_links_kept("upgrade-no-task")
 
     # 5. Uninstall with /PURGE.
     uninstall("/PURGE", name="purge")
