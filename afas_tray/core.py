@@ -138,7 +138,13 @@ class AppCore:
                 previous_session=secrets.get(XELION_SESSION_KEY) or None,
                 on_session=lambda token: secrets.set(XELION_SESSION_KEY, token or ""),
             )
-            stream = XelionEventStream(client, self._on_event, self._xelion_status)
+            from afas_tray.xelion.trigger import mark_trigger_seen
+
+            data_dir = self.profile.paths.data_dir
+            stream = XelionEventStream(
+                client, self._on_event, self._xelion_status,
+                on_call_end=self.reports.xelion_call_ended,
+                on_trigger_seen=lambda kind: mark_trigger_seen(data_dir, kind))
             self._xelion_stream = (client, stream)
             # One Xelion session for the stream and the call-log fetcher: a second login with
             # the same userSpace would be refused.
@@ -174,7 +180,11 @@ class AppCore:
             self.trigger_port = 0
 
     def _xelion_status(self, status: Any) -> None:
+        from afas_tray.xelion.events import StreamState
+
         self.board.update(xelion=status.text)
+        # No websocket (a proxy blocks it, say): the call log is read about once a minute.
+        self.reports.set_live(status.state is StreamState.CONNECTED)
 
     # -- call reports ------------------------------------------------------------------------------
     def save_report(self, call_id: str, subject: str, text: str, bcid: str | None,

@@ -450,6 +450,7 @@ class XelionEventStream:
         on_call_end: Callable[[str], None] | None = None,
         on_notice: Callable[[XelionNotice], None] | None = None,
         on_frame: Callable[[str], None] | None = None,
+        on_trigger_seen: Callable[[str], None] | None = None,
         fallback_grace: float = FALLBACK_GRACE_SECONDS,
     ) -> None:
         """The defaults are the polite ones (heartbeat every 30 s, reconnects from 10 s on);
@@ -462,6 +463,7 @@ class XelionEventStream:
         self._on_call_end = on_call_end
         self._on_notice = on_notice
         self._on_frame = on_frame
+        self._on_trigger_seen = on_trigger_seen
         self._heartbeat = heartbeat
         self._base_delay = base_delay
         self._max_delay = max_delay
@@ -687,6 +689,9 @@ class XelionEventStream:
                     and str(version).lstrip("-").isdigit() else None))
         elif kind in TRIGGER_EVENTS:
             self.trigger_events += 1
+            if self.trigger_events == 1 and self._on_trigger_seen is not None:
+                with contextlib.suppress(Exception):
+                    self._on_trigger_seen(kind)
             self._emit(self.tracker.trigger(payload.get("value")))
         elif kind in NOTICE_EVENTS:
             notice = parse_notice(kind, payload)
