@@ -50,6 +50,7 @@ DEFAULT_DEBOUNCE_SECONDS = 3.0
 OVERLAP_SECONDS = 4 * 3600.0
 # After a hang-up whose call is not in the log yet: look again this long after the hang-up.
 FOLLOW_UPS = (10.0, 25.0, 50.0)
+FLOOR_GRACE_SECONDS = 5.0
 MAX_PAGES = 10  # per pass: a desk that was off for weeks catches up over several passes
 _HANDLED_KEEP_SECONDS = 30 * 24 * 3600
 
@@ -152,7 +153,9 @@ class CallFetcher:
             return
         self._conn.execute(
             "INSERT INTO callfetch_floor(account, floor) VALUES (?,?)"
-            " ON CONFLICT(account) DO NOTHING", (self._account, time.time()))
+            " ON CONFLICT(account) DO NOTHING",
+            # Xelion's dates have whole seconds: a call ending as we start is not history.
+            (self._account, time.time() - FLOOR_GRACE_SECONDS))
         log.info("Call log: starting now; earlier calls are not uploaded")
 
     def _is_handled(self, oid: str) -> bool:
@@ -194,8 +197,9 @@ class CallFetcher:
         if details is None:
             return False
         when = details.date.timestamp() if details.date else None
+        ended = details.end_time.timestamp() if details.end_time else when
         floor = self._floor() or 0.0
-        if when is not None and when < floor:
+        if ended is not None and ended < floor:  # a call that rang at the first start counts
             self._mark_handled(details.oid, when)  # history: not uploaded
             return True
         await self._hand_over(details, when)

@@ -207,6 +207,7 @@ async def make_env(tmp_path: Path) -> AsyncIterator[EnvFactory]:
     stack = contextlib.AsyncExitStack()
     tasks: list[asyncio.Task[None]] = []
     closers: list[Callable[[], None]] = []
+    kept_session: dict[str, str] = {}
 
     async def make(*, sim: XelionSimulator | None = None, recording_wait: float | None = None,
                    **afas: Any) -> Env:
@@ -232,8 +233,12 @@ async def make_env(tmp_path: Path) -> AsyncIterator[EnvFactory]:
         router = CallRouter(lambda n: book.lookup(n, "NL"), settings, RecordingOpener(),
                             open_db(db))
         outbox = Outbox(db)
+        # No logout on quit (me_logout.html): like the app, the next start ends the old
+        # session by sending its token with the login.
         client = await stack.enter_async_context(
-            XelionClient(sim.base_url, TENANT, USER, PASSWORD, "afas-tray-test"))
+            XelionClient(sim.base_url, TENANT, USER, PASSWORD, "afas-tray-test",
+                         previous_session=kept_session.get("token"),
+                         on_session=lambda t: kept_session.__setitem__("token", t or "")))
         timing = ReportTiming(debounce=0.1, audio_first_retry=0.3, audio_max_retry=0.5,
                               recording_wait=recording_wait)
         service = ReportService(settings, router, book, outbox, client, data, timing=timing)
@@ -261,7 +266,7 @@ async def make_env(tmp_path: Path) -> AsyncIterator[EnvFactory]:
 
 
 async def stop(env: Env) -> None:
-    """Stop the env's service as the app does on quit (and log out of Xelion)."""
+    """Stop the env's service as the app does on quit (no logout: the next start takes over)."""
     assert env.task is not None
     env.task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -419,7 +419,8 @@ class XelionSimulator:
             return None
         call.logged = True
         end = end or call.left_at or time.time()
-        duration = round(end - call.answered_at) if call.answered_at else 0
+        # An answered call lasts at least a second (durationSec > 0 is how clients tell).
+        duration = max(1, round(end - call.answered_at)) if call.answered_at else 0
         oid = str(self._next_oid)
         self._next_oid += 1
         self._logs.append(_CallLog(
