@@ -50,7 +50,6 @@ DEFAULT_DEBOUNCE_SECONDS = 3.0
 OVERLAP_SECONDS = 4 * 3600.0
 # After a hang-up whose call is not in the log yet: look again this long after the hang-up.
 FOLLOW_UPS = (10.0, 25.0, 50.0)
-FLOOR_GRACE_SECONDS = 5.0
 MAX_PAGES = 10  # per pass: a desk that was off for weeks catches up over several passes
 _HANDLED_KEEP_SECONDS = 30 * 24 * 3600
 
@@ -148,15 +147,19 @@ class CallFetcher:
         return self._floor() is not None
 
     async def ensure_cursor(self) -> None:
-        """First start: calls that began before now are history and are not uploaded."""
+        """First start: the calls in the log now are history and are not uploaded; they are
+        marked handled, and the overlap window below the newest of them is where reading
+        stops from now on."""
         if self._floor() is not None:
             return
+        page = await self._client.communications(None, self.page_size)
+        for item in page.items:
+            self._mark_handled(item.oid, item.date.timestamp() if item.date else None)
         self._conn.execute(
             "INSERT INTO callfetch_floor(account, floor) VALUES (?,?)"
-            " ON CONFLICT(account) DO NOTHING",
-            # Xelion's dates have whole seconds: a call ending as we start is not history.
-            (self._account, time.time() - FLOOR_GRACE_SECONDS))
-        log.info("Call log: starting now; earlier calls are not uploaded")
+            " ON CONFLICT(account) DO NOTHING", (self._account, time.time()))
+        log.info("Call log: starting after the %d newest calls; earlier calls are not uploaded",
+                 len(page.items))
 
     def _is_handled(self, oid: str) -> bool:
         return self._conn.execute(
@@ -176,10 +179,10 @@ class CallFetcher:
         return float(row[0]) if row and row[0] is not None else None
 
     def _bound(self) -> float:
-        """Entries dated before this are not read: the floor, or the overlap window."""
-        floor = self._floor() or 0.0
+        """Entries dated before this are not read: the overlap window below the newest
+        handled call."""
         newest = self._newest_handled()
-        return max(floor, newest - self.overlap) if newest is not None else floor
+        return newest - self.overlap if newest is not None else 0.0
 
     # -- fetching --------------------------------------------------------------------------
 
@@ -197,11 +200,6 @@ class CallFetcher:
         if details is None:
             return False
         when = details.date.timestamp() if details.date else None
-        ended = details.end_time.timestamp() if details.end_time else when
-        floor = self._floor() or 0.0
-        if ended is not None and ended < floor:  # a call that rang at the first start counts
-            self._mark_handled(details.oid, when)  # history: not uploaded
-            return True
         await self._hand_over(details, when)
         self._awaited.pop(call_id, None)
         return True
