@@ -640,9 +640,9 @@ class ReportService:
                          *self._patch_tasks]
                 for task in tasks:
                     task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(BaseException):
-                        await task
+                # gather, not a suppressing loop: a cancel of run() itself while the old
+                # tasks wind down must still end run() (app quit during a client switch).
+                await asyncio.gather(*tasks, return_exceptions=True)
                 self._audio_tasks.clear()
                 self.fetcher = None
                 self._recordings = None
