@@ -218,19 +218,22 @@ class ChannelTracker:
                      raw[:40])
         return "ringing"
 
-    def _learn_fallback(self, call: _Call, channel: Mapping[str, Any]) -> None:
+    def _learn_fallback(self, call: _Call) -> None:
         """No trigger (yet): a channel ``name`` that is a real number may stand in."""
         if call.number:
             return
-        number = dialable(channel.get("name"))
-        if not number:
-            return  # ``phone`` is a SIP account (model/ActiveChannel.html): never a number
-        call.number = number
-        role = str(channel.get("role") or "").lower()
-        call.direction = (Direction.INCOMING if role == "caller"
-                          else Direction.OUTGOING if role == "callee" else Direction.UNKNOWN)
-        org = str(channel.get("organisationName") or "")
-        call.name = org
+        chans = sorted(call.channels.values(),
+                       key=lambda c: str(c.get("role") or "").lower() != "caller")
+        for channel in chans:
+            number = dialable(channel.get("name"))
+            if not number:
+                continue  # ``phone`` is a SIP account (model/ActiveChannel.html): never a number
+            call.number = number
+            role = str(channel.get("role") or "").lower()
+            call.direction = (Direction.INCOMING if role == "caller"
+                              else Direction.OUTGOING if role == "callee" else Direction.UNKNOWN)
+            call.name = str(channel.get("organisationName") or "")
+            return
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -259,7 +262,7 @@ class ChannelTracker:
     def _progress(self, call: _Call, channel: Mapping[str, Any]) -> list[CallEvent]:
         if call.hung_up:
             return []  # transfers are told by callTransferredEvent, not by a call coming back
-        self._learn_fallback(call, channel)
+        self._learn_fallback(call)
         state = self._state_of(channel)
         out: list[CallEvent] = []
         if state == "answered" and not call.answered:
@@ -369,6 +372,10 @@ class ChannelTracker:
         for call in self._calls.values():
             if call_id in (call.key, call.public_id) and call.number and not call.transferred:
                 call.transferred = True
+                # Our part is over: what the colleague's channels do is not ours to tell.
+                call.hung_up = True
+                call.channels.clear()
+                self.ended.append(call.public_id)
                 return [self._event(call, CallState.TRANSFERRED)]
         return []
 
