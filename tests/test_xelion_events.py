@@ -350,3 +350,52 @@ class _NoClient:
 
     async def websocket_url(self) -> str:  # pragma: no cover
         raise AssertionError
+
+
+async def test_a_reconnect_during_a_call_is_no_hang_up(xelion_sim: XelionSimulator,
+                                                       start_stream: Any) -> None:
+    run: Running = await start_stream()
+    call_id = xelion_sim.ring("+31201234567")
+    xelion_sim.answer(call_id)
+    await until(lambda: len(run.got.events) == 2)
+    xelion_sim.drop_websockets()
+    await until(lambda: run.stream.connects == 2)
+    await asyncio.sleep(0.3)
+    assert run.got.states(call_id) == ["ringing", "answered"]  # still going: no hang-up
+    # The call ends while we are away: the list read on reconnect tells it.
+    xelion_sim.mute_websockets()
+    xelion_sim.hangup(call_id)
+    xelion_sim.drop_websockets()
+    await until(lambda: run.stream.connects == 3)
+    await until(lambda: len(run.got.events) == 3)
+    assert run.got.states(call_id) == ["ringing", "answered", "hung_up"]
+    # A version that goes backwards (server restart) rebuilds the list, it hangs nothing up.
+    second = xelion_sim.ring("+31201234568")
+    await until(lambda: len(run.got.events) == 4)
+    before = xelion_sim.counts["GET communications/active_channels"]
+    xelion_sim.reset_version()
+    xelion_sim.answer(second)
+    await until(lambda: xelion_sim.counts["GET communications/active_channels"] > before)
+    await asyncio.sleep(0.2)
+    assert run.got.states(second) == ["ringing", "answered"]
+
+
+async def test_the_polite_defaults(xelion_sim: XelionSimulator,
+                                   xelion_client_factory: Factory) -> None:
+    got = Collector()
+    stream = XelionEventStream(xelion_client_factory(), got.on_event, got.on_status)
+    assert stream._heartbeat >= 30  # websockets/index.html: repeating requests gets a block
+    assert all(stream._backoff(0) >= 10 for _ in range(50))
+    assert stream._backoff(5) > stream._backoff(0) or stream._backoff(5) >= 10
+    task = asyncio.create_task(stream.run())
+    try:
+        await until(lambda: stream.status.state is StreamState.CONNECTED)
+        xelion_sim.drop_websockets()
+        await until(lambda: stream.status.state is StreamState.RECONNECTING)
+        await asyncio.sleep(2.0)
+        # No second websocket request within the first 10 s after a drop.
+        assert xelion_sim.requests_within("POST me/websocket", 10.0) == 1
+        assert xelion_sim.counts["POST me/login"] == 1
+    finally:
+        stream.stop()
+        await asyncio.wait_for(task, 5)
