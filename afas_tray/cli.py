@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     from afas_tray.cli_outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)
+    from afas_tray.cli_xelion import add_parser as add_xelion_parser
+
+    add_xelion_parser(sub)
     return p
 
 

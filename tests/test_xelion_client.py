@@ -298,3 +298,19 @@ def test_simulator_in_a_thread_is_controlled_over_http() -> None:
         assert runner.call(runner.sim.log_call, "+31651112223") == str(int(oid) + 1)
     finally:
         runner.stop()
+
+
+async def test_trigger_create_needs_administration_rights(
+        xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
+    from afas_tray.xelion.trigger import is_ours, recommended_trigger
+
+    client = xelion_client_factory()
+    with pytest.raises(XelionNoPermission) as info:
+        await client.create_trigger(recommended_trigger())
+    assert "beheer" in info.value.text.nl and "administration" in info.value.text.en
+    xelion_sim.admins.add(USER)
+    xelion_sim.triggers.clear()
+    created = await client.create_trigger(recommended_trigger())
+    assert created["oid"] and any(is_ours(t) for t in await client.triggers())
+    # The trigger made this way is what the simulator fires on a ring, placeholders filled.
+    assert xelion_sim.triggers[0]["value"] == recommended_trigger()["value"]

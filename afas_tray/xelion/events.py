@@ -283,7 +283,7 @@ class ChannelTracker:
         call.fallback_due = None
         if call.seen_ours or call.triggered:
             self.ended.append(call.public_id)
-        if call.rang or call.answered:
+        if call.number and (call.rang or call.answered):
             return [self._event(call, CallState.HUNG_UP)]
         return []
 
