@@ -79,3 +79,17 @@ async def test_a_live_capture_is_redacted_and_replays_alike() -> None:
     assert not any(secret in text for secret in sim.issued_secrets)  # tokens, ws keys
     assert [e["state"] for e in capture.events] == ["ringing", "answered", "hung_up"]
     assert _replayed(capture.to_json()) == capture.events
+
+
+def test_the_settings_dialog_shows_the_trigger_with_a_copy_button(qtbot: Any) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    from afas_tray.settings import Settings
+    from afas_tray.ui.settings_dialog import SettingsDialog
+    from afas_tray.xelion.trigger import TRIGGER_VALUE
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.xelion_trigger_value.text() == TRIGGER_VALUE
+    dialog.xelion_trigger_copy.click()
+    assert QGuiApplication.clipboard().text() == TRIGGER_VALUE

@@ -399,3 +399,20 @@ async def test_the_polite_defaults(xelion_sim: XelionSimulator,
     finally:
         stream.stop()
         await asyncio.wait_for(task, 5)
+
+
+async def test_doctor_says_whether_a_trigger_event_reached_this_desk(
+        xelion_sim: XelionSimulator, start_stream: Any) -> None:
+    from afas_tray.doctor import _trigger_check
+    from afas_tray.paths import app_paths
+    from afas_tray.xelion.trigger import mark_trigger_seen
+
+    before = _trigger_check()
+    assert before.warning and "trigger" in before.detail.en and "trigger" in before.detail.nl
+    data_dir = app_paths().ensure().data_dir
+    run: Running = await start_stream(
+        on_trigger_seen=lambda kind: mark_trigger_seen(data_dir, kind))
+    xelion_sim.ring("+31201234567")
+    await until(lambda: run.got.events)
+    after = _trigger_check()
+    assert not after.warning and "executeCommandEvent" in after.detail.en
