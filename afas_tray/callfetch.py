@@ -1,19 +1,26 @@
-"""Finished Xelion calls, fetched politely: from a stored cursor, after hang-ups, rarely otherwise.
+"""Finished Xelion calls, fetched politely: newest first, after hang-ups, rarely otherwise.
 
-``CallFetcher`` pages ``GET communications`` from a cursor kept in SQLite (module ``callfetch``).
-Every call handed to ``on_call`` is recorded as handled in the same transaction that advances the
-cursor, so a restart neither skips a call nor hands one over twice. Only a crash between
-``on_call`` returning and that commit can repeat a call; ``on_call`` is idempotent per oid for
-exactly that window (the report pipeline keys everything on the oid).
+``CallFetcher`` reads ``GET communications`` the documented way (``resources/communications_list
+.html``): descending (the default) from the newest entry, following only the ``meta.paging``
+cursors the server issues, and stopping once entries are older than the last handled call minus
+a small overlap window. The list is ordered by date, and a call is dated at its start but
+logged at its end, so a long call can appear *below* shorter, later calls that were handled
+already: the overlap window (``OVERLAP_SECONDS``) is what keeps it from being skipped.
 
-Xelion blocks clients that poll too often, so fetching is event driven: ``hung_up`` schedules one
-fetch after a short debounce (a burst of hang-ups gives one request), with a few follow-ups while
-a hung-up call is not yet in the log. Otherwise a slow safety poll runs (default every 10
-minutes, never more than once a minute). The very first start begins at the newest call: the
-history before installation is not uploaded.
+Every call handed to ``on_call`` is recorded as handled (by oid, with its date) right after
+``on_call`` returns, so a restart neither skips a call nor hands one over twice; only a crash in
+between can repeat a call, and ``on_call`` is idempotent per oid for that window.
+
+After a hang-up whose call id is known, the call is first asked for by that id
+(``GET communications/<callId>``, ``caller_``-prefixed for calls we placed:
+``resources/communications_get.html``); a few follow-ups look again while it is not in the log.
+Otherwise a slow safety poll runs: every 10 minutes while the websocket tells us of hang-ups,
+about once a minute while it cannot be had (``set_live``), never faster. The very first start
+skips the history before installation.
 
 ``RecordingFetcher`` streams a call's recording into a spool file; Xelion may publish it seconds
-to minutes after the hang-up, so a 404 (10100) is retried with backoff until a deadline.
+to minutes after the hang-up, so a 404 (10100) is retried with backoff until a deadline. Only
+answered calls are asked for (a call is recorded "only if the call is answered").
 """
 
 from __future__ import annotations
@@ -27,18 +34,23 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from afas_tray.store import ensure_schema
-from afas_tray.xelion.client import CallDetails, XelionClient
-from afas_tray.xelion.errors import XelionError, XelionRequestError
+from afas_tray.xelion.client import CallDetails, CommunicationItem, XelionClient
+from afas_tray.xelion.errors import XelionError, XelionNoPermission, XelionRequestError
 
 log = logging.getLogger(__name__)
 
 MODULE = "callfetch"
 MIN_POLL_SECONDS = 60.0  # Xelion's etiquette: never poll faster than this
 DEFAULT_POLL_SECONDS = 600.0
+OFFLINE_POLL_SECONDS = 60.0  # no websocket (a proxy blocks it): reports still go within a minute
 DEFAULT_DEBOUNCE_SECONDS = 3.0
+# How far below the newest handled call the list is read on every pass: the longest call whose
+# late log entry must still be found. Calls longer than this that end while shorter ones were
+# handled are found only if they fall on the first page anyway.
+OVERLAP_SECONDS = 4 * 3600.0
 # After a hang-up whose call is not in the log yet: look again this long after the hang-up.
-# Together they keep "queued within 60 s of hang-up" for a log Xelion publishes a bit late.
 FOLLOW_UPS = (10.0, 25.0, 50.0)
+MAX_PAGES = 10  # per pass: a desk that was off for weeks catches up over several passes
 _HANDLED_KEEP_SECONDS = 30 * 24 * 3600
 
 _MIGRATIONS = (
@@ -56,18 +68,27 @@ _MIGRATIONS = (
     );
     CREATE INDEX callfetch_handled_at ON callfetch_handled(at);
     """,
+    # Descending paging keeps no cursor: a floor (install time) and each call's date instead.
+    """
+    ALTER TABLE callfetch_handled ADD COLUMN date REAL;
+    CREATE TABLE callfetch_floor (
+        account TEXT PRIMARY KEY,
+        floor REAL NOT NULL
+    );
+    """,
 )
 
 OnCall = Callable[[CallDetails], Awaitable[None]]
 
 
 def account_key(client: XelionClient) -> str:
-    """The cursor belongs to one Xelion server, tenant and user: a new account starts afresh."""
+    """The log position belongs to one Xelion server, tenant and user: a new account starts
+    afresh."""
     return f"{client.base_url}#{client.username}"
 
 
 class CallFetcher:
-    """Hands every finished call of the Xelion user to ``on_call`` once, in order."""
+    """Hands every finished call of the Xelion user to ``on_call`` once, oldest first."""
 
     def __init__(
         self,
@@ -79,13 +100,16 @@ class CallFetcher:
         poll_interval: float = DEFAULT_POLL_SECONDS,
         page_size: int = 50,
         follow_ups: tuple[float, ...] = FOLLOW_UPS,
+        overlap: float = OVERLAP_SECONDS,
     ) -> None:
         self._client = client
         self._conn = conn
         self._on_call = on_call
         self.debounce = max(0.0, debounce)
-        self.poll_interval = max(MIN_POLL_SECONDS, poll_interval)
+        self.live_poll_interval = max(MIN_POLL_SECONDS, poll_interval)
+        self.live = True  # the websocket reports hang-ups; False: poll about once a minute
         self.page_size = max(1, page_size)
+        self.overlap = overlap
         self._follow_ups = follow_ups
         self._account = account_key(client)
         self._wake = asyncio.Event()
@@ -94,107 +118,139 @@ class CallFetcher:
         self._not_before = 0.0  # after a failure: no fetch before this (monotonic)
         self._failures = 0
         self._awaited: dict[str, float] = {}  # hung-up call id -> monotonic time of hang-up
+        self._by_id: set[str] = set()  # call ids to ask for directly on the next pass
         self._fetch_lock = asyncio.Lock()
         self.fetches = 0  # fetch passes started (for the tray's diagnostics and the tests)
         ensure_schema(conn, MODULE, _MIGRATIONS)
 
-    # -- cursor ----------------------------------------------------------------------------
-
-    def _stored_cursor(self) -> tuple[bool, str | None]:
-        row = self._conn.execute(
-            "SELECT cursor FROM callfetch_cursor WHERE account=?", (self._account,)
-        ).fetchone()
-        return (row is not None, row[0] if row else None)
-
     @property
-    def cursor(self) -> str | None:
-        return self._stored_cursor()[1]
+    def poll_interval(self) -> float:
+        return self.live_poll_interval if self.live else max(MIN_POLL_SECONDS,
+                                                             OFFLINE_POLL_SECONDS)
+
+    def set_live(self, live: bool) -> None:
+        """The websocket came up (True) or is gone (False): the safety poll adapts."""
+        if live != self.live:
+            self.live = live
+            self._wake.set()
+
+    # -- position --------------------------------------------------------------------------
+
+    def _floor(self) -> float | None:
+        row = self._conn.execute(
+            "SELECT floor FROM callfetch_floor WHERE account=?", (self._account,)).fetchone()
+        return float(row[0]) if row else None
 
     @property
     def has_cursor(self) -> bool:
         """True once a starting point is stored: every call that ends from now on is fetched."""
-        return self._stored_cursor()[0]
+        return self._floor() is not None
 
     async def ensure_cursor(self) -> None:
-        """First start (no stored cursor): begin at the newest call, skipping the history."""
-        known, _ = self._stored_cursor()
-        if known:
+        """First start: the calls in the log now are history and are not uploaded; they are
+        marked handled, and the overlap window below the newest of them is where reading
+        stops from now on."""
+        if self._floor() is not None:
             return
-        newest = await self._client.newest_cursor()
-        # NULL means "from the very beginning": right when there is no call at all yet.
+        page = await self._client.communications(None, self.page_size)
+        for item in page.items:
+            self._mark_handled(item.oid, item.date.timestamp() if item.date else None)
         self._conn.execute(
-            "INSERT INTO callfetch_cursor(account, cursor, updated) VALUES (?,?,?)"
-            " ON CONFLICT(account) DO NOTHING",
-            (self._account, newest, time.time()),
-        )
-        log.info("Call log: starting at the newest call (%s); earlier calls are not uploaded",
-                 newest or "none yet")
+            "INSERT INTO callfetch_floor(account, floor) VALUES (?,?)"
+            " ON CONFLICT(account) DO NOTHING", (self._account, time.time()))
+        log.info("Call log: starting after the %d newest calls; earlier calls are not uploaded",
+                 len(page.items))
 
     def _is_handled(self, oid: str) -> bool:
         return self._conn.execute(
             "SELECT 1 FROM callfetch_handled WHERE account=? AND oid=?", (self._account, oid)
         ).fetchone() is not None
 
-    def _mark_handled(self, oid: str | None, cursor: str | None) -> None:
-        """Record ``oid`` as handled and move the cursor, in one transaction."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            now = time.time()
-            if oid is not None:
-                conn.execute(
-                    "INSERT OR IGNORE INTO callfetch_handled(account, oid, at) VALUES (?,?,?)",
-                    (self._account, oid, now),
-                )
-            if cursor is not None:
-                conn.execute(
-                    "INSERT INTO callfetch_cursor(account, cursor, updated) VALUES (?,?,?)"
-                    " ON CONFLICT(account) DO UPDATE SET cursor=excluded.cursor,"
-                    " updated=excluded.updated",
-                    (self._account, cursor, now),
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    def _mark_handled(self, oid: str, date: float | None) -> None:
+        self._conn.execute(
+            "INSERT INTO callfetch_handled(account, oid, at, date) VALUES (?,?,?,?)"
+            " ON CONFLICT(account, oid) DO UPDATE SET date=COALESCE(excluded.date, date)",
+            (self._account, oid, time.time(), date))
+
+    def _newest_handled(self) -> float | None:
+        row = self._conn.execute(
+            "SELECT MAX(date) FROM callfetch_handled WHERE account=?", (self._account,)
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    def _bound(self) -> float:
+        """Entries dated before this are not read: the overlap window below the newest
+        handled call."""
+        newest = self._newest_handled()
+        return newest - self.overlap if newest is not None else 0.0
 
     # -- fetching --------------------------------------------------------------------------
 
-    async def fetch_now(self) -> int:
-        """One pass: every call after the cursor goes to ``on_call``. Returns how many did.
+    async def _hand_over(self, details: CallDetails, date: float | None) -> bool:
+        if self._is_handled(details.oid):
+            return False
+        await self._on_call(details)
+        self._mark_handled(details.oid, date)
+        self._awaited.pop(details.call_id, None)
+        return True
 
-        Raises XelionError when Xelion cannot be asked; the cursor then stays where it was.
+    async def fetch_call(self, call_id: str) -> bool:
+        """Ask for one hung-up call by its call id; True when it was in the log."""
+        details = await self._client.call_by_id(call_id)
+        if details is None:
+            return False
+        when = details.date.timestamp() if details.date else None
+        await self._hand_over(details, when)
+        self._awaited.pop(call_id, None)
+        return True
+
+    async def fetch_now(self) -> int:
+        """One pass over the newest entries; every new call goes to ``on_call``, oldest first.
+
+        Raises XelionError when Xelion cannot be asked; nothing is marked handled then.
         """
         async with self._fetch_lock:
             self.fetches += 1
             self._last_fetch = time.monotonic()
             await self.ensure_cursor()
             handed = 0
-            cursor = self.cursor
-            while True:
-                page = await self._client.communications(cursor, self.page_size)
-                for item in page.items:
-                    if self._is_handled(item.oid):
-                        self._mark_handled(None, item.oid)
-                        continue
-                    try:
-                        details = await self._client.communication(item.oid)
-                    except XelionRequestError as exc:
-                        if exc.status != 404:
-                            raise
-                        log.info("Call %s vanished from the Xelion log; skipped", item.oid)
-                        self._mark_handled(item.oid, item.oid)
-                        continue
-                    await self._on_call(details)
-                    self._mark_handled(item.oid, item.oid)
-                    self._awaited.pop(details.call_id, None)
+            for call_id in sorted(self._by_id):
+                self._by_id.discard(call_id)
+                try:
+                    found = await self.fetch_call(call_id)
+                except XelionRequestError as exc:
+                    log.info("Call %s not read by its id: %s", call_id, exc)
+                    found = False
+                if found:
                     handed += 1
-                next_cursor = page.next_cursor
-                if next_cursor is not None and next_cursor != cursor:
-                    self._mark_handled(None, next_cursor)
-                    cursor = next_cursor
-                if not page.has_more or not page.items:
+            bound = self._bound()
+            fresh: list[CommunicationItem] = []
+            cursor: str | None = None
+            for _ in range(MAX_PAGES):
+                page = await self._client.communications(cursor, self.page_size)
+                older = False
+                for item in page.items:
+                    when = item.date.timestamp() if item.date else None
+                    if when is not None and when < bound:
+                        older = True
+                        break
+                    if not self._is_handled(item.oid):
+                        fresh.append(item)
+                cursor = page.next_cursor
+                if older or not page.has_more or cursor is None:
                     break
+            for item in reversed(fresh):  # oldest first
+                try:
+                    details = await self._client.communication(item.oid)
+                except XelionRequestError as exc:
+                    if exc.status != 404:
+                        raise
+                    log.info("Call %s vanished from the Xelion log; skipped", item.oid)
+                    self._mark_handled(item.oid, None)
+                    continue
+                when = item.date.timestamp() if item.date else None
+                if await self._hand_over(details, when):
+                    handed += 1
             self._prune()
             return handed
 
@@ -206,10 +262,12 @@ class CallFetcher:
     # -- scheduling ------------------------------------------------------------------------
 
     def hung_up(self, call_id: str = "") -> None:
-        """A call ended (HUNG_UP event): fetch after the debounce; a burst gives one fetch."""
+        """A call ended: fetch after the debounce (a burst gives one pass); with its call id,
+        that call is asked for by id first."""
         now = time.monotonic()
         if call_id:
             self._awaited.setdefault(call_id, now)
+            self._by_id.add(call_id)
         if self._due is None:
             self._due = now + self.debounce
         self._wake.set()
@@ -222,6 +280,7 @@ class CallFetcher:
             if not later:
                 del self._awaited[call_id]  # the safety poll will find it
                 continue
+            self._by_id.add(call_id)
             best = later[0] if best is None else min(best, later[0])
         return best
 
@@ -245,7 +304,8 @@ class CallFetcher:
                 await self.fetch_now()
             except XelionError as exc:
                 self._failures += 1
-                backoff = min(self.poll_interval, MIN_POLL_SECONDS * 2 ** (self._failures - 1))
+                backoff = min(self.live_poll_interval,
+                              MIN_POLL_SECONDS * 2 ** (self._failures - 1))
                 self._not_before = time.monotonic() + backoff
                 log.info("Fetching the Xelion call log failed (%s); next try in %.0f s",
                          exc, backoff)
@@ -278,6 +338,7 @@ class RecordingFetcher:
         self.spool_dir = spool_dir
         self.first_retry = first_retry
         self.max_retry = max_retry
+        self._one_at_a_time = asyncio.Lock()  # recordings are big: never two downloads at once
 
     def path_for(self, oid: str) -> Path:
         safe = "".join(ch for ch in oid if ch.isalnum() or ch in "-_") or "call"
@@ -293,10 +354,13 @@ class RecordingFetcher:
         delay = self.first_retry
         while True:
             try:
-                size = await self._client.audio_to_file(oid, target)
+                async with self._one_at_a_time:
+                    size = await self._client.audio_to_file(oid, target)
                 if size is not None:
                     log.info("Recording of call %s fetched (%d bytes)", oid, size)
                     return target
+            except XelionNoPermission:
+                return None  # no licence or rights: final, the client noticed it once
             except XelionError as exc:
                 log.info("Recording of call %s not fetched yet: %s", oid, exc)
             left = deadline - time.time()

@@ -237,15 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     from afas_tray.cli_outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)
-    # The `xelion` group; its other subcommands (trigger, capture) join it in cli_xelion.
     from afas_tray.cli_addressbook import add_addressbook_parser
-
-    xl = sub.add_parser("xelion", help="Xelion tools: addressbook sync")
-    add_addressbook_parser(xl.add_subparsers(dest="xelion_action", required=True))
-
     from afas_tray.cli_status import add_parser as add_status_parser
+    from afas_tray.cli_xelion import add_parser as add_xelion_parser
 
     add_status_parser(sub)
+    add_addressbook_parser(add_xelion_parser(sub).xelion_subparsers)  # type: ignore[attr-defined]
     return p
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from afas_tray.calls import CallRouter, Decision, RecentCall
@@ -207,9 +207,14 @@ class AppCore:
                 previous_session=secrets.get(XELION_SESSION_KEY) or None,
                 on_session=lambda token: secrets.set(XELION_SESSION_KEY, token or ""),
             )
-            stream = XelionEventStream(client, self._on_event, self._xelion_status)
+            from afas_tray.xelion.trigger import mark_trigger_seen
+
+            data_dir = self.profile.paths.data_dir
+            stream = XelionEventStream(
+                client, self._on_event, self._xelion_status,
+                on_call_end=self.reports.xelion_call_ended,
+                on_trigger_seen=lambda kind: mark_trigger_seen(data_dir, kind))
             stream.on_notification = self._xelion_notification
-            stream.on_missed_call = self._missed_from_event
             self._xelion_stream = (client, stream)
             # One Xelion session for the stream and the call-log fetcher: a second login with
             # the same userSpace would be refused.
@@ -252,7 +257,7 @@ class AppCore:
             if self.addressbook is None:
                 self.addressbook = AppPusher(self.book, self.profile.paths.database_file)
             self.addressbook.kick(self._xelion_stream[0], self.settings.phone.default_region)
-    def _xelion_notification(self, kind: str, payload: dict[str, Any]) -> None:
+    def _xelion_notification(self, kind: str, payload: Mapping[str, Any]) -> None:
         """doNotDisturbEvent: remembered always, obeyed only with pop.follow_do_not_disturb."""
         from afas_tray.pop_gate import dnd_from_payload
 
@@ -262,8 +267,12 @@ class AppCore:
                 self.pop.set_do_not_disturb(on)
 
     def _xelion_status(self, status: Any) -> None:
-        self.board.update(xelion=status.text,
-                          xelion_connected=str(getattr(status.state, "value", "")) == "connected")
+        from afas_tray.xelion.events import StreamState
+
+        connected = status.state is StreamState.CONNECTED
+        self.board.update(xelion=status.text, xelion_connected=connected)
+        # No websocket (a proxy blocks it, say): the call log is read about once a minute.
+        self.reports.set_live(connected)
 
     # -- call reports ------------------------------------------------------------------------------
     def save_report(self, call_id: str, subject: str, text: str, bcid: str | None,

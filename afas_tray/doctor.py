@@ -39,6 +39,7 @@ async def run_checks(settings: Settings, secrets: SecretStore | None = None) -> 
             yield result
     if settings.xelion.configured and not any(k.startswith("xelion.") for k in errors):
         yield await _xelion_check(settings)
+        yield _trigger_check()
     if settings.xelion.addressbook_sync:
         yield CheckResult("addressbook", T("Xelion address book", "Xelion-adresboek"), True, T(
             "kept in step with AFAS from this computer; turn this on for one desk or one "
@@ -58,10 +59,33 @@ async def _xelion_check(settings: Settings) -> CheckResult:
     try:
         async with XelionClient(x.host, x.tenant, x.username, x.password, user_space) as client:
             await client.login()
+            await client.logout()  # a one-off check session (the app itself does not log out)
     except XelionError as exc:
         return CheckResult("xelion", title, False, exc.text)
     return CheckResult("xelion", title, True,
                        T(f"logged in as {x.username}", f"aangemeld als {x.username}"))
+
+
+def _trigger_check() -> CheckResult:
+    """Whether a Xelion trigger event (the caller's number) has reached this desk's app."""
+    import datetime as dt
+
+    from afas_tray.paths import app_paths
+    from afas_tray.xelion.trigger import TRIGGER_VALUE, trigger_seen
+
+    title = T("Xelion trigger on this desk", "Xelion-trigger op dit toestel")
+    seen = trigger_seen(app_paths().data_dir)
+    if seen is None:
+        return CheckResult("xelion.trigger", title, True, T(
+            "no trigger event seen yet: without the new_call trigger no call pops up. Create "
+            f"it (`afas-tray xelion trigger show`; value {TRIGGER_VALUE}) and make a call.",
+            "nog geen trigger-melding gezien: zonder de new_call-trigger verschijnt geen "
+            f"gesprek. Maak hem aan (`afas-tray xelion trigger show`; waarde {TRIGGER_VALUE}) "
+            "en bel een keer."), warning=True)
+    when = dt.datetime.fromtimestamp(seen[0]).strftime("%Y-%m-%d %H:%M")
+    return CheckResult("xelion.trigger", title, True,
+                       T(f"last trigger event ({seen[1]}) seen {when}",
+                         f"laatste trigger-melding ({seen[1]}) gezien op {when}"))
 
 
 async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:

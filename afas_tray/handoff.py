@@ -13,6 +13,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
@@ -315,4 +316,38 @@ def event_from_line(line: str) -> CallEvent:
         source=source,
         time=float(when),
         name=name,
+    )
+
+
+# --- Xelion trigger values ----------------------------------------------------------------------
+
+
+def parse_trigger_value(value: object) -> CallEvent:
+    """The call in a Xelion trigger event's ``value`` (``websockets/model/TriggerEvent.html``),
+    with Xelion's placeholders filled in: an ``afas-tray://call?…`` link, or a command line
+    ``[program] call NUMBER [--call-id ID]`` (a ``system_command`` trigger). The same gate as
+    every other hand-off; ``HandoffError`` for anything else, e.g. a placeholder left unfilled.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise HandoffError(T("The trigger value is empty.", "De trigger-waarde is leeg."))
+    text = value.strip()
+    if len(text) > MAX_URL_CHARS or _CONTROL_RE.search(text):
+        raise HandoffError(T("The trigger value is not a call.", "De trigger-waarde is geen gesprek."))
+    # A URL anywhere in the value (``start afas-tray://…``, a quoted program path before it).
+    at = text.lower().find(URL_SCHEME + ":")
+    if at >= 0:
+        url = text[at:].split('"')[0].split("'")[0].strip()
+        return replace(parse_call_url(url), source=CallSource.XELION)
+    # A command line: everything after the word ``call``; the program path before it is not
+    # needed (Windows paths with backslashes make shell quoting rules useless here).
+    words = text.replace('"', " ").split()
+    lowered = [w.lower() for w in words]
+    if "call" in lowered:
+        rest = words[lowered.index("call") + 1 :]
+        return replace(parse_call_args(rest), source=CallSource.XELION)
+    raise HandoffError(
+        T(
+            "The trigger value holds no afas-tray call (expected afas-tray://call?number=…).",
+            "De trigger-waarde bevat geen afas-tray-gesprek (verwacht afas-tray://call?number=…).",
+        )
     )

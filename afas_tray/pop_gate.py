@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -162,7 +162,7 @@ _DND_KEYS = ("doNotDisturb", "doNotDisturbOn", "dnd", "enabled", "active", "on",
 _logged_dnd_shape = False
 
 
-def dnd_from_payload(payload: dict[str, object]) -> bool | None:
+def dnd_from_payload(payload: Mapping[str, object]) -> bool | None:
     """On/off from a ``doNotDisturbEvent`` payload; None when it says neither.
 
     Xelion's guide names the event ("do not disturb of user status is changed",

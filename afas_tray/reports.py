@@ -40,7 +40,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -64,6 +64,7 @@ from afas_tray.relation_search import search_by_name
 from afas_tray.settings import Settings
 from afas_tray.store import ensure_schema, open_db
 from afas_tray.xelion.client import CallDetails, Participant, XelionClient
+from afas_tray.xelion.errors import XelionError
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,12 @@ SUBJECT_MAX = 255  # KnSubject Ds
 AFAS_ZONE = ZoneInfo("Europe/Amsterdam")  # AFAS dates are Dutch local time; Xelion's are UTC
 KEEP_SECONDS = 14 * 24 * 3600  # drafts and call records: as long as the router keeps matches
 DATABASE_NAME = "afas-tray.sqlite3"  # AppPaths.database_file, when only the data dir is given
+# A desktop call and a log entry of the same number this close together are the same call,
+# when their ids do not meet (an outgoing call, a trigger without ${callId}).
+JOIN_WINDOW_SECONDS = 180.0
+# A report typed into Xelion's log entry after the hang-up: the entry is read again this long
+# after it was first handled (seconds), then the call is final.
+REREAD_AFTER = (60.0, 180.0, 420.0, 900.0)
 
 NEEDS_DOSSIER_TYPE = T(
     "Call reports are not sent to AFAS: set 'Dossier item type' in the settings. "
@@ -362,6 +369,14 @@ def build_item(
     )
 
 
+def _id_variants(call_id: str) -> list[str]:
+    """A log entry's call id as the desktop may know it: as is, and without ``caller_``."""
+    if not call_id:
+        return []
+    bare = call_id.removeprefix("caller_")
+    return [call_id] if bare == call_id else [call_id, bare]
+
+
 # --- storage of call details ----------------------------------------------------------------------
 
 
@@ -380,6 +395,7 @@ def details_to_json(call: CallDetails) -> str:
         "incoming": call.incoming, "number": call.number, "other_name": call.other_name,
         "operator": call.operator, "subject": call.subject,
         "participants": [[p.role, p.address, p.name] for p in call.participants],
+        "contents": call.contents,
     })
 
 
@@ -391,6 +407,7 @@ def details_from_json(text: str) -> CallDetails:
         incoming=bool(d["incoming"]), number=d["number"], other_name=d["other_name"],
         operator=d["operator"], subject=d["subject"],
         participants=tuple(Participant(r, a, n) for r, a, n in d["participants"]),
+        contents=d.get("contents", ""),
     )
 
 
@@ -499,6 +516,7 @@ class ReportTiming:
     audio_first_retry: float = 5.0
     audio_max_retry: float = 60.0
     recording_wait: float | None = None  # seconds; None: afas.recording_wait_minutes
+    reread_after: tuple[float, ...] = REREAD_AFTER
 
 
 @dataclass
@@ -557,6 +575,11 @@ class ReportService:
         self._last_notice: Text | None = None
         self.on_notice: list[Callable[[Text | None], None]] = []
         self.on_call_log: list[Callable[[CallDetails], None]] = []  # every finished call seen
+        self._live = True
+        self._rereads: dict[str, int] = {}  # oid -> re-reads done (in memory: after a
+        # restart the window has mostly passed, and a missed re-read only loses Xelion's text)
+        self._patched: dict[str, tuple[str, str]] = {}
+        self._patch_tasks: set[asyncio.Task[None]] = set()  # oid -> report written back to Xelion
 
     # -- the app's side ------------------------------------------------------------------------
 
@@ -596,6 +619,17 @@ class ReportService:
             # Only Xelion's own call ids show up in its call log: others get no follow-up looks.
             self.fetcher.hung_up(event.call_id if event.source is CallSource.XELION else "")
 
+    def xelion_call_ended(self, call_id: str) -> None:
+        """Any call of ours ended on Xelion (also one that never popped): read the log soon."""
+        if self.fetcher is not None:
+            self.fetcher.hung_up(call_id)
+
+    def set_live(self, live: bool) -> None:
+        """The Xelion websocket is up (True) or cannot be had: the safety poll adapts."""
+        self._live = live
+        if self.fetcher is not None:
+            self.fetcher.set_live(live)
+
     def write_report(
         self, call_id: str, subject: str, text: str, bcid: str | None = None,
         contact_id: str = "",
@@ -605,6 +639,7 @@ class ReportService:
         row = self._row_by_call(call_id)
         if row is None:
             return WriteResult.SAVED
+        self._write_back(row.oid)
         if row.state == _QUEUED:
             return self._revise(row)
         self._settle(row.oid)
@@ -724,18 +759,21 @@ class ReportService:
                 client, self.spool_dir, first_retry=self.timing.audio_first_retry,
                 max_retry=self.timing.audio_max_retry,
             )
+            self.fetcher.set_live(self._live)
             self._resume()
             fetching = asyncio.ensure_future(self.fetcher.run())
+            rereading = asyncio.ensure_future(self._reread_loop(client))
             changed = asyncio.ensure_future(self._client_changed.wait())
             try:
                 await asyncio.wait({fetching, changed}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                tasks = [fetching, changed, *self._audio_tasks.values()]
+                tasks = [fetching, rereading, changed, *self._audio_tasks.values(),
+                         *self._patch_tasks]
                 for task in tasks:
                     task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(BaseException):
-                        await task
+                # gather, not a suppressing loop: a cancel of run() itself while the old
+                # tasks wind down must still end run() (app quit during a client switch).
+                await asyncio.gather(*tasks, return_exceptions=True)
                 self._audio_tasks.clear()
                 self.fetcher = None
                 self._recordings = None
@@ -769,18 +807,152 @@ class ReportService:
         # A recording that appears after a restart still has its window from the hang-up on,
         # but a call fetched long after it ended still gets a short look.
         deadline = max(deadline, now + min(wait, 60.0))
+        # Stored under the id the desktop knows the call by, so drafts, picks and matches meet it.
+        desk_id = self._desk_call_id(call)
         self._conn.execute(
             "INSERT OR IGNORE INTO report_calls(oid, call_id, details, state, audio_deadline,"
             " created, updated) VALUES (?,?,?,?,?,?,?)",
-            (call.oid, call.call_id, details_to_json(call), _NEW, deadline, now, now),
+            (call.oid, desk_id, details_to_json(call), _NEW, deadline, now, now),
         )
         row = self._row(call.oid)
         if row is not None and row.state == _NEW:
             self._settle(call.oid)
+            self._write_back(call.oid)
         self._prune(now)
 
-    def _matches(self, call: CallDetails, draft: Draft | None) -> list[Match]:
-        found = self._router.match_for_call(call.call_id) if call.call_id else []
+    # -- joining a log entry to the desktop's call ---------------------------------------------
+
+    def _desk_call_id(self, call: CallDetails) -> str:
+        """The id the desktop knows this call by.
+
+        First the way Xelion identifies calls: the log's ``callId`` is the SIP call id,
+        ``caller_``-prefixed when we placed the call (``resources/communications_get.html``),
+        which is what the trigger's ``${callId}`` carries. Then the same number within
+        ``JOIN_WINDOW_SECONDS`` of the call's start, among the router's recent calls.
+        """
+        variants = _id_variants(call.call_id)
+        for cid in variants:
+            if self.drafts.draft_for(cid) is not None or self._router.match_for_call(cid):
+                return cid
+        recent = getattr(self._router, "recent_calls", None)
+        target = normalise(call.number, self.settings.phone.default_region) \
+            if call.number else None
+        if callable(recent) and target:
+            start = call_time(call).timestamp()
+            best: tuple[float, str] | None = None
+            try:
+                calls = list(recent())
+            except Exception:
+                log.exception("Recent calls could not be read for a call report")
+                calls = []
+            for rc in calls:
+                gap = abs(float(rc.time) - start)
+                if rc.call_id and rc.normalised == target and gap <= JOIN_WINDOW_SECONDS \
+                        and (best is None or gap < best[0]):
+                    best = (gap, str(rc.call_id))
+            if best is not None:
+                return best[1]
+        return variants[0] if variants else call.call_id
+
+    def _desk_id_of(self, oid: str) -> str:
+        row = self._conn.execute("SELECT call_id FROM report_calls WHERE oid=?",
+                                 (oid,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def _report_for(self, desk_id: str, call: CallDetails) -> Draft | None:
+        """The report of a call: the desktop's when it has one (it wins), else what was typed
+        into Xelion's log entry (``subject``/``contentSummary``), else the desktop draft
+        (a relation picked by hand) or nothing. Never both."""
+        draft = self.drafts.draft_for(desk_id) if desk_id else None
+        if draft is not None and draft.has_report:
+            return draft
+        if call.subject.strip() or call.contents.strip():
+            return Draft(desk_id, call.subject[:SUBJECT_MAX], call.contents,
+                         draft.bcid if draft else None, draft.contact_id if draft else "",
+                         draft.updated if draft else 0.0)
+        return draft
+
+    # -- Xelion's side of the report -----------------------------------------------------------
+
+    def _write_back(self, oid: str) -> None:
+        """A desktop report goes into the Xelion log entry too (PATCH subject/contents), so
+        Xelion and AFAS show the same text."""
+        client = self._client
+        desk_id = self._desk_id_of(oid)
+        draft = self.drafts.draft_for(desk_id) if desk_id else None
+        if client is None or draft is None or not draft.has_report:
+            return
+        wanted = (draft.subject, draft.text)
+        if self._patched.get(oid) == wanted:
+            return
+        self._patched[oid] = wanted
+
+        async def patch() -> None:
+            try:
+                await client.update_report(oid, draft.subject, draft.text)
+                log.info("Report of call %s written back to Xelion", oid)
+            except XelionError as exc:
+                self._patched.pop(oid, None)  # tried again on the next save or re-read
+                log.info("Report of call %s not written back to Xelion: %s", oid, exc)
+
+        try:
+            task = asyncio.get_running_loop().create_task(patch())
+        except RuntimeError:
+            return
+        self._patch_tasks.add(task)
+        task.add_done_callback(self._patch_tasks.discard)
+
+    async def _reread_loop(self, client: XelionClient) -> None:
+        """Read fresh log entries again a few times: a report typed into Xelion after the
+        hang-up still reaches AFAS; after the last look the call is final."""
+        steps = self.timing.reread_after
+        if not steps:
+            return
+        tick = max(0.05, min(steps[0], min(b - a for a, b in zip((0.0, *steps), steps,
+                                                                  strict=False))) / 2)
+        while True:
+            await asyncio.sleep(tick)
+            now = time.time()
+            rows = self._conn.execute(
+                "SELECT oid, created FROM report_calls WHERE created > ? AND state IN (?,?,?)",
+                (now - steps[-1] - 60.0, _WAITING, _AUDIO, _QUEUED)).fetchall()
+            for oid, created in rows:
+                done = self._rereads.get(oid, 0)
+                if done >= len(steps) or now - created < steps[done]:
+                    continue
+                self._rereads[oid] = done + 1
+                desk_id = self._desk_id_of(oid)
+                draft = self.drafts.draft_for(desk_id) if desk_id else None
+                if draft is not None and draft.has_report:
+                    self._write_back(oid)  # the desktop's report wins; Xelion's is not read
+                    continue
+                try:
+                    fresh = await client.communication(oid)
+                except XelionError as exc:
+                    log.info("Call %s not read again: %s", oid, exc)
+                    continue
+                self._xelion_report_changed(oid, fresh)
+            for oid in [o for o in self._rereads if o not in {r[0] for r in rows}]:
+                del self._rereads[oid]
+
+    def _xelion_report_changed(self, oid: str, fresh: CallDetails) -> None:
+        row = self._row(oid)
+        if row is None:
+            return
+        old = row.call
+        if (fresh.subject, fresh.contents) == (old.subject, old.contents):
+            return
+        call = replace(old, subject=fresh.subject, contents=fresh.contents)
+        self._set(oid, details=details_to_json(call))
+        log.info("Call %s: a report was typed into Xelion; it goes to AFAS", oid)
+        if row.state == _QUEUED:
+            self._revise(self._row(oid) or row)
+        else:
+            self._settle(oid)
+
+    def _matches(self, call: CallDetails, draft: Draft | None, desk_id: str = "") -> list[Match]:
+        desk_id = desk_id or call.call_id
+        found = self._router.match_for_call(desk_id) if desk_id else []
         if not found:
             # A call that never reached the router (app closed, no websocket): the phone book.
             try:
@@ -790,7 +962,7 @@ class ReportService:
                 log.exception("Phone book lookup for a call report failed")
                 found = []
         if len(found) > 1 and not (draft and draft.bcid):
-            picked = self._router_pick(call.call_id)
+            picked = self._router_pick(desk_id)
             if picked:
                 found = [m for m in found if m.bcid == picked] or found
         return found
@@ -805,9 +977,15 @@ class ReportService:
         if row is None or row.state in (_QUEUED, _IGNORED):
             return
         call = row.call
-        draft = self.drafts.draft_for(call.call_id) if call.call_id else None
+        desk_id = self._desk_id_of(oid)
+        draft = self._report_for(desk_id, call)
+        has_recording = row.has_recording
+        if has_recording is None and call.duration_sec <= 0:
+            # Recorded "only if the call is answered": no request for an unanswered call.
+            has_recording = False
+            self._set(oid, has_recording=False)
         decision = decide(
-            call, self._matches(call, draft), draft, row.has_recording, self.settings,
+            call, self._matches(call, draft, desk_id), draft, has_recording, self.settings,
             loggable=self._router.is_loggable(call.number),
         )
         outcome = decision.outcome
@@ -835,7 +1013,7 @@ class ReportService:
     def _revise(self, row: _Row) -> WriteResult:
         """A report for a call whose item is queued or sent already."""
         call = row.call
-        draft = self.drafts.draft_for(call.call_id)
+        draft = self._report_for(self._desk_id_of(row.oid), call)
         if draft is None or (draft.subject, draft.text) == (row.sent_subject, row.sent_text):
             return WriteResult.UNCHANGED
         subject = item_subject(draft.subject, self.settings)

@@ -89,11 +89,11 @@ def finished_call(sim: XelionSimulator, number: str, *, recording: bool = True) 
 async def test_first_start_skips_history_then_hands_over_new_calls(
     sim: XelionSimulator, client: XelionClient, db_path: Path
 ) -> None:
-    history = [sim.log_call(f"+3120123450{i}") for i in range(3)]
+    [sim.log_call(f"+3120123450{i}", started=time.time() - 3600 + i) for i in range(3)]
     handed = Handed()
     fetcher = CallFetcher(client, open_db(db_path), handed)
     assert await fetcher.fetch_now() == 0
-    assert fetcher.cursor == history[-1]
+    assert fetcher.has_cursor
     _, oid = finished_call(sim, "+31201234599")
     assert await fetcher.fetch_now() == 1
     assert handed.oids == [oid]
@@ -105,19 +105,21 @@ async def test_paging_and_restart_in_the_middle_leave_no_gap_and_no_repeat(
     sim: XelionSimulator, client: XelionClient, db_path: Path
 ) -> None:
     conn = open_db(db_path)
-    await CallFetcher(client, conn, Handed()).fetch_now()  # cursor at "now" (empty log)
-    oids = [sim.log_call(f"+3120765432{i}") for i in range(7)]
+    await CallFetcher(client, conn, Handed()).fetch_now()  # first start: empty log
+    now = time.time()
+    oids = [sim.log_call(f"+3120765432{i}", started=now - 70 + i) for i in range(7)]
 
-    # The process dies while handling the 5th call (page size 2: mid-page, third page).
+    # The process dies while handling the 5th call (page size 2: four pages, newest first).
     first = Handed(fail_at=oids[4])
     with pytest.raises(RuntimeError):
         await CallFetcher(client, conn, first, page_size=2).fetch_now()
-    assert first.oids == oids[:4]
+    assert first.oids == oids[:4]  # handed oldest first
     conn.close()
 
     # A new fetcher on the same database, as after a restart.
-    later = [sim.log_call("+31207654329")]
+    later = [sim.log_call("+31207654329", started=now - 5)]
     second = Handed()
+    sim.reset_counts()
     fetcher = CallFetcher(client, open_db(db_path), second, page_size=2)
     assert await fetcher.fetch_now() == 4
     assert second.oids == oids[4:] + later
@@ -125,19 +127,37 @@ async def test_paging_and_restart_in_the_middle_leave_no_gap_and_no_repeat(
     assert first.oids + second.oids == oids + later
 
 
-async def test_handled_calls_are_not_repeated_even_if_the_cursor_lags(
+async def test_a_long_call_logged_after_a_shorter_later_one_is_not_skipped(
+    sim: XelionSimulator, client: XelionClient, db_path: Path
+) -> None:
+    handed = Handed()
+    fetcher = CallFetcher(client, open_db(db_path), handed, page_size=2)
+    await fetcher.fetch_now()
+    long_call = sim.ring("+31201110000")  # starts first and goes on for a while
+    sim.answer(long_call)
+    await asyncio.sleep(1.1)  # Xelion's dates have whole seconds
+    _, short_oid = finished_call(sim, "+31202220000")  # starts later, ends first
+    for i in range(3):
+        sim.log_call(f"+3120333000{i}", started=time.time() + i, duration=1)
+    assert await fetcher.fetch_now() == 4
+    long_oid = sim.hangup(long_call)
+    # Descending by date: the long call now sits below the five handled ones (page 3).
+    assert await fetcher.fetch_now() == 1
+    assert handed.oids[-1] == long_oid and short_oid in handed.oids
+    assert await fetcher.fetch_now() == 0
+
+
+async def test_handled_calls_are_not_repeated(
     sim: XelionSimulator, client: XelionClient, db_path: Path
 ) -> None:
     conn = open_db(db_path)
     handed = Handed()
     fetcher = CallFetcher(client, conn, handed)
     await fetcher.fetch_now()
-    before = fetcher.cursor
-    oids = [sim.log_call(f"+3130123456{i}") for i in range(3)]
+    oids = [sim.log_call(f"+3130123456{i}", started=time.time() - 10 + i) for i in range(3)]
     assert await fetcher.fetch_now() == 3
-    # As if the cursor write of the last pass had been lost: the calls are still known.
-    conn.execute("UPDATE callfetch_cursor SET cursor=?", (before,))
     assert await fetcher.fetch_now() == 0
+    assert await CallFetcher(client, conn, handed).fetch_now() == 0
     assert handed.oids == oids
 
 
@@ -159,8 +179,10 @@ async def test_a_burst_of_hang_ups_gives_one_request(
         await until(lambda: len(handed.calls) == 5)
         await asyncio.sleep(0.5)  # longer than the debounce: no second fetch follows
     assert sim.counts[LIST] == 1
+    # Each hung-up call is asked for by its call id (the guide's route), once.
+    assert sim.counts["GET communications/{oid}"] == 5
     assert fetcher.fetches == 2
-    assert handed.oids == oids
+    assert sorted(handed.oids) == sorted(oids)
 
 
 async def test_a_call_not_in_the_log_yet_is_looked_for_again(
@@ -175,6 +197,7 @@ async def test_a_call_not_in_the_log_yet_is_looked_for_again(
         sim.answer(call_id)
         fetcher.hung_up(call_id)  # the event arrives before Xelion wrote the call log
         await until(lambda: fetcher.fetches == 2)
+        await asyncio.sleep(0.2)  # that pass is over
         assert handed.calls == []
         oid = sim.hangup(call_id)
         await until(lambda: len(handed.calls) == 1, timeout=3)
@@ -192,9 +215,11 @@ async def test_the_safety_poll_never_runs_more_than_once_a_minute(
     async with running(fetcher):
         await until(lambda: fetcher.fetches == 1)
         await asyncio.sleep(1.0)
-    # The start-up look (newest call, then from there): nothing more in the second after it.
+    # The start-up look (the log as it is, then the first pass): nothing more after it.
     assert fetcher.fetches == 1
     assert sim.counts[LIST] == 2
+    fetcher.set_live(False)  # no websocket: about once a minute, still never faster
+    assert fetcher.poll_interval == MIN_POLL_SECONDS
 
 
 async def test_the_cursor_belongs_to_the_xelion_account(

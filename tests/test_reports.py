@@ -207,9 +207,10 @@ async def make_env(tmp_path: Path) -> AsyncIterator[EnvFactory]:
     stack = contextlib.AsyncExitStack()
     tasks: list[asyncio.Task[None]] = []
     closers: list[Callable[[], None]] = []
+    kept_session: dict[str, str] = {}
 
     async def make(*, sim: XelionSimulator | None = None, recording_wait: float | None = None,
-                   **afas: Any) -> Env:
+                   reread_after: tuple[float, ...] = (), **afas: Any) -> Env:
         if sim is None:
             sim = XelionSimulator({USER: PASSWORD}, tenant=TENANT, audio_size=50_000)
             await sim.start()
@@ -232,10 +233,14 @@ async def make_env(tmp_path: Path) -> AsyncIterator[EnvFactory]:
         router = CallRouter(lambda n: book.lookup(n, "NL"), settings, RecordingOpener(),
                             open_db(db))
         outbox = Outbox(db)
+        # No logout on quit (me_logout.html): like the app, the next start ends the old
+        # session by sending its token with the login.
         client = await stack.enter_async_context(
-            XelionClient(sim.base_url, TENANT, USER, PASSWORD, "afas-tray-test"))
+            XelionClient(sim.base_url, TENANT, USER, PASSWORD, "afas-tray-test",
+                         previous_session=kept_session.get("token"),
+                         on_session=lambda t: kept_session.__setitem__("token", t or "")))
         timing = ReportTiming(debounce=0.1, audio_first_retry=0.3, audio_max_retry=0.5,
-                              recording_wait=recording_wait)
+                              recording_wait=recording_wait, reread_after=reread_after)
         service = ReportService(settings, router, book, outbox, client, data, timing=timing)
         env = Env(sim, settings, router, book, outbox, service, client)
         service.on_notice.append(env.notices.append)
@@ -261,7 +266,7 @@ async def make_env(tmp_path: Path) -> AsyncIterator[EnvFactory]:
 
 
 async def stop(env: Env) -> None:
-    """Stop the env's service as the app does on quit (and log out of Xelion)."""
+    """Stop the env's service as the app does on quit (no logout: the next start takes over)."""
     assert env.task is not None
     env.task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -575,3 +580,70 @@ async def test_a_call_xelion_never_logs_goes_up_from_the_desktop_data(
         is WriteResult.QUEUED
     second = env.items()[1]
     assert second.bcid == "1002" and "Duur: 1 min 35 s" in second.text
+
+
+# --- Xelion as it identifies calls and keeps reports ---------------------------------------------
+
+
+async def test_a_desktop_report_reaches_its_call_through_the_caller_prefixed_id(
+        make_env: EnvFactory) -> None:
+    env = await make_env()
+    call_id = env.sim.ring(ORG_NUMBER, incoming=False)  # we placed it: the log says caller_<id>
+    env.router.handle(CallEvent(ORG_NUMBER, call_id, Direction.OUTGOING, CallState.RINGING,
+                                CallSource.XELION))
+    env.sim.answer(call_id)
+    assert env.service.write_report(call_id, "Offerte", "Gebeld.") is WriteResult.SAVED
+    oid = env.sim.hangup(call_id)
+    env.service.hung_up(CallEvent(ORG_NUMBER, call_id, Direction.OUTGOING, CallState.HUNG_UP,
+                                  CallSource.XELION))
+    assert await env.settled(call_id) == ("queued", Outcome.UPLOAD)
+    [item] = env.items()
+    assert item.key == oid and item.subject == "Offerte" and item.bcid == "1001"
+    details = await env.client.call_by_id(call_id)  # the guide's route: <id>, then caller_<id>
+    assert details is not None and details.call_id == "caller_" + call_id
+
+
+async def test_a_desktop_call_id_xelion_does_not_know_meets_by_number_and_time(
+        make_env: EnvFactory) -> None:
+    env = await make_env()
+    sip = env.sim.ring(ORG_NUMBER)
+    env.ring(ORG_NUMBER, "desk-7")  # e.g. a softphone hand-off with its own id
+    env.sim.answer(sip)
+    assert env.service.write_report("desk-7", "Levering", "Vandaag.") is WriteResult.SAVED
+    env.sim.hangup(sip)
+    env.hang_up(ORG_NUMBER, "desk-7")
+    assert env.service.fetcher is not None
+    env.service.fetcher.hung_up()  # the safety poll's pass, without waiting a minute
+    assert await env.settled("desk-7") == ("queued", Outcome.UPLOAD)
+    [item] = env.items()
+    assert item.subject == "Levering" and item.text.startswith("Vandaag.")
+
+
+async def test_a_report_typed_in_xelions_log_entry_becomes_the_dossier_item(
+        make_env: EnvFactory) -> None:
+    env = await make_env(reread_after=(0.3, 0.8))
+    call_id, oid = await env.call(ORG_NUMBER)
+    assert await env.settled(call_id) == ("waiting", Outcome.NOTHING_TO_SEND)
+    # The operator types the "gespreksverslag" into Xelion a little after the hang-up.
+    env.sim.write_report(oid, "Klacht levering", "Pakket kwam beschadigd aan.")
+    await until(lambda: len(env.items()) == 1, timeout=5)
+    [item] = env.items()
+    assert item.key == oid and item.subject == "Klacht levering"
+    assert item.text.startswith("Pakket kwam beschadigd aan.\n\nGespreksgegevens")
+    # Only contents: the manual's text for an empty subject.
+    _, oid2 = await env.call(ORG_NUMBER)
+    env.sim.write_report(oid2, "", "Alleen tekst.")
+    await until(lambda: len(env.items()) == 2, timeout=5)
+    assert env.items()[1].subject == item_subject("", env.settings)  # Tekst bij leeg onderwerp
+    assert env.items()[1].text.startswith("Alleen tekst.")
+
+
+async def test_the_desktop_report_wins_is_written_back_and_never_both_go(
+        make_env: EnvFactory) -> None:
+    env = await make_env(reread_after=(0.3, 0.8))
+    _, oid = await env.call(ORG_NUMBER, report=("Offerte", "Van het bureaublad."))
+    env.sim.write_report(oid, "Iets anders", "In Xelion getypt.")
+    await until(lambda: env.sim.report_of(oid) == ("Offerte", "Van het bureaublad."), timeout=5)
+    await asyncio.sleep(1.2)  # past every re-read
+    [item] = env.items()
+    assert item.subject == "Offerte" and "In Xelion getypt." not in item.text

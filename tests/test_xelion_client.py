@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +18,10 @@ from afas_tray.xelion.client import XelionClient
 from afas_tray.xelion.errors import (
     XelionAlreadyLoggedIn,
     XelionAuthError,
+    XelionConfigError,
     XelionError,
     XelionMfaRequired,
+    XelionNoPermission,
     XelionRequestError,
     XelionUnavailable,
 )
@@ -113,32 +116,65 @@ async def test_a_401_leads_to_exactly_one_new_login(xelion_sim: XelionSimulator,
     assert xelion_sim.counts["GET communications"] == 3
 
 
-async def test_paging_from_a_stored_cursor_has_no_gaps_and_no_repeats(
+async def test_paging_descends_by_date_with_the_servers_cursors(
         xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
-    first_batch = [xelion_sim.log_call(f"+31201234{i:03d}") for i in range(23)]
+    now = time.time()
+    batch = [xelion_sim.log_call(f"+31201234{i:03d}", started=now - 100 + i) for i in range(23)]
     client = xelion_client_factory()
-
     seen: list[str] = []
     cursor: str | None = None
     while True:
         page = await client.communications(cursor, limit=5)
         seen += [item.oid for item in page.items]
-        cursor = page.next_cursor or cursor
+        cursor = page.next_cursor
         if not page.has_more:
             break
-    assert seen == first_batch
+    assert seen == batch[::-1]  # newest first
     assert xelion_sim.counts["GET communications"] == 5  # 23 calls in pages of 5
 
-    # Later (after a restart, from the stored cursor): only the new calls.
-    new_batch = [xelion_sim.log_call(f"+31651234{i:03d}") for i in range(3)]
-    page = await client.communications(cursor, limit=5)
-    assert [item.oid for item in page.items] == new_batch
-    assert not page.has_more
-    empty = await client.communications(page.next_cursor, limit=5)
-    assert empty.items == [] and empty.next_cursor is None
-    assert await client.newest_cursor() == new_batch[-1]
-    assert all(item.object_type == "CallLog" and item.date is not None for item in page.items)
 
+async def test_a_call_is_found_by_its_sip_call_id_and_its_report_patched(
+        xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
+    client = xelion_client_factory()
+    out = xelion_sim.ring("+31651112223", incoming=False)
+    xelion_sim.answer(out)
+    oid = xelion_sim.hangup(out)
+    assert oid
+    details = await client.call_by_id(out)  # the log has it as caller_<id>
+    assert details is not None and details.oid == oid and details.call_id == "caller_" + out
+    await client.update_report(oid, "Offerte", "Belt morgen terug.")
+    assert xelion_sim.report_of(oid) == ("Offerte", "Belt morgen terug.")
+    again = await client.communication(oid)
+    assert (again.subject, again.contents) == ("Offerte", "Belt morgen terug.")
+    assert await client.call_by_id("SIP/trunk-kpn-000001d8") is None  # a channel id is not it
+
+
+async def test_429_backs_off_and_403_on_recordings_is_final(
+        xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
+    client = xelion_client_factory()
+    await client.login()
+    xelion_sim.busy_requests = 1
+    with pytest.raises(XelionUnavailable):
+        await client.communications(None, 5)
+    with pytest.raises(XelionUnavailable):  # not even sent: backing off
+        await client.communications(None, 5)
+    assert xelion_sim.counts["GET communications"] == 1
+    xelion_sim.recordings_licensed = False
+    oid = xelion_sim.log_call("+31201234567")
+    other = xelion_client_factory(user_space="afas-tray-test-2")
+    for _ in range(3):
+        with pytest.raises(XelionNoPermission):
+            await other.audio(oid)
+    assert xelion_sim.counts["GET communications/{oid}/audio"] == 1
+
+
+async def test_user_space_problems_are_configuration_errors(
+        xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
+    client = xelion_client_factory(user_space="x" * 201)
+    with pytest.raises(XelionConfigError) as info:
+        await client.login()
+    assert "200" in info.value.text.en and "200" in info.value.text.nl
+    assert xelion_sim.counts["POST me/login"] == 0  # refused before it was sent
 
 async def test_call_details_after_a_real_call(xelion_sim: XelionSimulator,
                                               xelion_client_factory: Factory) -> None:
@@ -156,7 +192,7 @@ async def test_call_details_after_a_real_call(xelion_sim: XelionSimulator,
     assert details.number == "+31201234567"
     assert details.other_name == "Bakkerij de Vries"
     assert details.operator == USER
-    assert details.duration_sec == 0  # hung up right after answering
+    assert details.duration_sec == 1  # hung up right after answering: Xelion counts a second
     assert details.date is not None and details.date.tzinfo is UTC
     assert details.end_time is not None and details.end_time >= details.date
 
@@ -262,3 +298,19 @@ def test_simulator_in_a_thread_is_controlled_over_http() -> None:
         assert runner.call(runner.sim.log_call, "+31651112223") == str(int(oid) + 1)
     finally:
         runner.stop()
+
+
+async def test_trigger_create_needs_administration_rights(
+        xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
+    from afas_tray.xelion.trigger import is_ours, recommended_trigger
+
+    client = xelion_client_factory()
+    with pytest.raises(XelionNoPermission) as info:
+        await client.create_trigger(recommended_trigger())
+    assert "beheer" in info.value.text.nl and "administration" in info.value.text.en
+    xelion_sim.admins.add(USER)
+    xelion_sim.triggers.clear()
+    created = await client.create_trigger(recommended_trigger())
+    assert created["oid"] and any(is_ours(t) for t in await client.triggers())
+    # The trigger made this way is what the simulator fires on a ring, placeholders filled.
+    assert xelion_sim.triggers[0]["value"] == recommended_trigger()["value"]

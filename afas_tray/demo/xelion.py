@@ -1,11 +1,26 @@
 """A simulated Xelion server (REST + websocket) for ``--demo`` mode, the tests and the benchmarks.
 
-It follows the shapes of Xelion's public API user guide: ``me/login``/``me/renew``/``me/logout``
-with their error codes, ``me/websocket`` and a real websocket that honours the
-``multiNotificationRequest`` and sends ``activeChannelEvent``s and trigger events,
-``communications`` with cursor paging, ``communications/<oid>`` and ``communications/<oid>/audio``.
-Where the guide is silent (the frame around a notification), it sends
-``{"messageType": "notification", "notificationType": …, "notificationObject": {…}}``.
+It follows Xelion's public API user guide, and refuses what the guide says a server refuses:
+
+* ``me/login``/``me/renew``/``me/logout`` with their error codes; error bodies
+  ``{"errorCode", "message", "info"}`` (10000 = not authenticated);
+* channels as ``model/ActiveChannel.html`` has them: ``phone`` is a **SIP account** (``jan``,
+  ``trunk-kpn``), ``name`` an addressable or line name, ``state`` ``RINGING``/``CONNECTED``,
+  ``role`` ``CALLER``/``CALLEE``, ``callId`` an Asterisk-like ``SIP/trunk-kpn-000001d8``, and
+  no number anywhere; ``GET communications/active_channels`` lists the whole PBX's channels;
+* the ``new_call`` trigger: a ring sends ``executeCommandEvent``/``openDocumentEvent``/
+  ``showNotificationEvent`` (by the trigger's action) whose value has the placeholders filled
+  in (``${callerPhoneNumber}``, ``${callId}`` …); ``POST triggers`` for administrators only;
+* the call log: ``callId`` is the SIP call id, ``caller_``-prefixed for calls the user placed
+  (``resources/communications_get.html``), accepted by ``GET communications/<callId>``; paging
+  is descending **by date** (the call's start), with ``meta.paging`` cursors;
+* ``subject``/``contents`` patchable (``PATCH communications/<oid>``), read back as
+  ``subject``/``contentSummary``; recordings only for answered calls, ``audio/x-mp3``;
+* ``callTransferredEvent`` and ``missedCallEvent``.
+
+Where the guide is silent (the frame around a notification) it sends the shape a public Xelion
+web-chat client reads, ``{"notificationType": …, "notification": {…}}``; ``flat_frames`` sends
+the payload's fields at the top level instead.
 
 Control it from Python (``ring``, ``answer``, ``hangup``, ``transfer``, ``drop_websockets``,
 ``refuse_connections``, ``expire_sessions`` …) or over HTTP under ``/_sim/``. It counts requests
@@ -20,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import secrets
 import time
 from collections import Counter
@@ -70,12 +86,13 @@ class _Conn:
 
 @dataclass
 class _Call:
-    call_id: str
+    call_id: str  # the SIP call id: what triggers and the call log call it
     number: str
     name: str
     user: str
     incoming: bool
     started: float
+    channel_call_id: str = ""  # the channels' callId (Asterisk channel name of the first leg)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     answered_at: float | None = None
     left_at: float | None = None  # our user's part ended (transfer)
@@ -95,6 +112,24 @@ class _CallLog:
     duration: int
     recording: bool
     recording_at: float
+    subject: str = ""
+    contents: str = ""
+
+
+# What `afas-tray xelion trigger show` asks for (kept equal to afas_tray.xelion.trigger).
+DEFAULT_TRIGGERS: list[dict[str, Any]] = [{
+    "type": "new_call", "action": "system_command", "condition": "${incoming}=1",
+    "value": "afas-tray://call?number=${callerPhoneNumber}&callId=${callId}",
+    "active": True, "commonName": "AFAS Tray", "objectType": "XCCTrigger", "oid": "1801487",
+}]
+# Which trigger event a trigger action becomes (websockets/model/TriggerEvent.html names the
+# three events; the guide shows only the system_command action by name).
+_TRIGGER_KINDS = {"system_command": "executeCommandEvent", "open_document": "openDocumentEvent",
+                  "open_url": "openDocumentEvent", "show_notification": "showNotificationEvent"}
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    return re.sub(r"\$\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 class XelionSimulator:
@@ -107,8 +142,23 @@ class XelionSimulator:
         session_seconds: float = 3600.0,
         recording_delay: float = 0.0,
         audio_size: int = 32 * 1024,
+        admins: set[str] | frozenset[str] = frozenset(),
+        triggers: list[dict[str, Any]] | None = None,
+        trigger_first: bool = False,
+        flat_frames: bool = False,
+        recordings_licensed: bool = True,
     ) -> None:
+        """``triggers``: the tenant's triggers (default: the one AFAS Tray asks for, so a ring
+        pops); ``trigger_first``: the trigger event comes before the channel events."""
         self.users = dict(users or {"demo": "demo"})
+        self.admins = set(admins)
+        self.triggers: list[dict[str, Any]] = list(DEFAULT_TRIGGERS if triggers is None
+                                                   else triggers)
+        self.trigger_first = trigger_first
+        self.flat_frames = flat_frames
+        self.recordings_licensed = recordings_licensed
+        self.busy_requests = 0  # the next N API requests get 429 (10400)
+        self.times: dict[str, list[float]] = {}  # request times per endpoint (monotonic)
         self.tenant = tenant
         self.mfa_users = set(mfa_users)
         self.session_seconds = session_seconds
@@ -124,6 +174,7 @@ class XelionSimulator:
         self._logs: list[_CallLog] = []
         self._next_oid = 2006001
         self._version = 0
+        self._next_channel = 0x1D8
         self._refusing_until = 0.0
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -155,7 +206,11 @@ class XelionSimulator:
             web.post(api + "me/logout", self._logout),
             web.post(api + "me/websocket", self._websocket_url),
             web.get(api + "communications", self._communications),
+            web.get(api + "communications/active_channels", self._active_channels),
             web.get(api + "communications/{oid}", self._communication),
+            web.patch(api + "communications/{oid}", self._patch_communication),
+            web.get(api + "triggers", self._list_triggers),
+            web.post(api + "triggers", self._create_trigger),
             web.get(api + "communications/{oid}/audio", self._audio),
             web.get("/websocket/{key}", self._websocket),
             *self.addressbook.routes(api, self._session_of, self._error),
@@ -194,29 +249,62 @@ class XelionSimulator:
 
     def ring(self, number: str, call_id: str | None = None, name: str = "", *,
              user: str | None = None, incoming: bool = True) -> str:
-        """A call rings at ``user`` (default: the first user). Returns the call id."""
+        """A call rings at ``user`` (default: the first user). Returns its SIP call id (the id
+        triggers and the call log use; pass it to ``answer``/``hangup``/``transfer``)."""
         user = user or next(iter(self.users))
-        call_id = call_id or f"{int(time.time())}.{secrets.token_hex(3)}"
+        call_id = call_id or f"{secrets.token_hex(8)}@sim.xelion.invalid"
         # Like Xelion, a caller in the address book is named in the channel (ActiveChannel.name).
         known, organisation = self.addressbook.name_for(number)
         name = name or known
-        call = _Call(call_id, number, name, user, incoming, time.time())
+        seq = f"{self._next_channel:08x}"
+        self._next_channel += 2
+        trunk = "trunk-kpn"
+        first = trunk if incoming else user
+        call = _Call(call_id, number, name, user, incoming, time.time(),
+                     channel_call_id=f"SIP/{first}-{seq}")
         self._calls[call_id] = call
         remote = {
-            "callId": call_id, "channelId": f"{call_id}-ext", "name": name or number,
-            "role": "caller" if incoming else "callee", "phone": number,
-            "state": "Ring" if incoming else "Ringing", "twinChannel": False,
+            "callId": call.channel_call_id, "channelId": f"SIP/{trunk}-{seq}",
+            # The guide: "addressable name, phone line name, …": the caller's name when Xelion
+            # knows it, else the line the call came in on. Never the number.
+            "name": name or "Hoofdnummer", "organisationName": organisation or name,
+            "role": "CALLER" if incoming else "CALLEE", "phone": trunk,
+            "state": "RINGING", "twinChannel": False,
         }
-        if organisation and organisation != name:
-            remote["organisationName"] = organisation
         own = {
-            "callId": call_id, "channelId": f"{call_id}-{user}", "name": user,
-            "role": "callee" if incoming else "caller", "phone": f"sip-{user}",
-            "phoneUser": user, "state": "Ringing" if incoming else "Ring", "twinChannel": False,
+            "callId": call.channel_call_id,
+            "channelId": f"SIP/{user}-{int(seq, 16) + 1:08x}",
+            "name": user.title(), "role": "CALLEE" if incoming else "CALLER",
+            "phone": user, "phoneUser": f"{user.title()} (sim)",
+            "state": "RINGING", "twinChannel": False,
         }
+        if incoming and self.trigger_first:
+            self._fire_triggers(call)
         for channel in ((remote, own) if incoming else (own, remote)):
             self._insert(call, channel)
+        if incoming and not self.trigger_first:
+            self._fire_triggers(call)
         return call_id
+
+    def _fire_triggers(self, call: _Call) -> None:
+        """The user's active ``new_call`` triggers whose condition holds, as trigger events."""
+        # Xelion keeps numbers international with the delimiters dropped.
+        number = re.sub(r"[^0-9+]", "", call.number)
+        values = {
+            "callerPhoneNumber": number if call.incoming else call.user,
+            "calleePhoneNumber": call.user if call.incoming else number,
+            "phoneNumber": number, "callId": call.call_id,
+            "commonName": call.name or call.number, "incoming": "1" if call.incoming else "0",
+        }
+        for trig in self.triggers:
+            if not trig.get("active", True) or trig.get("type") != "new_call":
+                continue
+            cond = str(trig.get("condition") or "")
+            if cond and _fill(cond, values).replace(" ", "") not in ("1=1", "0=0"):
+                continue
+            kind = _TRIGGER_KINDS.get(str(trig.get("action")), "executeCommandEvent")
+            self._broadcast(call.user, kind, {"name": str(trig.get("commonName") or "trigger"),
+                                              "value": _fill(str(trig.get("value")), values)})
 
     def answer(self, call_id: str) -> None:
         call = self._calls[call_id]
@@ -224,37 +312,71 @@ class XelionSimulator:
         # The guide: a changed channel is removed first and inserted again.
         for channel in list(call.channels.values()):
             self._remove(call, channel)
-            self._insert(call, {**channel, "state": "Up"})
+            self._insert(call, {**channel, "state": "CONNECTED"})
 
     def transfer(self, call_id: str, to: str = "colleague") -> None:
-        """Our user hands the call over. Like Xelion, the call id hangs up, then comes back."""
+        """Our user hands the call over: our channel goes, a colleague's comes, our log entry
+        is written and a ``callTransferredEvent`` tells the user."""
         call = self._calls[call_id]
         call.left_at = time.time()
-        for channel in list(call.channels.values()):
+        own = [c for c in call.channels.values() if c.get("phone") == call.user]
+        for channel in own:
             self._remove(call, channel)
         self._log_call(call)
         self._insert(call, {
-            "callId": call_id, "channelId": f"{call_id}-ext", "name": call.name or call.number,
-            "role": "caller" if call.incoming else "callee", "phone": call.number,
-            "state": "Up", "twinChannel": False,
-        })
-        self._insert(call, {
-            "callId": call_id, "channelId": f"{call_id}-{to}", "name": to,
-            "role": "callee" if call.incoming else "caller", "phone": f"sip-{to}",
-            "phoneUser": to, "state": "Up", "twinChannel": False,
+            "callId": call.channel_call_id, "channelId": f"SIP/{to}-{self._next_channel:08x}",
+            "name": to.title(), "role": "CALLEE" if call.incoming else "CALLER", "phone": to,
+            "state": "CONNECTED", "twinChannel": False,
+        }, notify=False)
+        self._next_channel += 1
+        self._broadcast(call.user, "callTransferredEvent", {
+            "callId": call.call_id, "transferredTo": {"commonName": to.title()},
         })
 
     def hangup(self, call_id: str, recording: bool = True) -> str | None:
         """The call ends; a CallLog appears for our user. Returns its oid (None after transfer)."""
         call = self._calls[call_id]
         for channel in list(call.channels.values()):
-            self._remove(call, channel)
+            self._remove(call, channel, notify=call.left_at is None)
+        if call.incoming and call.answered_at is None and call.left_at is None:
+            self._broadcast(call.user, "missedCallEvent", {
+                "callId": call.call_id, "commonName": call.name or "",
+                "phoneNumber": call.number,
+            })
         return self._log_call(call, recording)
 
     def trigger(self, kind: str, value: str, *, user: str | None = None) -> None:
         """A Xelion trigger fires: ``openDocumentEvent`` or ``executeCommandEvent``."""
         user = user or next(iter(self.users))
         self._broadcast(user, kind, {"name": "demo trigger", "value": value})
+
+    def write_report(self, oid: str, subject: str, contents: str) -> None:
+        """The operator types a call report into the Xelion log entry (the manual's
+        "gespreksverslag")."""
+        log = next(lg for lg in self._logs if lg.oid == oid)
+        log.subject, log.contents = subject, contents
+
+    def report_of(self, oid: str) -> tuple[str, str]:
+        log = next(lg for lg in self._logs if lg.oid == oid)
+        return log.subject, log.contents
+
+    def reset_version(self) -> None:
+        """The channel version starts again (server restart): clients must reload the list."""
+        self._version = 0
+
+    def active_channel_list(self) -> list[dict[str, Any]]:
+        return [dict(ch) for call in self._calls.values() for ch in call.channels.values()]
+
+    def requests_within(self, endpoint: str, seconds: float) -> int:
+        """The most requests to ``endpoint`` (as in ``counts``) inside any ``seconds`` window."""
+        times = sorted(self.times.get(endpoint, []))
+        best = 0
+        j = 0
+        for i, t in enumerate(times):
+            while times[j] < t - seconds:
+                j += 1
+            best = max(best, i - j + 1)
+        return best
 
     def drop_websockets(self) -> int:
         """Close every websocket from the server side. Returns how many were open."""
@@ -284,19 +406,24 @@ class XelionSimulator:
 
     def reset_counts(self) -> None:
         self.counts.clear()
+        self.times.clear()
 
     @property
     def websocket_count(self) -> int:
         return len(self._conns)
 
     def log_call(self, number: str, *, user: str | None = None, incoming: bool = True,
-                 duration: int = 30, recording: bool = True, name: str = "") -> str:
-        """Add a finished call directly (for paging tests and demos). Returns its oid."""
+                 duration: int = 30, recording: bool = True, name: str = "",
+                 started: float | None = None, call_id: str | None = None) -> str:
+        """Add a finished call directly (for paging tests and demos). Returns its oid.
+        ``started``: when it began (default: ``duration`` seconds ago)."""
         user = user or next(iter(self.users))
         now = time.time()
-        call = _Call(f"log-{self._next_oid}", number, name, user, incoming, now - duration)
-        call.answered_at = call.started
-        return self._log_call(call, recording, end=now) or ""
+        begin = started if started is not None else now - duration
+        sip = call_id or f"{secrets.token_hex(8)}@sim.xelion.invalid"
+        call = _Call(sip, number, name, user, incoming, begin)
+        call.answered_at = call.started if duration > 0 else None
+        return self._log_call(call, recording, end=begin + duration) or ""
 
     # -- internals: calls and events ---------------------------------------------------------
 
@@ -306,34 +433,43 @@ class XelionSimulator:
             return None
         call.logged = True
         end = end or call.left_at or time.time()
-        duration = round(end - call.answered_at) if call.answered_at else 0
+        # An answered call lasts at least a second (durationSec > 0 is how clients tell).
+        duration = max(1, round(end - call.answered_at)) if call.answered_at else 0
         oid = str(self._next_oid)
         self._next_oid += 1
         self._logs.append(_CallLog(
-            oid=oid, user=call.user, call_id=call.call_id, number=call.number, name=call.name,
+            # The guide: prefixed caller_ when the user placed the call.
+            oid=oid, user=call.user,
+            call_id=call.call_id if call.incoming else "caller_" + call.call_id,
+            number=call.number, name=call.name,
             incoming=call.incoming, date=call.started, end=end, duration=duration,
             recording=recording and call.answered_at is not None,
             recording_at=time.time() + self.recording_delay,
         ))
         return oid
 
-    def _insert(self, call: _Call, channel: dict[str, Any]) -> None:
+    def _insert(self, call: _Call, channel: dict[str, Any], notify: bool = True) -> None:
         call.channels[channel["channelId"]] = channel
-        self._channel_event(call, "insert", channel)
+        self._channel_event(call, "insert", channel, notify)
 
-    def _remove(self, call: _Call, channel: dict[str, Any]) -> None:
+    def _remove(self, call: _Call, channel: dict[str, Any], notify: bool = True) -> None:
         call.channels.pop(channel["channelId"], None)
-        self._channel_event(call, "remove", channel)
+        self._channel_event(call, "remove", channel, notify)
 
-    def _channel_event(self, call: _Call, update_type: str, channel: dict[str, Any]) -> None:
+    def _channel_event(self, call: _Call, update_type: str, channel: dict[str, Any],
+                       notify: bool = True) -> None:
         self._version += 1
+        if not notify:
+            return  # a channel of a call our user left: no longer this user's business
         self._broadcast(call.user, "activeChannelEvent", {
             "updateType": update_type, "version": self._version, "activeChannel": dict(channel),
         })
 
     def _broadcast(self, user: str, kind: str, payload: dict[str, Any]) -> None:
-        frame = json.dumps({"messageType": "notification", "notificationType": kind,
-                            "notificationObject": payload})
+        if self.flat_frames:
+            frame = json.dumps({"notificationType": kind, **payload})
+        else:
+            frame = json.dumps({"notificationType": kind, "notification": payload})
         for conn in self._conns:
             if conn.user == user and kind in conn.subscriptions and not conn.muted:
                 conn.queue.put_nowait(frame)
@@ -363,7 +499,13 @@ class XelionSimulator:
             route = request.match_info.route.resource
             name = route.canonical if route is not None else request.path
             prefix = _API.format(tenant=self.tenant)
-            self.counts[f"{request.method} {name.removeprefix(prefix)}"] += 1
+            endpoint = f"{request.method} {name.removeprefix(prefix)}"
+            self.counts[endpoint] += 1
+            self.times.setdefault(endpoint, []).append(time.monotonic())
+            if self.busy_requests > 0 and request.path.startswith(prefix):
+                self.busy_requests -= 1
+                return self._error(request, 429, 10400,
+                                   "too many concurrent requests on this session")
         return await handler(request)
 
     @staticmethod
@@ -556,7 +698,7 @@ class XelionSimulator:
         date = _fmt(log.date)
         return {
             "object": {
-                "subject": "",
+                "subject": log.subject,
                 "date": date,
                 "commonName": f"{log.user} {arrow} {log.name or log.number}, {date[:10]}",
                 "oid": log.oid,
@@ -586,22 +728,20 @@ class XelionSimulator:
                 logs = [lg for lg in logs if lg.incoming == (value.lower() == "true")]
             elif key == "callId":
                 logs = [lg for lg in logs if lg.call_id == value]
-        logs.sort(key=lambda lg: int(lg.oid), reverse=not ascending)
-
-        def position(cursor: str) -> int:
-            # Index of the first entry that comes after ``cursor`` in the returned order.
-            c = int(cursor)
-            return next((i for i, lg in enumerate(logs)
-                         if (int(lg.oid) > c if ascending else int(lg.oid) < c)), len(logs))
-
+        # The guide: ordered by date ("there is also a date part to consider"), not by oid. A
+        # call is logged at its end but dated at its start, so a long call can sit below
+        # shorter, later ones.
+        logs.sort(key=lambda lg: (lg.date, int(lg.oid)), reverse=not ascending)
+        oids = [lg.oid for lg in logs]
         try:
             if q.get("after"):
-                page = logs[position(q["after"]):][:limit]
+                if q["after"] not in oids:
+                    return self._error(request, 400, 10202, "unknown cursor")
+                page = logs[oids.index(q["after"]) + 1:][:limit]
             elif q.get("before"):
-                c = int(q["before"])
-                earlier = [lg for lg in logs
-                           if (int(lg.oid) < c if ascending else int(lg.oid) > c)]
-                page = earlier[-limit:]
+                if q["before"] not in oids:
+                    return self._error(request, 400, 10202, "unknown cursor")
+                page = logs[:oids.index(q["before"])][-limit:]
             else:
                 page = logs[:limit]
         except ValueError:
@@ -631,13 +771,14 @@ class XelionSimulator:
         remote = {"commonName": log.name, "role": "rtFrom" if log.incoming else "rtTo",
                   "address": log.number, "oid": f"{log.oid}1", "objectType": "Addressee"}
         own = {"commonName": log.user, "role": "rtTo" if log.incoming else "rtFrom",
-               "address": f"sip-{log.user}", "oid": f"{log.oid}2", "objectType": "Addressee",
+               "address": log.user, "oid": f"{log.oid}2", "objectType": "Addressee",
                "addressable": {"commonName": log.user, "oid": "1650975",
                                "objectType": "Person"}}
         date = _fmt(log.date)
         arrow = "<-" if log.incoming else "->"
         return web.json_response({"object": {
-            "subject": "",
+            "subject": log.subject,
+            "contentSummary": log.contents[:500],
             "date": date,
             "durationSec": log.duration,
             "incoming": log.incoming,
@@ -653,10 +794,86 @@ class XelionSimulator:
             "objectType": "CallLog",
         }})
 
+    async def _active_channels(self, request: web.Request) -> web.Response:
+        session = self._session_of(request)
+        if session is None:
+            return self._error(request, 401, 10000, "The user is not authenticated.")
+        # "the current active channels on the PBX": everybody's, not only this user's.
+        return web.json_response({
+            "data": [{"object": ch} for ch in self.active_channel_list()],
+            "meta": {"links": [{"rel": "refresh", "href": str(request.url), "method": "GET"}]},
+        })
+
+    async def _patch_communication(self, request: web.Request) -> web.Response:
+        session = self._session_of(request)
+        if session is None:
+            return self._error(request, 401, 10000, "The user is not authenticated.")
+        log = self._find_log(session, request.match_info["oid"])
+        if log is None:
+            return self._error(request, 404, 10100, "Resource not found.")
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._error(request, 400, 10202, "failed to decode the patch")
+        ops = body.get("operations") if isinstance(body, dict) else None
+        if not isinstance(ops, list) or not ops:
+            return self._error(request, 400, 10200, "client request has no payload")
+        changes: dict[str, str] = {}
+        for op in ops:
+            if not isinstance(op, dict) or op.get("op") != "replace" or \
+                    op.get("path") not in ("/subject", "/contents", "/flagged", "/processed",
+                                           "/afterCallType", "/displayed", "/retrieved"):
+                return self._error(request, 400, 10202, f"unsupported patch operation {op!r}")
+            if op["path"] in ("/subject", "/contents"):
+                if not isinstance(op.get("value"), str):
+                    return self._error(request, 400, 10202, "value must be text")
+                changes[op["path"][1:]] = op["value"]
+        log.subject = changes.get("subject", log.subject)
+        log.contents = changes.get("contents", log.contents)
+        return web.Response(status=200)
+
+    def _trigger_guard(self, request: web.Request) -> web.Response | _Session:
+        session = self._session_of(request)
+        if session is None:
+            return self._error(request, 401, 10000, "The user is not authenticated.")
+        if session.user not in self.admins:
+            # The guide: triggers need "Administration" authorization.
+            return self._error(request, 403, 10001, "administration rights required")
+        return session
+
+    async def _list_triggers(self, request: web.Request) -> web.Response:
+        guard = self._trigger_guard(request)
+        if isinstance(guard, web.Response):
+            return guard
+        return web.json_response({"data": [{"object": t} for t in self.triggers],
+                                  "meta": {"links": []}})
+
+    async def _create_trigger(self, request: web.Request) -> web.Response:
+        guard = self._trigger_guard(request)
+        if isinstance(guard, web.Response):
+            return guard
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._error(request, 400, 10202, "failed to decode the trigger")
+        if not isinstance(body, dict) or not body.get("type") or not body.get("action") \
+                or not isinstance(body.get("value"), str):
+            return self._error(request, 400, 10200, "type, action and value are required")
+        trig = {**body, "oid": str(self._next_oid), "objectType": "XCCTrigger"}
+        self._next_oid += 1
+        self.triggers.append(trig)
+        return web.json_response({"object": trig})
+
     async def _audio(self, request: web.Request) -> web.Response:
         session = self._session_of(request)
         if session is None:
             return self._error(request, 401, 10000, "The user is not authenticated.")
+        accept = request.headers.get("Accept", "*/*")
+        if not any(a.strip().split(";")[0] in ("*/*", "audio/*", "audio/x-mp3", "audio/mpeg")
+                   for a in accept.split(",")):
+            return self._error(request, 406, 10202, "the recording is audio/x-mp3")
+        if not self.recordings_licensed:
+            return self._error(request, 403, 10101, "no licence for call recordings")
         log = self._find_log(session, request.match_info["oid"])
         if log is None or not log.recording or time.time() < log.recording_at:
             return self._error(request, 404, 10100,
@@ -705,6 +922,9 @@ class XelionSimulator:
                 self.expire_sessions()
             elif action == "reset_counts":
                 self.reset_counts()
+            elif action == "write_report":
+                self.write_report(str(body["oid"]), str(body.get("subject", "")),
+                                  str(body.get("contents", "")))
             elif action == "log_call":
                 result = {"oid": self.log_call(str(body["number"]), user=body.get("user"))}
             else:

@@ -422,6 +422,7 @@ class SettingsDialog(QDialog):
             self.tr("Unique name for this computer; empty uses the machine name."),
             tab,
         )
+        self._trigger_row(form)
         self.xelion_addressbook = self._check(
             self.tr("Keep Xelion's address book in step with AFAS"), x.addressbook_sync,
             "xelion.addressbook_sync",
@@ -436,6 +437,33 @@ class SettingsDialog(QDialog):
             tab,
         )
         return page
+
+    def _trigger_row(self, form: QFormLayout) -> None:
+        """The Xelion trigger the caller pop needs, with a Copy button (texts from the core's
+        two-language pairs, like the README's table)."""
+        from afas_tray.i18n import T
+        from afas_tray.xelion.trigger import TRIGGER_VALUE, trigger_rows
+
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 2)
+        line = QHBoxLayout()
+        self.xelion_trigger_value = QLineEdit(TRIGGER_VALUE)
+        self.xelion_trigger_value.setReadOnly(True)
+        self.xelion_trigger_copy = QPushButton(str(T("Copy", "Kopiëren")))
+        self.xelion_trigger_copy.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(TRIGGER_VALUE))
+        line.addWidget(self.xelion_trigger_value)
+        line.addWidget(self.xelion_trigger_copy)
+        column.addLayout(line)
+        rows = "; ".join(f"{label}: {value}" for label, value in trigger_rows()[:3])
+        column.addWidget(hint_label(str(T(
+            f"Create this trigger in Xelion once (administrator): {rows}; value as above. "
+            "Without it no call pops up (`afas-tray xelion trigger create`).",
+            f"Maak deze trigger één keer aan in Xelion (beheerder): {rows}; waarde zoals "
+            "hierboven. Zonder trigger verschijnt geen gesprek (`afas-tray xelion trigger "
+            "create`)."))))
+        form.addRow(str(T("Xelion trigger", "Xelion-trigger")), box)
 
     def _pop_tab(self) -> QWidget:
         p = self._settings.pop

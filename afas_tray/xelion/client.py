@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from afas_tray.i18n import T, Text
 from afas_tray.logs import register_secret
 from afas_tray.xelion.errors import (
     CODE_ACCOUNT_DISABLED,
@@ -32,13 +33,18 @@ from afas_tray.xelion.errors import (
     CODE_MFA_REQUIRED,
     CODE_MFA_REQUIRED_OLD,
     CODE_PASSWORD_EXPIRED,
+    CODE_USER_SPACE_MISSING,
+    CODE_USER_SPACE_TOO_LONG,
     CODE_WRONG_CREDENTIALS,
+    CODE_WRONG_VERSION,
     XelionAlreadyLoggedIn,
     XelionAuthError,
     XelionBadReply,
+    XelionConfigError,
     XelionDialRefused,
     XelionError,
     XelionMfaRequired,
+    XelionNoPermission,
     XelionRequestError,
     XelionSessionExpired,
     XelionUnavailable,
@@ -58,6 +64,13 @@ _XELION_DATE = "%Y-%m-%d %H:%M:%S"
 # Renew this long before validUntil at most; short sessions renew at 80 % of their life.
 _MAX_RENEW_LEAD = 300.0
 _MIN_RENEW_SLEEP = 0.5
+MAX_USER_SPACE = 200  # me/login: 10010 beyond this
+_CONFIG_CODES = {CODE_WRONG_VERSION, CODE_USER_SPACE_TOO_LONG, CODE_USER_SPACE_MISSING}
+# After a 429 (10400, too many concurrent requests on the session) nothing is sent for a while,
+# growing while Xelion keeps saying so (common_errors.html; websockets/index.html warns that
+# repeating requests can get a client blocked).
+BUSY_FIRST_SECONDS = 30.0
+BUSY_MAX_SECONDS = 600.0
 
 
 def parse_xelion_date(value: object) -> datetime | None:
@@ -93,6 +106,8 @@ class CommunicationItem:
 
 @dataclass(frozen=True)
 class CommunicationsPage:
+    """One page of ``GET communications``, newest first (the guide's default, descending)."""
+
     items: list[CommunicationItem]
     previous_id: str | None
     next_id: str | None
@@ -100,14 +115,12 @@ class CommunicationsPage:
 
     @property
     def next_cursor(self) -> str | None:
-        """Pass this as ``after`` for the next page (``None``: keep the cursor you had)."""
-        if self.items:
-            return self.next_id or self.items[-1].oid
-        return None
+        """The cursor for the next (older) page, exactly as the server issued it; None: the end."""
+        return self.next_id if self.items else None
 
     @property
     def has_more(self) -> bool:
-        return len(self.items) >= self.limit
+        return len(self.items) >= self.limit and self.next_id is not None
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,7 @@ class CallDetails:
     operator: str  # the Xelion user on our side
     subject: str
     participants: tuple[Participant, ...]
+    contents: str = ""  # the report text typed in Xelion (read back as contentSummary)
 
 
 class XelionClient:
@@ -181,6 +195,11 @@ class XelionClient:
         self._lock = asyncio.Lock()
         self._renew_task: asyncio.Task[None] | None = None
         self.last_error: XelionError | None = None
+        self._busy_until = 0.0  # monotonic; see BUSY_FIRST_SECONDS
+        self._busy_strikes = 0
+        self._forbidden: dict[str, XelionNoPermission] = {}  # 403s are final (per feature)
+        self.requests = 0  # requests sent, for diagnostics
+        self.on_exchange: Callable[[str, str, int, bytes], None] | None = None  # capture
 
     def _announce(self, token: str | None) -> None:
         if self._on_session is not None:
@@ -203,9 +222,11 @@ class XelionClient:
     ) -> None:
         await self.aclose()
 
-    async def aclose(self) -> None:
-        """Log out (so the next start can use the same userSpace) and close connections."""
-        if self._token:
+    async def aclose(self, *, logout: bool = False) -> None:
+        """Close connections. No logout on a normal quit: an app "doesn't have to logout
+        usually" (resources/me_logout.html); the next start ends the old session by sending its
+        token with the login. ``logout=True`` for one-off sessions (doctor, CLI)."""
+        if self._token and logout:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.logout(), timeout=5)
         self._stop_renewal()
@@ -278,6 +299,10 @@ class XelionClient:
             await self._login_locked()
 
     async def _login_locked(self) -> None:
+        if not self.user_space.strip():
+            raise XelionConfigError.for_code(CODE_USER_SPACE_MISSING, self.user_space)
+        if len(self.user_space) > MAX_USER_SPACE:
+            raise XelionConfigError.for_code(CODE_USER_SPACE_TOO_LONG, self.user_space)
         body: dict[str, str] = {
             "userName": self.username,
             "password": self._password,
@@ -363,7 +388,8 @@ class XelionClient:
             try:
                 await self.ensure_session()
                 failures = 0
-            except (XelionAuthError, XelionMfaRequired, XelionAlreadyLoggedIn) as exc:
+            except (XelionAuthError, XelionMfaRequired, XelionAlreadyLoggedIn,
+                    XelionConfigError) as exc:
                 self.last_error = exc  # only now is the user bothered
                 return
             except XelionError as exc:
@@ -383,15 +409,14 @@ class XelionClient:
             raise XelionBadReply.for_path(self.host_label, "me/websocket", "no websocket address")
         return url
 
-    async def communications(self, after: str | None, limit: int = 50) -> CommunicationsPage:
-        """Finished calls (CallLog) newer than the ``after`` cursor, oldest first.
-
-        Store ``page.next_cursor`` only after the calls of a page are safely queued; then paging
-        from the stored cursor leaves no gaps and repeats nothing, across restarts too.
-        """
+    async def communications(self, after: str | None = None, limit: int = 50
+                             ) -> CommunicationsPage:
+        """One page of finished calls (CallLog), newest first (``resources/communications_list
+        .html``: descending is the default). ``after``: a ``meta.paging.nextId`` the server
+        issued, for the next older page."""
         params: dict[str, str | int] = {
             "limit": limit,
-            "order": "ascending",
+            "order": "descending",
             "where": "obj_type=CallLog",
         }
         if after:
@@ -400,15 +425,85 @@ class XelionClient:
         return self._page(self._checked_json(resp, "communications"), limit)
 
     async def newest_cursor(self) -> str | None:
-        """The oid of the newest CallLog: a starting cursor that skips all history."""
-        params: dict[str, str | int] = {
-            "limit": 1,
-            "order": "descending",
-            "where": "obj_type=CallLog",
-        }
-        resp = await self._request("GET", "communications", params=params)
-        page = self._page(self._checked_json(resp, "communications"), 1)
+        """The oid of the newest CallLog (a first start skips everything up to it)."""
+        page = await self.communications(None, 1)
         return page.items[0].oid if page.items else None
+
+    async def active_channels(self) -> list[dict[str, Any]]:
+        """``GET communications/active_channels``: the channels now active (the objects)."""
+        path = "communications/active_channels"
+        resp = await self._request("GET", path)
+        data = self._checked_json(resp, path)
+        rows = data.get("data")
+        if not isinstance(rows, list):
+            raise XelionBadReply.for_path(self.host_label, path, "no data list")
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            obj = row.get("object") if isinstance(row, dict) and "object" in row else row
+            if isinstance(obj, dict):
+                out.append(obj)
+        return out
+
+    async def call_by_id(self, call_id: str) -> CallDetails | None:
+        """The log entry of a call by its SIP call id (``resources/communications_get.html``:
+        ``GET communications/<callId>`` accepts it, prefixed ``caller_`` when we placed the
+        call). Tries the id as given, then with/without the prefix; None when not there (yet)."""
+        tries = [call_id]
+        tries.append(call_id.removeprefix("caller_") if call_id.startswith("caller_")
+                     else "caller_" + call_id)
+        for ident in tries:
+            try:
+                return await self.communication(ident)
+            except XelionRequestError as exc:
+                if exc.status not in (400, 404):
+                    raise
+        return None
+
+    async def update_report(self, oid: str, subject: str, contents: str) -> None:
+        """Write a call report into the log entry: ``PATCH communications/<oid>`` replacing
+        ``subject`` and ``contents`` (``resources/communications_update.html``)."""
+        path = f"communications/{oid}"
+        body = {"operations": [
+            {"op": "replace", "path": "/subject", "value": subject},
+            {"op": "replace", "path": "/contents", "value": contents},
+        ]}
+        resp = await self._request("PATCH", path, json=body)
+        if resp.status_code == 403:
+            raise self._forbid("report", T("to change call log entries",
+                                           "gespreksregels te wijzigen"))
+        if resp.status_code >= 300:
+            code, message = _error_info(resp)
+            raise self._general_error(resp, path, code, message)
+
+    async def triggers(self) -> list[dict[str, Any]]:
+        """``GET triggers`` (administrators only)."""
+        resp = await self._request("GET", "triggers")
+        if resp.status_code in (401, 403):
+            raise self._forbid("triggers", T("to read or create triggers (administration)",
+                                             "triggers te lezen of te maken (beheer)"),
+                               cache=False)
+        data = self._checked_json(resp, "triggers")
+        rows = data.get("data")
+        return [r["object"] for r in rows if isinstance(r, dict) and isinstance(
+            r.get("object"), dict)] if isinstance(rows, list) else []
+
+    async def create_trigger(self, trigger: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST triggers`` (``resources/triggers_create.html``; needs administration rights)."""
+        resp = await self._request("POST", "triggers", json=dict(trigger))
+        if resp.status_code in (401, 403):
+            raise self._forbid("triggers", T("to read or create triggers (administration)",
+                                             "triggers te lezen of te maken (beheer)"),
+                               cache=False)
+        data = self._checked_json(resp, "triggers")
+        obj = data.get("object")
+        return obj if isinstance(obj, dict) else {}
+
+    def _forbid(self, feature: str, what: Text, *, cache: bool = True) -> XelionNoPermission:
+        err = self._forbidden.get(feature) or XelionNoPermission.for_what(what)
+        if cache and feature not in self._forbidden:
+            self._forbidden[feature] = err
+            log.warning("%s", err)
+        return err
 
     async def communication(self, oid: str) -> CallDetails:
         path = f"communications/{oid}"
@@ -422,9 +517,12 @@ class XelionClient:
     async def audio(self, oid: str) -> bytes | None:
         """The call's recording (MP3), or ``None`` when Xelion has none (yet): 404/10100."""
         path = f"communications/{oid}/audio"
-        resp = await self._request("GET", path)
+        self._check_forbidden("audio")
+        resp = await self._request("GET", path, headers={"Accept": "*/*"})
         if resp.status_code == 404:
             return None
+        if resp.status_code == 403:
+            raise self._forbid("audio", _AUDIO_WHAT)
         if resp.status_code != 200:
             code, message = _error_info(resp)
             raise self._general_error(resp, path, code, message)
@@ -437,10 +535,14 @@ class XelionClient:
         and an interrupted download never looks complete.
         """
         path = f"communications/{oid}/audio"
-        resp = await self._request("GET", path, stream=True)
+        self._check_forbidden("audio")
+        # audio/x-mp3 comes back: an Accept of application/json alone would not fit it.
+        resp = await self._request("GET", path, stream=True, headers={"Accept": "*/*"})
         try:
             if resp.status_code == 404:
                 return None
+            if resp.status_code == 403:
+                raise self._forbid("audio", _AUDIO_WHAT)
             if resp.status_code != 200:
                 await resp.aread()
                 code, message = _error_info(resp)
@@ -541,6 +643,11 @@ class XelionClient:
             raise XelionDialRefused.from_reply(path, resp.status_code, code, self._scrub(message))
         raise self._general_error(resp, path, code, message)
 
+    def _check_forbidden(self, feature: str) -> None:
+        err = self._forbidden.get(feature)
+        if err is not None:
+            raise err
+
     # -- plumbing --------------------------------------------------------------------------
 
     @staticmethod
@@ -559,8 +666,15 @@ class XelionClient:
     ) -> httpx.Response:
         http = self._ensure_http()
         request = http.build_request(method, path, params=params, json=json, headers=headers)
+        self.requests += 1
         try:
-            return await http.send(request, stream=stream)
+            resp = await http.send(request, stream=stream)
+            if self.on_exchange is not None and not stream:
+                with contextlib.suppress(Exception):
+                    self.on_exchange(method, str(request.url.path) + (
+                        "?" + request.url.query.decode() if request.url.query else ""),
+                        resp.status_code, resp.content)
+            return resp
         except httpx.TransportError as exc:
             # Only the exception's type is logged: never a body or a header.
             log.info("Xelion %s %s: %s", method, path, type(exc).__name__)
@@ -575,16 +689,31 @@ class XelionClient:
         path: str,
         *,
         params: Mapping[str, str | int] | None = None,
+        json: object = None,
+        headers: Mapping[str, str] | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        """An authorised request; one 401 leads to one new login and one retry, never a loop."""
+        """An authorised request; one 401 leads to one new login and one retry, never a loop.
+        While Xelion said 429 recently nothing is sent (``XelionUnavailable.busy``)."""
+        if time.monotonic() < self._busy_until:
+            raise XelionUnavailable.busy(self.host_label)
         await self.ensure_session()
         for attempt in (0, 1):
             token = self._token
             if token is None:
                 raise XelionSessionExpired.default()
-            resp = await self._send(method, path, params=params, headers=self._auth(token),
+            resp = await self._send(method, path, params=params, json=json,
+                                    headers={**self._auth(token), **(headers or {})},
                                     stream=stream)
+            if resp.status_code == 429:
+                self._busy_strikes += 1
+                wait = min(BUSY_MAX_SECONDS, BUSY_FIRST_SECONDS * 2 ** (self._busy_strikes - 1))
+                self._busy_until = time.monotonic() + wait
+                log.info("Xelion answered 429 to %s %s; nothing is sent for %.0f s",
+                         method, path, wait)
+                await resp.aclose()
+                raise XelionUnavailable.busy(self.host_label)
+            self._busy_strikes = 0
             if resp.status_code != 401:
                 return resp
             await resp.aclose()
@@ -628,6 +757,8 @@ class XelionClient:
             return XelionAlreadyLoggedIn.for_space(self.username, self.user_space)
         if code == CODE_ACCOUNT_DISABLED:
             return XelionAuthError.account_disabled(self.username)
+        if code in _CONFIG_CODES:
+            return XelionConfigError.for_code(code, self.user_space)
         if code == CODE_PASSWORD_EXPIRED:
             return XelionAuthError.password_expired(self.username)
         if resp.status_code == 401 and code is None:
@@ -706,7 +837,13 @@ class XelionClient:
             operator=own.name if own else "",
             subject=str(obj.get("subject") or ""),
             participants=tuple(participants),
+            # Written as ``contents`` (PATCH), read back as ``contentSummary``
+            # (communications_update.html / communications_get.html); accept either.
+            contents=str(obj.get("contentSummary") or obj.get("contents") or ""),
         )
+
+
+_AUDIO_WHAT = T("to fetch call recordings", "gespreksopnames op te halen")
 
 
 def _str_or_none(value: object) -> str | None:

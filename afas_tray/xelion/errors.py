@@ -16,6 +16,10 @@ CODE_ALREADY_LOGGED_IN = 10005
 CODE_ACCOUNT_DISABLED = 10006
 CODE_PASSWORD_EXPIRED = 10007
 CODE_LOGIN_FAILED = 10009
+CODE_WRONG_VERSION = 10008
+CODE_USER_SPACE_TOO_LONG = 10010
+CODE_USER_SPACE_MISSING = 10011
+CODE_NO_LICENCE = 10101
 CODE_MFA_REQUIRED_OLD = 10012  # the guide's prose names 10012, its table 10013
 CODE_MFA_REQUIRED = 10013
 CODE_NOT_FOUND = 10100
@@ -91,11 +95,11 @@ class XelionMfaRequired(XelionError):
         return cls(
             T(
                 f"Xelion asks for two-step verification (MFA) for '{username}'. AFAS Tray cannot "
-                "answer that. Ask your Xelion administrator for an app key or an account without "
-                "MFA for this app.",
+                "answer that. Ask your Xelion administrator for an account without MFA for "
+                "this app.",
                 f"Xelion vraagt om tweestapsverificatie (MFA) voor '{username}'. AFAS Tray kan "
-                "die niet beantwoorden. Vraag je Xelion-beheerder om een app-sleutel of een "
-                "account zonder MFA voor deze app.",
+                "die niet beantwoorden. Vraag je Xelion-beheerder om een account zonder MFA "
+                "voor deze app.",
             ),
             code=CODE_MFA_REQUIRED,
             status=401,
@@ -256,3 +260,58 @@ class XelionDialRefused(XelionRequestError):
                    ) -> XelionDialRefused:
         base = XelionRequestError.refused(path, status, code, reason)
         return cls(base.text, reason=reason, code=code, status=status)
+
+
+class XelionConfigError(XelionError):
+    """Login refused for how the app is set up, not for the password (me/login: 10008 wrong
+    version, 10010 userSpace too long, 10011 userSpace missing): retrying cannot help."""
+
+    @classmethod
+    def for_code(cls, code: int, user_space: str) -> XelionConfigError:
+        if code == CODE_WRONG_VERSION:
+            text = T(
+                "Xelion refuses this app's API version (10008). Check the server address in "
+                "the settings (https://<host>, without /api/v1), or ask for an update.",
+                "Xelion weigert de API-versie van deze app (10008). Controleer het serveradres "
+                "bij de instellingen (https://<host>, zonder /api/v1), of vraag om een update.",
+            )
+        elif code == CODE_USER_SPACE_TOO_LONG:
+            text = T(
+                f"The device name (userSpace) is longer than Xelion allows (200 characters, "
+                f"10010): it has {len(user_space)}. Shorten it in the settings.",
+                f"De apparaatnaam (userSpace) is langer dan Xelion toestaat (200 tekens, "
+                f"10010): hij heeft er {len(user_space)}. Maak hem korter bij de instellingen.",
+            )
+        else:
+            text = T(
+                "Xelion says the device name (userSpace) is missing (10011). Fill in a device "
+                "name in the settings.",
+                "Xelion meldt dat de apparaatnaam (userSpace) ontbreekt (10011). Vul een "
+                "apparaatnaam in bij de instellingen.",
+            )
+        return cls(text, code=code, status=401)
+
+    @property
+    def needs_user(self) -> bool:
+        return True
+
+
+class XelionNoPermission(XelionError):
+    """403: the account lacks the licence or rights for this request (10101, guide)."""
+
+    @classmethod
+    def for_what(cls, what: Text) -> XelionNoPermission:
+        return cls(
+            T(
+                f"Xelion does not allow this account {what.en} (no licence or rights). "
+                "Ask your Xelion administrator; AFAS Tray will not ask again until restarted.",
+                f"Xelion staat dit account niet toe {what.nl} (geen licentie of rechten). "
+                "Vraag het je Xelion-beheerder; AFAS Tray vraagt het pas na een herstart opnieuw.",
+            ),
+            code=CODE_NO_LICENCE,
+            status=403,
+        )
+
+    @property
+    def needs_user(self) -> bool:
+        return True
