@@ -114,7 +114,7 @@ async def _push(settings: Any, secrets: Any, push: Any, plan: Any, progress: Any
     async with XelionClient(x.host, x.tenant, x.username, x.password,
                             x.effective_user_space() + "-addressbook",
                             previous_session=secrets.get(SESSION_KEY) or None,
-                            on_session=lambda token: secrets.set(SESSION_KEY, token or "")
-                            ) as client:
+                            on_session=lambda token: secrets.set(SESSION_KEY, token or ""),
+                            logout_on_close=True) as client:
         api = AddressablesApi(client, rate=rate, concurrency=concurrency)
         return await push.push(api, plan, progress=progress, workers=concurrency)

@@ -61,7 +61,7 @@ async def dial_headless(raw: str) -> DialResult:
 
     client = XelionClient(x.host, x.tenant, x.username, x.password,
                           x.effective_user_space()[: 200 - len(DIAL_USER_SPACE_SUFFIX)]
-                          + DIAL_USER_SPACE_SUFFIX)
+                          + DIAL_USER_SPACE_SUFFIX, logout_on_close=True)
     async with client:
         return await Dialler(settings, xelion_call_through(client, settings)).dial(raw)
 

@@ -66,7 +66,7 @@ async def run(xelion_sim: XelionSimulator, book: PhoneBook, tmp_path: Path
 
     async def go(**kwargs: Any) -> Any:
         async with XelionClient(xelion_sim.base_url, TENANT, USER, PASSWORD,
-                                "afas-tray-test-addressbook") as client:
+                                "afas-tray-test-addressbook", logout_on_close=True) as client:
             api = AddressablesApi(client, rate=kwargs.pop("rate", 0), concurrency=2)
             return await push.push(api, **kwargs)
 
@@ -263,7 +263,7 @@ async def test_channel_event_carries_the_address_book_name(
     await run()
     call_id = xelion_sim.ring("0201234567")
     channels = xelion_sim._calls[call_id].channels
-    remote = next(c for c in channels.values() if c["role"] == "caller")
+    remote = next(c for c in channels.values() if c["role"].upper() == "CALLER")
     assert remote["name"] == "Bakkerij De Korenschoof"
 
 
@@ -300,7 +300,7 @@ async def test_app_pushes_after_sync_and_channel_events_carry_names(
         known = KNOWN["org_unique"]
         call_id = xelion.ring(known.written[0])
         remote = next(c for c in xelion._calls[call_id].channels.values()
-                      if c["role"] == "caller")
+                      if c["role"].upper() == "CALLER")
         assert remote["name"] == core.book.lookup(known.written[0])[0].name
     finally:
         await core.stop()

@@ -164,10 +164,12 @@ class XelionClient:
         timeout: float = 15.0,
         previous_session: str | None = None,
         on_session: Callable[[str | None], None] | None = None,
+        logout_on_close: bool = False,
     ) -> None:
         """``previous_session``: the token of a session a crashed run left behind (kept by
         ``on_session``, which hears every new token and None after logout). The first login
-        sends it, which ends that session, so the userSpace is not "already logged in"."""
+        sends it, which ends that session, so the userSpace is not "already logged in".
+        ``logout_on_close``: a one-off session (a CLI command) ends its session on exit."""
         self._host = host.rstrip("/")
         self.tenant = tenant.strip()
         self.username = username
@@ -185,6 +187,7 @@ class XelionClient:
         self._token: str | None = None
         self._stale_token = previous_session or None
         self._on_session = on_session
+        self._logout_on_close = logout_on_close
         if previous_session:
             register_secret(previous_session)
         self._renewal: str | None = None
@@ -220,7 +223,7 @@ class XelionClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        await self.aclose(logout=self._logout_on_close)
 
     async def aclose(self, *, logout: bool = False) -> None:
         """Close connections. No logout on a normal quit: an app "doesn't have to logout
