@@ -215,6 +215,7 @@ class AppCore:
                 on_call_end=self.reports.xelion_call_ended,
                 on_trigger_seen=lambda kind: mark_trigger_seen(data_dir, kind))
             stream.on_notification = self._xelion_notification
+            stream.on_missed_call = self._missed_from_event
             self._xelion_stream = (client, stream)
             # One Xelion session for the stream and the call-log fetcher: a second login with
             # the same userSpace would be refused.
