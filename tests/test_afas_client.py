@@ -129,7 +129,7 @@ async def test_paging_short_last_page_stops_without_extra_request(afas_client: A
 
 
 async def test_empty_connector_yields_nothing(afas_client: AfasClient) -> None:
-    rows = [r async for r in afas_client.iter_rows("Profit_Subjects", order_by=["SbId"], take=50)]
+    rows = [r async for r in afas_client.iter_rows("Profit_Subjects", order_by=["SubjectId"], take=50)]
     assert rows == []
     assert afas_client.requests_made == 1
 
@@ -455,12 +455,15 @@ async def test_posted_subject_can_be_found_again(
         r
         async for r in afas_client.iter_rows(
             "Profit_Subjects",
-            order_by=["SbId"],
+            order_by=["SubjectId"],
             take=10,
-            filters=[Filter("SbTx", Op.CONTAINS, "afas-tray:call-42")],
+            filters=[Filter("Comment", Op.CONTAINS, "afas-tray:call-42")],
         )
     ]
-    assert [(r["SbId"], r["BcId"], r["Ds"]) for r in rows] == [(50001, "1006", "Gesprek met klant")]
+    # Read back through Profit_Subjects' own columns; OrgPersId holds the relation's number.
+    assert [(r["SubjectId"], r["OrgPersId"], r["Subject"]) for r in rows] == [
+        (50001, "1000003", "Gesprek met klant")
+    ]
     attachment = {
         "KnSubject": {
             "Element": {

@@ -11,6 +11,11 @@ server's behaviour is not published:
 * ``KnSubjectLink.BcId`` accepts the relation's BcId or its number (BcCo).
 * Text filters and ordering ignore case, as Profit's SQL Server collation does; empty values
   sort first.
+* Refusals as Profit's: a filter or sort on a field the connector lacks is a 500 "Connector
+  field '…' not found"; ``skip`` with ``take=-1`` is a 500; a connector that exists but is not
+  in the App connector (``leave_app_connector``) answers 401 with the token still valid.
+* ``subject_types`` holds a dossier item type's settings (text, attachments, destinations);
+  the wording of Profit's refusal of an attachment on a type that forbids it is a guess.
 
 Run it on its own::
 
@@ -33,7 +38,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from itertools import islice
 from typing import Any
 
@@ -63,19 +68,52 @@ _TOKEN_RE = re.compile(
 )
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
+# Profit_Subjects with the columns of AFAS's dossiers-en-bijlagen OpenAPI file (not KnSubject's
+# field names SbId/SbTx: a filter on those is an unknown field there). ``OrgPersId`` is a string
+# in that file: the simulator fills it with the relation's number (BcCo); DateCreated is the
+# item's date (Da).
 SUBJECTS_DEF = ConnectorDef(
     SUBJECTS_CONNECTOR,
     "Dossieritems",
     (
-        FieldDef("SbId", "Dossieritem", "int", 9),
-        FieldDef("StId", "Type dossieritem", "int", 9),
-        FieldDef("Ds", "Onderwerp", "string", 255),
-        FieldDef("SbTx", "Toelichting", "string", 0),
-        FieldDef("Da", "Datum", "date", 0),
-        FieldDef("BcId", "Organisatie/persoon", "string", 15),
+        FieldDef("TypeId", "Type dossieritem", "int", 9),
+        FieldDef("SubjectId", "Dossieritem", "int", 9),
+        FieldDef("DateCreated", "Datum", "date", 0),
+        FieldDef("Subject", "Onderwerp", "string", 255),
+        FieldDef("Comment", "Toelichting", "string", 0),
+        FieldDef("Status", "Status", "string", 10),
+        FieldDef("OrgPersId", "Organisatie/persoon", "string", 15),
+        FieldDef("ContactNr", "Contact", "int", 9),
+        FieldDef("Afgehandeld", "Afgehandeld", "boolean", 1),
     ),
-    "SbId",
+    "SubjectId",
 )
+SUBJECT_TYPES_CONNECTOR = "Profit_SubjectTypes"
+SUBJECT_TYPES_DEF = ConnectorDef(
+    SUBJECT_TYPES_CONNECTOR,
+    "Typen dossieritems",
+    (
+        FieldDef("SubjectTypeId", "Type dossieritem", "int", 9),
+        FieldDef("Description", "Omschrijving", "string", 80),
+        FieldDef("Comment", "Toelichting", "boolean", 1),
+        FieldDef("SubjectText", "Aanleiding", "boolean", 1),
+        FieldDef("LinkFile", "Bestand koppelen", "boolean", 1),
+        FieldDef("DestOrgPer", "Bestemming organisatie/persoon", "boolean", 1),
+        FieldDef("DestOrgContact", "Bestemming organisatie + contact", "boolean", 1),
+    ),
+    "SubjectTypeId",
+)
+
+
+@dataclass
+class SubjectType:
+    """What a dossier item type allows (Profit: Dossier > Beheer > Type dossieritem)."""
+
+    description: str = "Telefoonnotitie"
+    text: bool = True  # SbTx (Toelichting) enabled
+    attachments: bool = True  # "Bestand koppelen"
+    dest_org_person: bool = True  # destination organisation/person (3)
+    dest_org_contact: bool = True  # destination organisation + contact (16)
 
 UPDATE_CONNECTORS = [
     {"id": "KnSubject", "description": "Dossieritem"},
@@ -209,9 +247,8 @@ def parse_filters(params: dict[str, str], cdef: ConnectorDef) -> list[list[Predi
         for fid, fval, fop in zip(fids, fvals, fops, strict=True):
             field = fields.get(fid.strip().casefold())
             if field is None:
-                raise ProfitError(
-                    f"Het filterveld '{fid}' bestaat niet in de GetConnector '{cdef.id}'."
-                )
+                # What Profit answers for a filter on a column the connector does not have.
+                raise ProfitError(f"Connector field '{fid.strip()}' not found")
             try:
                 op = int(fop)
             except ValueError:
@@ -279,6 +316,11 @@ class AfasSimulator:
         self.hang_seconds = hang_seconds
         self.token_revoked = False
         self.removed_connectors: set[str] = set()
+        # Connectors that exist in Profit but are not in the token's App connector: 401, as
+        # Profit answers ("GetConnector of UpdateConnector is niet toegevoegd aan de AppConnector").
+        self.outside_app: set[str] = set()
+        self.subject_types: dict[int, SubjectType] = {}  # settings per type; others allow all
+        self.integration_ids: collections.Counter[str] = collections.Counter()
         self.dossier_item_types: set[int] | None = None  # None: any positive number is a type
         self.allowed_ips: set[str] | None = None  # None: no IP restriction (else 403 for others)
         self.subjects: list[DossierItem] = []
@@ -321,6 +363,14 @@ class AfasSimulator:
         else:
             self.removed_connectors.discard(key)
 
+    def leave_app_connector(self, connector_id: str, outside: bool = True) -> None:
+        """Take a connector out of the App connector (it answers 401) or put it back."""
+        key = connector_id.casefold()
+        if outside:
+            self.outside_app.add(key)
+        else:
+            self.outside_app.discard(key)
+
     def reset_stats(self) -> None:
         self.requests = self.rows_served = self.peak_concurrent = self.insite_hits = 0
         self.bytes_served = 0
@@ -338,16 +388,35 @@ class AfasSimulator:
         }
 
     def subject_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for s in self.subjects:
+            relation = self.data.find_relation(s.bcid) if s.bcid else None
+            contact = next((link.get("CdId") for link in s.links if link.get("CdId")), None)
+            rows.append({
+                "TypeId": s.st_id,
+                "SubjectId": s.sb_id,
+                "DateCreated": s.date,
+                "Subject": s.subject,
+                "Comment": s.text,
+                "Status": None,
+                "OrgPersId": relation.number if relation is not None else None,
+                "ContactNr": int(contact) if contact else None,
+                "Afgehandeld": False,
+            })
+        return rows
+
+    def subject_type_rows(self) -> list[dict[str, Any]]:
         return [
             {
-                "SbId": s.sb_id,
-                "StId": s.st_id,
-                "Ds": s.subject,
-                "SbTx": s.text,
-                "Da": s.date,
-                "BcId": s.bcid,
+                "SubjectTypeId": st,
+                "Description": t.description,
+                "Comment": t.text,
+                "SubjectText": False,
+                "LinkFile": t.attachments,
+                "DestOrgPer": t.dest_org_person,
+                "DestOrgContact": t.dest_org_contact,
             }
-            for s in self.subjects
+            for st, t in sorted(self.subject_types.items())
         ]
 
     # -- life cycle ------------------------------------------------------------------------
@@ -430,6 +499,15 @@ class AfasSimulator:
                 return web.Response(status=403)
             if not self._authorised(request):
                 return web.Response(status=401)  # Profit: empty body
+            integration = request.headers.get("IntegrationId")
+            if integration:
+                self.integration_ids[integration] += 1
+            if len(lower) >= 2 and lower[0] in ("connectors", "metainfo"):
+                target = lower[2] if lower[:2] == ["metainfo", "get"] and len(lower) > 2 else lower[1]
+                if target in self.outside_app or (
+                    target == "knsubjectattachment" and "knsubject" in self.outside_app
+                ):
+                    return web.Response(status=401)  # valid token, connector not in the App connector
             try:
                 response = await self._route(request, parts, lower)
             except ProfitError as exc:
@@ -467,10 +545,12 @@ class AfasSimulator:
         if lower == ["profitversion"] and method == "GET":
             return web.json_response({"version": PROFIT_VERSION})
         if lower == ["metainfo"] and method == "GET":
-            gets = [{"id": c.id, "description": c.description} for c in self._connectors().values()]
+            gets = [{"id": c.id, "description": c.description}
+                    for c in self._connectors().values() if c.id.casefold() not in self.outside_app]
+            updates = [u for u in UPDATE_CONNECTORS if u["id"].casefold() not in self.outside_app]
             return web.json_response(
                 {
-                    "updateConnectors": UPDATE_CONNECTORS,
+                    "updateConnectors": updates,
                     "getConnectors": gets,
                     "info": {
                         "envid": "O12345AA",
@@ -505,7 +585,7 @@ class AfasSimulator:
         return web.Response(status=404)
 
     def _connectors(self) -> dict[str, ConnectorDef]:
-        all_defs = [*CONNECTORS.values(), SUBJECTS_DEF]
+        all_defs = [*CONNECTORS.values(), SUBJECTS_DEF, SUBJECT_TYPES_DEF]
         if self.key_connectors:
             all_defs += KEY_CONNECTORS.values()
         return {
@@ -521,6 +601,9 @@ class AfasSimulator:
             take = int(params.get("take", "100") or 100)
         except ValueError:
             raise ProfitError("De waarde voor skip of take is ongeldig.") from None
+        if take < 0 and "skip" in params:
+            # AFAS's documentation: skip together with take=-1 is an error.
+            raise ProfitError("Skip kan niet gebruikt worden in combinatie met take -1.")
         fields = {f.id.casefold(): f for f in cdef.fields}
         order: list[tuple[str, bool, str]] = []
         for item in (s.strip() for s in params.get("orderbyfieldids", "").split(",")):
@@ -529,15 +612,13 @@ class AfasSimulator:
             desc = item.startswith("-")
             field = fields.get(item.lstrip("-").casefold())
             if field is None:
-                raise ProfitError(
-                    f"Het sorteerveld '{item.lstrip('-')}' bestaat niet in de GetConnector '{cdef.id}'."
-                )
+                raise ProfitError(f"Connector field '{item.lstrip('-')}' not found")
             order.append((field.id, desc, field.data_type))
         groups = parse_filters(params, cdef)
         limit = None if take < 0 else take
 
         if (
-            cdef.id != SUBJECTS_CONNECTOR
+            cdef.id not in (SUBJECTS_CONNECTOR, SUBJECT_TYPES_CONNECTOR)
             and not groups
             and (
                 not order
@@ -575,6 +656,8 @@ class AfasSimulator:
         source: Iterator[dict[str, Any]]
         if cdef.id == SUBJECTS_CONNECTOR:
             source = iter(self.subject_rows())
+        elif cdef.id == SUBJECT_TYPES_CONNECTOR:
+            source = iter(self.subject_type_rows())
         else:
             since = _changed_since(groups)
             changed = None if since is None else self.data.changed_rows(cdef.id, since)
@@ -627,11 +710,14 @@ class AfasSimulator:
         if st_id is None or st_id == "":
             raise ProfitError("Type dossieritem: verplicht veld is niet gevuld.")
         if isinstance(st_id, bool) or not (
-            isinstance(st_id, int) or (isinstance(st_id, str) and st_id.strip().isdigit())
+            isinstance(st_id, int) or (isinstance(st_id, str) and st_id.strip().lstrip("-").isdigit())
         ):
             raise ProfitError(f"Type dossieritem: de waarde '{st_id}' is geen geldig getal.")
         st = int(st_id)
-        if st <= 0 or (self.dossier_item_types is not None and st not in self.dossier_item_types):
+        # -5 is a type integrations may use (AFAS: free types and -5); 0 and other negatives not.
+        if (st <= 0 and st != -5) or (
+            self.dossier_item_types is not None and st not in self.dossier_item_types and st != -5
+        ):
             raise ProfitError(f"Type dossieritem '{st}' bestaat niet.")
         ds = fields.get("Ds")
         if not isinstance(ds, str) or not ds.strip():
@@ -652,6 +738,23 @@ class AfasSimulator:
             except ValueError:
                 raise ProfitError(f"Datum: de waarde '{date}' is geen geldige datum.") from None
         links, attachments = self._check_objects(element.get("Objects"), allow_links=True)
+        kind = self.subject_types.get(st)
+        if kind is not None:
+            # The type decides what an insert may carry (guessed wording; Profit's own is Dutch).
+            if attachments and not kind.attachments:
+                raise ProfitError(
+                    f"Bij type dossieritem '{st}' mogen geen bijlagen worden toegevoegd."
+                )
+            if text and not kind.text:
+                raise ProfitError(f"Veld 'Toelichting' is niet toegestaan bij type dossieritem '{st}'.")
+            if any(link.get("CdId") for link in links) and not kind.dest_org_contact:
+                raise ProfitError(
+                    f"Bestemming 'organisatie + contact' is niet toegestaan bij type dossieritem '{st}'."
+                )
+            if links and not (kind.dest_org_person or kind.dest_org_contact):
+                raise ProfitError(
+                    f"Bestemming 'organisatie/persoon' is niet toegestaan bij type dossieritem '{st}'."
+                )
         return DossierItem(0, st, ds, text, str(date), links, attachments)
 
     def _check_attachment_update(
@@ -784,7 +887,10 @@ class AfasSimulator:
             elif what == "token":
                 self.revoke_token(bool(body.get("revoked", True)))
             elif what == "connectors" and len(parts) == 2:
-                self.remove_connector(parts[1], bool(body.get("removed", True)))
+                if "outside_app" in body:
+                    self.leave_app_connector(parts[1], bool(body["outside_app"]))
+                else:
+                    self.remove_connector(parts[1], bool(body.get("removed", True)))
             elif what == "subjects":
                 return web.json_response([asdict(s) for s in self.subjects], dumps=_DUMPS)
             elif what == "mutate":
@@ -811,6 +917,8 @@ class AfasSimulator:
             self.data.change_contact_phone(key, body["column"], body.get("value"))
         elif op == "delete":
             self.data.delete_relation(key)
+        elif op == "create":
+            self.data.create_relation(key)
         elif op == "delete_contact":
             self.data.delete_contact(key)
         elif op == "touch":
