@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from afas_tray.models import ReportItem
 
-MAX_REQUEST_BYTES = 75 * 1024 * 1024  # AFAS refuses larger requests with 413
+MAX_REQUEST_BYTES = 75_000_000  # AFAS (OASContent): a request is at most 75 MB; larger gets 413
 MAX_SUBJECT_CHARS = 255
 _CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode to base64 without padding in between
 

@@ -9,9 +9,15 @@ Exactly once across crashes and lost answers:
 2. SbTx carries a marker line unique to the call (:func:`afas_tray.knsubject.marker_for`).
 3. A row found in ``sending`` (the process died mid-POST) or flagged ``unsure`` (the POST timed
    out or the connection dropped after sending) is never posted blindly: the dossier GetConnector
-   is asked for an item whose SbTx contains the marker. Found: its SbId is taken and the row is
-   done. Not found: the row is posted again. The check waits ``settle_seconds`` after the last
-   attempt, because AFAS may still be working on a request whose answer never reached us.
+   (``afas.connectors.dossier_items``, its columns read from metainfo: Profit_Subjects calls
+   them SubjectId/TypeId/Comment/DateCreated/OrgPersId, not SbId/SbTx) is asked for an item of
+   the row's type, dated from the day before the call, whose text contains the marker. Found:
+   its id is taken and the row is done. Not found: AFAS keeps processing a request for up to
+   900 s after the client gave up (OASContent, troubleshooting: "a timeout of 900 seconds"),
+   so the lookup is repeated (``settle_seconds`` after the POST, then at growing intervals) and
+   the row is posted again only once ``processing_window`` has passed without finding it.
+   A lookup that cannot run (connector unknown, not in the App connector, no usable columns)
+   fails the row with that reason: never a silent re-post.
 
 Order: rows go oldest first; a row waiting for its next try holds back the rows behind it, so a
 network outage never reorders reports. One body (one recording) is in memory at a time.
@@ -21,24 +27,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import gc
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from afas_tray.afas.client import AfasClient, Filter, Op
+from afas_tray.afas.client import AfasClient, FieldMeta, Filter, Op
 from afas_tray.afas.errors import (
     AfasAuthError,
     AfasBadReply,
     AfasConnectionError,
+    AfasConnectorNotAllowed,
     AfasError,
     AfasNotFound,
     AfasServerError,
@@ -82,14 +90,27 @@ MIGRATIONS = [
     );
     CREATE INDEX outbox_items_state ON outbox_items(state, seq)
     """,
+    # When the last POST left: AFAS may still be processing it up to 900 s later.
+    "ALTER TABLE outbox_items ADD COLUMN last_post REAL NOT NULL DEFAULT 0",
 ]
 
 # A retry makes a row due now, except one that may already be in AFAS: its lookup still waits
 # for the settle time after the last attempt, or a request AFAS is still handling would be missed.
 _RETRY_NEXT_TRY = "CASE WHEN unsure=1 THEN next_try ELSE 0 END"
 
-SUBJECT_ID_FIELD = "SbId"
-SUBJECT_TEXT_FIELD = "SbTx"
+# AFAS's troubleshooting page: "The AFAS API uses a timeout of 900 seconds"; a request goes on
+# being processed that long after the client stopped waiting.
+PROCESSING_WINDOW = 900.0
+
+# Candidate columns of a dossier-item GetConnector, by column id then by the Profit field id
+# behind it: Profit_Subjects (dossiers-en-bijlagen.openapi.json), ProfitSubjects, custom ones.
+_DOSSIER_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "id": ("SubjectId", "SbId", "Dossieritem", "DossierId"),
+    "type": ("TypeId", "StId", "SbTy", "SubjectTypeId", "Type_dossieritem"),
+    "text": ("Comment", "SbTx", "Memo", "Toelichting"),
+    "date": ("DateCreated", "Da", "DaSe", "Datum"),
+    "relation": ("OrgPersId", "BcCo", "BcCd", "BcId"),
+}
 
 PAUSED_TOKEN = T(
     "AFAS refused the token; uploads paused — check Settings",
@@ -118,6 +139,105 @@ class OutboxRow:
     item: ReportItem
     unsure: bool  # a POST may have reached AFAS: checked through the GetConnector before a resend
     attachment_dropped: bool  # the recording goes (went) without: too large for AFAS
+    last_post: float = 0.0  # when the last POST left (epoch seconds; 0 = never)
+
+
+@dataclass(frozen=True)
+class DossierLookup:
+    """Where the outbox looks a report up: the dossier-item GetConnector, column overrides (empty
+    = detected from metainfo) and what KnSubjectLink's BcId holds (``number`` or ``id``)."""
+
+    connector: str = "Profit_Subjects"
+    id: str = ""
+    type: str = ""
+    text: str = ""
+    date: str = ""
+    relation: str = ""
+    link_by: str = "number"
+
+    @classmethod
+    def from_settings(cls, connectors: Any) -> DossierLookup:
+        c = connectors.dossier_columns
+        return cls(connectors.dossier_items, c.id, c.type, c.text, c.date, c.relation,
+                   connectors.link_by)
+
+
+@dataclass(frozen=True)
+class DossierFields:
+    """The detected columns (column id and AFAS data type); id and text are required."""
+
+    id: str
+    text: str
+    type: str = ""
+    date: str = ""
+    relation: str = ""
+    relation_type: str = ""
+
+
+class DossierColumnError(Exception):
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+
+def detect_dossier_fields(connector: str, fields: Sequence[FieldMeta],
+                          lookup: DossierLookup) -> DossierFields:
+    """The dossier connector's id/type/text/date/relation columns; the override wins."""
+    by_id = {f.id.casefold(): f for f in fields}
+    by_field = {f.field_id.casefold(): f for f in fields if f.field_id}
+    found: dict[str, FieldMeta | None] = {}
+    for role, candidates in _DOSSIER_CANDIDATES.items():
+        override = str(getattr(lookup, role) or "").strip()
+        if override:
+            meta = by_id.get(override.casefold())
+            if meta is None:
+                raise DossierColumnError(T(
+                    f"The dossier connector '{connector}' has no column '{override}' "
+                    f"(afas.connectors.dossier_columns.{role}).",
+                    f"De dossierconnector '{connector}' heeft geen kolom '{override}' "
+                    f"(afas.connectors.dossier_columns.{role})."))
+            found[role] = meta
+            continue
+        found[role] = next((by_id.get(c.casefold()) or by_field.get(c.casefold())
+                            for c in candidates
+                            if by_id.get(c.casefold()) or by_field.get(c.casefold())), None)
+    missing = [r for r in ("id", "text") if found[r] is None]
+    if missing:
+        names = ", ".join(missing)
+        raise DossierColumnError(T(
+            f"The dossier connector '{connector}' lacks the column(s) for: {names} (e.g. "
+            "SubjectId, Comment). Add them, or name them in afas.connectors.dossier_columns.",
+            f"De dossierconnector '{connector}' mist de kolom(men) voor: {names} (bijv. "
+            "SubjectId, Comment). Voeg ze toe of noem ze in afas.connectors.dossier_columns."))
+    ident, text = found["id"], found["text"]
+    assert ident is not None and text is not None
+    rel = found["relation"]
+    return DossierFields(
+        ident.id, text.id, found["type"].id if found["type"] else "",
+        found["date"].id if found["date"] else "", rel.id if rel else "",
+        rel.data_type if rel else "")
+
+
+def lookup_filters(fields: DossierFields, item: ReportItem, marker: str,
+                   link_by: str, *, relation_filter: bool = False) -> list[Filter]:
+    """Narrow first (type, date from the day before the call, relation), then the marker."""
+    filters: list[Filter] = []
+    if fields.type:
+        filters.append(Filter(fields.type, Op.EQ, int(item.dossier_type)))
+    if fields.date and item.date:
+        with contextlib.suppress(ValueError):
+            day = dt.datetime.fromisoformat(item.date.rstrip("Z")).date() - dt.timedelta(days=1)
+            filters.append(Filter(fields.date, Op.GE, f"{day.isoformat()}T00:00:00"))
+    # The relation only on request (``relation_filter``) and only where the column holds what
+    # the link carried: an integer column the internal id, a text column (Profit_Subjects'
+    # OrgPersId) the number. A wrong one would miss the item and so post it twice, and type,
+    # date and marker are narrow enough already.
+    if relation_filter and fields.relation and item.bcid.strip().isdigit():
+        holds_id = fields.relation_type.lower() in ("int", "integer", "decimal")
+        if holds_id == (link_by == "id"):
+            filters.append(Filter(fields.relation, Op.EQ, item.bcid.strip()))
+    filters.append(Filter(fields.text, Op.CONTAINS, marker))
+    return filters
 
 
 @dataclass(frozen=True)
@@ -175,7 +295,8 @@ class Outbox:
         db: sqlite3.Connection | Path | str,
         *,
         on_status: StatusCallback | None = None,
-        settle_seconds: float = 60.0,
+        settle_seconds: float = 2.0,
+        processing_window: float = PROCESSING_WINDOW,
         backoff_base: float = 5.0,
         backoff_cap: float = 900.0,
         max_wait: float = 60.0,
@@ -195,7 +316,9 @@ class Outbox:
             self._reader = open_db(db)
             self._reader.execute("PRAGMA query_only=ON")
         self.on_status = on_status
-        self.settle_seconds = settle_seconds
+        self.settle_seconds = settle_seconds  # first lookup after a POST whose answer was lost
+        self.processing_window = processing_window  # no re-post before this has passed
+        self._dossier_fields: dict[DossierLookup, DossierFields] = {}
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_wait = max_wait
@@ -353,10 +476,13 @@ class Outbox:
             self.on_status(OutboxStatus(backlog, failed, self._paused, self._last_error))
         return backlog, failed
 
-    async def drain(self, client: AfasClient, *, subjects_connector: str) -> DrainResult:
+    async def drain(self, client: AfasClient, *, subjects_connector: str = "",
+                    lookup: DossierLookup | None = None) -> DrainResult:
         """Send the due reports, oldest first, one at a time. Returns early when paused, when
         AFAS cannot be reached (the row gets its next try time) or when the oldest row is not
         due yet; call again later (``next_due`` says when)."""
+        if lookup is None:
+            lookup = DossierLookup(subjects_connector or DossierLookup.connector)
         if self._drain_lock is None:
             self._drain_lock = asyncio.Lock()
         async with self._drain_lock:
@@ -374,7 +500,7 @@ class Outbox:
                     stopped = row.last_message
                     break
                 try:
-                    outcome = await self._handle(client, row, subjects_connector)
+                    outcome = await self._handle(client, row, lookup)
                 except _Stop as stop:
                     stopped = stop.reason
                     head = await self._on_db(self._head)
@@ -402,52 +528,88 @@ class Outbox:
                 next_due=next_due,
             )
 
-    async def _handle(self, client: AfasClient, row: OutboxRow, connector: str) -> str:
+    async def _handle(self, client: AfasClient, row: OutboxRow, lookup: DossierLookup) -> str:
         """One row: look it up when it may already be in AFAS, else post it. Returns the count
         it adds to (``sent``, ``recovered``, ``failed``)."""
         if row.state == OutboxState.SENDING or row.unsure:
-            sb_id = await self._lookup(client, row, connector)
+            sb_id = await self._lookup(client, row, lookup)
             if sb_id is not None:
                 await self._done(row, sb_id)
                 return "recovered"
             if await self._on_db(self._state, row.key) == OutboxState.FAILED:
                 return "failed"
+            now = self._clock()
+            sent_at = row.last_post or row.updated
+            waited = now - sent_at
+            if waited < self.processing_window:
+                # Not there yet, but AFAS may still be processing it: look again later (the
+                # gaps double), and post again only once the window has passed.
+                when = min(sent_at + self.processing_window, now + max(self.settle_seconds, waited))
+                text = T(
+                    "A report whose answer was lost is not in AFAS yet; AFAS may still be "
+                    f"processing it. Looking again in {when - now:.0f} s before sending it again.",
+                    "Een verslag waarvan het antwoord verloren ging staat nog niet in AFAS; AFAS is er "
+                    f"misschien nog mee bezig. Over {when - now:.0f} s wordt opnieuw gekeken, pas dan "
+                    "wordt het opnieuw verstuurd.")
+                await self._on_db(self._wait_lookup, row.key, when, text, now)
+                raise _Stop(text)
         return await self._post(client, row)
 
-    async def _lookup(self, client: AfasClient, row: OutboxRow, connector: str) -> str | None:
-        """The SbId of the dossier item carrying this row's marker, or None when AFAS has none."""
+    async def _fields(self, client: AfasClient, lookup: DossierLookup) -> DossierFields:
+        fields = self._dossier_fields.get(lookup)
+        if fields is None:
+            meta = await client.metainfo(lookup.connector)
+            fields = detect_dossier_fields(lookup.connector, meta.fields, lookup)
+            self._dossier_fields[lookup] = fields
+        return fields
+
+    async def _lookup(self, client: AfasClient, row: OutboxRow, lookup: DossierLookup) -> str | None:
+        """The id of the dossier item carrying this row's marker, or None when AFAS has none."""
         marker = marker_for(row.key)
+        connector = lookup.connector
         try:
+            fields = await self._fields(client, lookup)
             rows = [
                 r async for r in client.iter_rows(
-                    connector, order_by=[SUBJECT_ID_FIELD],
-                    filters=[Filter(SUBJECT_TEXT_FIELD, Op.CONTAINS, marker)], take=10,
+                    connector, order_by=[fields.id],
+                    filters=lookup_filters(fields, row.item, marker, lookup.link_by), take=10,
                 )
             ]
+        except DossierColumnError as exc:
+            await self._fail(row, self._cannot_check(connector, exc.text))
+            return None
+        except AfasConnectorNotAllowed as exc:
+            # The token is fine; only the dossier connector is not in the App connector.
+            await self._fail(row, self._cannot_check(connector, exc.text))
+            return None
         except AfasAuthError as exc:
             self._paused = PAUSED_TOKEN
             self._last_error = exc.text
             raise _Stop(PAUSED_TOKEN) from exc
         except (AfasNotFound, AfasServerError) as exc:
+            self._dossier_fields.pop(lookup, None)  # the columns may have changed: read again
             # Without the lookup we cannot know whether AFAS has it: never guess, ask the user.
-            text = T(
-                f"Cannot check whether this report already reached AFAS (GetConnector '{connector}'): "
-                f"{exc.text.en} Check the connector in the settings, then retry.",
-                f"Kan niet nagaan of dit verslag AFAS al bereikt heeft (GetConnector '{connector}'): "
-                f"{exc.text.nl} Controleer de connector in de instellingen en probeer het opnieuw.",
-            )
-            await self._fail(row, text)
+            await self._fail(row, self._cannot_check(connector, exc.text))
             return None
         except AfasError as exc:
             await self._backoff(row, exc.text, state=OutboxState(row.state), unsure=True)
             raise _Stop(exc.text) from exc
         for r in rows:
-            found = r.get(SUBJECT_TEXT_FIELD)
+            found = r.get(fields.text)
             if found is not None and marker.casefold() not in str(found).casefold():
                 continue  # the server's "contains" was looser than ours
-            if r.get(SUBJECT_ID_FIELD) not in (None, ""):
-                return str(r[SUBJECT_ID_FIELD])
+            if r.get(fields.id) not in (None, ""):
+                return str(r[fields.id])
         return None
+
+    @staticmethod
+    def _cannot_check(connector: str, why: Text) -> Text:
+        return T(
+            f"Cannot check whether this report already reached AFAS (GetConnector '{connector}'): "
+            f"{why.en} Check the connector in the settings, then retry.",
+            f"Kan niet nagaan of dit verslag AFAS al bereikt heeft (GetConnector '{connector}'): "
+            f"{why.nl} Controleer de connector in de instellingen en probeer het opnieuw.",
+        )
 
     async def _post(self, client: AfasClient, row: OutboxRow) -> str:
         marker = marker_for(row.key)
@@ -565,8 +727,16 @@ class Outbox:
 
     def _mark_sending(self, key: str, now: float) -> None:
         self._write(
-            "UPDATE outbox_items SET state=?, attempts=attempts+1, next_try=?, updated=? WHERE key=?",
-            (OutboxState.SENDING, now + self.settle_seconds, now, key),
+            "UPDATE outbox_items SET state=?, attempts=attempts+1, next_try=?, last_post=?, updated=?"
+            " WHERE key=?",
+            (OutboxState.SENDING, now + self.settle_seconds, now, now, key),
+        )
+
+    def _wait_lookup(self, key: str, when: float, text: Text, now: float) -> None:
+        self._write(
+            "UPDATE outbox_items SET state=?, unsure=1, next_try=?, message_en=?, message_nl=?,"
+            " updated=? WHERE key=?",
+            (OutboxState.PENDING, when, text.en, text.nl, now, key),
         )
 
     def _drop_audio(self, key: str, now: float) -> None:
@@ -644,4 +814,5 @@ def _row(r: sqlite3.Row) -> OutboxRow:
         seq=int(d["seq"]), key=d["key"], state=OutboxState(d["state"]), attempts=int(d["attempts"]),
         next_try=float(d["next_try"]), last_message=message, sb_id=d["sb_id"], created=float(d["created"]),
         updated=float(d["updated"]), item=item, unsure=bool(d["unsure"]), attachment_dropped=bool(d["drop_audio"]),
+        last_post=float(d.get("last_post") or 0.0),
     )

@@ -140,7 +140,8 @@ def fast_client(url: str, *, timeout: float = 2.0, retries: int = 4, transport: 
 
 
 async def _child(db: str, url: str, settle: float) -> None:
-    outbox = Outbox(db, settle_seconds=settle, backoff_base=0.05, backoff_cap=0.2)
+    outbox = Outbox(db, settle_seconds=settle, processing_window=max(1.0, settle * 5),
+                    backoff_base=0.05, backoff_cap=0.2)
     async with fast_client(url, timeout=5.0) as client:
         print("ready", flush=True)
         while True:

@@ -46,7 +46,8 @@ async def sim() -> AsyncIterator[AfasSimulator]:
 
 @pytest.fixture
 def outbox(tmp_path: Path) -> Iterator[Outbox]:
-    box = Outbox(tmp_path / "db.sqlite3", settle_seconds=0.2, backoff_base=0.05, backoff_cap=0.2)
+    box = Outbox(tmp_path / "db.sqlite3", settle_seconds=0.2, processing_window=1.0,
+                 backoff_base=0.05, backoff_cap=0.2)
     yield box
     box.close()
 
@@ -358,7 +359,7 @@ async def test_cli_lists_and_retries(sim: AfasSimulator) -> None:
     from afas_tray import cli_outbox
     from afas_tray.profile import Profile
 
-    box = Outbox(Profile.open().paths.database_file, settle_seconds=0.2)
+    box = Outbox(Profile.open().paths.database_file, settle_seconds=0.2, processing_window=1.0)
     box.enqueue(make_item("8001", subject=" "))
     box.enqueue(make_item("8002"))
     await drain_until_empty(box, sim)

@@ -26,6 +26,7 @@ from afas_tray.afas.errors import (
     AfasAuthError,
     AfasBadReply,
     AfasConnectionError,
+    AfasConnectorNotAllowed,
     AfasError,
     AfasForbidden,
     AfasNotFound,
@@ -42,6 +43,8 @@ API_PATH = "/ProfitRestServices"
 MAX_ROWS_PER_PAGE = 5000
 MAX_CELLS_PER_PAGE = 150_000  # AFAS's advice: columns x rows per request
 MAX_QUERY_CHARS = 2000  # IIS in front of Profit answers 404 past this
+# AFAS's documentation (OASContent, "limits"): a token may make up to 5 simultaneous calls.
+MAX_PARALLEL_CALLS = 5
 
 
 class Op(IntEnum):
@@ -152,13 +155,14 @@ class AfasClient:
         host: str,
         token: str,
         *,
-        max_in_flight: int = 5,
+        max_in_flight: int = MAX_PARALLEL_CALLS,
         timeout: float = 60,
         retries: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
         max_retry_after: float = 60.0,
+        integration_id: str = "",
     ) -> None:
         host = host.strip().rstrip("/")
         if not host.lower().startswith(("http://", "https://")):
@@ -174,10 +178,16 @@ class AfasClient:
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
         self.requests_made = 0  # HTTP attempts, retries included (benchmarks, tests)
-        self._semaphore = asyncio.Semaphore(max_in_flight)
+        self._semaphore = asyncio.Semaphore(min(max_in_flight, MAX_PARALLEL_CALLS))
+        # True once /ProfitVersion accepted the token: a later 401 then names its connector.
+        self._token_ok: bool | None = None
+        headers = {"Authorization": auth_header(token), "Accept": "application/json"}
+        if integration_id.strip():
+            # AFAS asks partners to identify their integration with this header (OASContent).
+            headers["IntegrationId"] = integration_id.strip()
         self._http = httpx.AsyncClient(
             base_url=host + API_PATH,
-            headers={"Authorization": auth_header(token), "Accept": "application/json"},
+            headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             limits=httpx.Limits(
                 max_connections=max_in_flight, max_keepalive_connections=max_in_flight
@@ -251,6 +261,8 @@ class AfasClient:
                     raise error from exc
                 cause = exc
             else:
+                if response.status_code == 401 and connector and await self._token_accepted():
+                    raise AfasConnectorNotAllowed(connector)
                 if response.status_code != 503:
                     self._raise_for_status(response, connector)
                     return response
@@ -268,6 +280,17 @@ class AfasClient:
                 raise error from cause
             await asyncio.sleep(self._backoff(attempt))
             attempt += 1
+
+    async def _token_accepted(self) -> bool:
+        """Whether ``/ProfitVersion`` takes the token (asked once per client, on a first 401)."""
+        if self._token_ok is None:
+            try:
+                await self.profit_version()
+            except AfasAuthError:
+                self._token_ok = False
+            except AfasError:
+                return False  # unknown: report the 401 as the token's
+        return bool(self._token_ok)
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float | None:
@@ -329,7 +352,15 @@ class AfasClient:
         data = await self._get_json("/ProfitVersion")
         if not isinstance(data, dict) or not isinstance(data.get("version"), str):
             raise AfasBadReply("no version")
+        self._token_ok = True
         return str(data["version"])
+
+    async def meta_overview(self) -> dict[str, Any]:
+        """``GET /MetaInfo`` as it is: ``getConnectors``, ``updateConnectors``, ``info``."""
+        data = await self._get_json("/MetaInfo")
+        if not isinstance(data, dict):
+            raise AfasBadReply("no MetaInfo")
+        return data
 
     async def list_connectors(self) -> list[dict[str, Any]]:
         """The GetConnectors this token may use: ``[{"id", "description"}, …]``."""

@@ -58,7 +58,7 @@ from afas_tray.demo.server_thread import ServerThread, serve_until_interrupted
 
 DEFAULT_TOKEN_DATA = "5E3C0DE5A17A5D3E40A1F0CE11DEAD00B16B00B5C0FFEE0FACADE15BADC0DE42"
 PROFIT_VERSION = "25.4.2"
-MAX_BODY_BYTES = 75 * 1024 * 1024
+MAX_BODY_BYTES = 75_000_000  # AFAS: a request is at most 75 MB
 MAX_QUERY_CHARS = 2000
 SUBJECTS_CONNECTOR = "Profit_Subjects"
 PROFIT_ERROR_NUMBER = -2146232832  # the .NET HRESULT Profit puts in most errorNumber fields
