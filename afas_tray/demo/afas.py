@@ -346,11 +346,13 @@ class AfasSimulator:
         return token_xml(self.token_data)
 
     def fail_next(self, count: int = 1, status: int | str = 500, retry_after: int = 1) -> None:
-        """Fail the next ``count`` Profit requests: 500, 503 (with ``retry_after``) or
-        ``"timeout"`` (handled, then no answer for ``hang_seconds``)."""
+        """Fail the next ``count`` Profit requests: 500, 503 (with ``retry_after``),
+        ``"timeout"`` (handled, then no answer for ``hang_seconds``) or ``"slow"`` (handled only
+        after ``hang_seconds``, also when the client has given up: AFAS goes on processing a
+        request for up to 900 s)."""
         kind = str(status)
-        if kind not in ("500", "503", "timeout"):
-            raise ValueError("status must be 500, 503 or 'timeout'")
+        if kind not in ("500", "503", "timeout", "slow"):
+            raise ValueError("status must be 500, 503, 'timeout' or 'slow'")
         self._failures.extend([(kind, retry_after)] * count)
 
     def revoke_token(self, revoked: bool = True) -> None:
@@ -508,6 +510,18 @@ class AfasSimulator:
                     target == "knsubjectattachment" and "knsubject" in self.outside_app
                 ):
                     return web.Response(status=401)  # valid token, connector not in the App connector
+            if failure and failure[0] == "slow":
+                await request.read()  # Profit has the request (aiohttp keeps the body)
+
+                async def work() -> web.StreamResponse:
+                    await asyncio.sleep(self.hang_seconds)
+                    try:
+                        return await self._route(request, parts, lower)
+                    except ProfitError as exc:
+                        return _error_response(exc.message)
+
+                # Shielded: the work goes on when the client hangs up, as in Profit.
+                return await asyncio.shield(asyncio.ensure_future(work()))
             try:
                 response = await self._route(request, parts, lower)
             except ProfitError as exc:
