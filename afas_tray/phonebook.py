@@ -1005,6 +1005,40 @@ class RefreshBuilder:
             self._skipped += prepared.skipped(_ROLE_CODE[role])
             return len(prepared.relations)
 
+    def keep_role(self, role: str, connector_id: str) -> int:
+        """Carry the live book's rows of ``role`` into the new one unchanged: its connector
+        could not be read this time (e.g. not in the App connector), the others could."""
+        with self._lock:
+            conn = self._live()
+            code = _ROLE_CODE[role]
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                try:
+                    conn.execute(
+                        "CREATE TEMP TABLE keep_map AS SELECT id AS old,"
+                        " ? + ROW_NUMBER() OVER (ORDER BY id) - 1 AS new"
+                        " FROM pb_relations WHERE role=?", (self._next_id, code))
+                except sqlite3.OperationalError:  # no live book yet
+                    conn.execute("ROLLBACK")
+                    return 0
+                kept = int(conn.execute("SELECT COUNT(*) FROM keep_map").fetchone()[0])
+                conn.execute(
+                    "INSERT INTO pb_stage_relations SELECT m.new, r.role, r.key, r.bcid, r.name,"
+                    " r.org, r.person FROM pb_relations r JOIN keep_map m ON r.id = m.old")
+                numbers = conn.execute(
+                    "INSERT INTO pb_stage_numbers SELECT n.number, m.new, n.col, n.raw, n.pos"
+                    " FROM pb_numbers n JOIN keep_map m ON n.rel = m.old").rowcount
+                conn.execute("DROP TABLE keep_map")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._sources[role] = connector_id
+            self._rows[role] = self._rows.get(role, 0) + kept
+            self._next_id += kept
+            self._numbers += max(0, numbers)
+            return kept
+
     def build_indexes(self) -> None:
         """Build the lookup indexes now; rows added later are indexed as they go in.
 

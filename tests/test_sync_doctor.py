@@ -76,6 +76,32 @@ async def test_failing_connector_is_named_and_old_book_stays(sim: AfasSimulator,
     assert book.size() == before and book.lookup(KNOWN["org_unique"].e164)
 
 
+async def test_401_on_the_contacts_connector_names_it_and_the_others_still_sync(
+        sim: AfasSimulator, book: PhoneBook) -> None:
+    settings = settings_for(sim.url, sim.token)
+    board = StatusBoard()
+    engine = SyncEngine(settings, book, board)
+    await engine.sync_once()  # full refresh: all three
+    contact = KNOWN["contact_direct"]
+    assert book.lookup(contact.e164)
+    contacts_id = settings.afas.connectors.contacts
+    sim.leave_app_connector(contacts_id)  # a consultant rebuilt the App connector without it
+    renamed = KNOWN["org_unique"].bcids[0]
+    sim._mutate({"op": "rename", "id": renamed, "value": "Nieuwe Naam B.V."})
+    full = await engine.refresh_once()  # a full refresh: the others refresh, contacts are kept
+    assert set(full.kept) == {"contacts"} and contacts_id in full.kept["contacts"].en
+    assert "App connector" in full.kept["contacts"].en
+    assert book.lookup(contact.e164), "the contact persons' previous data stays"
+    assert any(m.name == "Nieuwe Naam B.V." for m in book.lookup(KNOWN["org_unique"].e164))
+    status = board.current
+    assert status.state == State.IDLE and status.message is not None
+    assert contacts_id in status.message.en
+    cycle = await engine.sync_once()  # incremental: the same, and no fatal stop
+    assert cycle.kind == "incremental" and set(cycle.kept) == {"contacts"}
+    assert set(cycle.rows) == {"organisations", "persons"}
+    assert book.lookup(contact.e164)
+
+
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of 40 rows and a read-ahead of two: the 300-relation sample spans many pages, so
