@@ -80,6 +80,8 @@ async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
             yield CheckResult("token", token_title, True, T("accepted", "geaccepteerd"))
             for role in ROLES:
                 yield await _check_connector(client, settings, role)
+            async for result in _dossier_checks(client, settings):
+                yield result
     except AfasError as exc:  # e.g. a malformed token caught before any request
         yield CheckResult("token", token_title, False, exc.text)
 
@@ -110,3 +112,45 @@ async def _check_connector(client: AfasClient, settings: Settings, role: str) ->
                        T(f"readable; name {mapping.name}, phones {phones}; {mode.en}",
                          f"leesbaar; naam {mapping.name}, telefoon {phones}; {mode.nl}"),
                        warning=not mapping.modified)
+
+
+async def _dossier_checks(client: AfasClient, settings: Settings) -> AsyncIterator[CheckResult]:
+    """KnSubject among the App connector's UpdateConnectors, the dossier-item GetConnector the
+    outbox recovers through (its columns), and the dossier item type's settings."""
+    from afas_tray.outbox import DossierColumnError, DossierLookup, detect_dossier_fields
+
+    title = T("UpdateConnector KnSubject (call reports)", "UpdateConnector KnSubject (gespreksverslagen)")
+    try:
+        overview = await client.meta_overview()
+        updates = {str(u.get("id", "")).casefold() for u in overview.get("updateConnectors") or []
+                   if isinstance(u, dict)}
+        if "knsubject" in updates:
+            yield CheckResult("connector.knsubject", title, True,
+                              T("in the App connector", "in de app connector"))
+        else:
+            yield CheckResult("connector.knsubject", title, False, T(
+                "KnSubject is not among the App connector's UpdateConnectors (GET /MetaInfo): "
+                "add it, or call reports cannot be uploaded.",
+                "KnSubject staat niet bij de UpdateConnectors van de app connector (GET /MetaInfo): "
+                "voeg hem toe, anders kunnen gespreksverslagen niet worden geüpload."))
+    except AfasError as exc:
+        yield CheckResult("connector.knsubject", title, False, exc.text)
+    lookup = DossierLookup.from_settings(settings.afas.connectors)
+    title = T(f"GetConnector {lookup.connector} (dossier items: no double reports)",
+              f"GetConnector {lookup.connector} (dossieritems: geen dubbele verslagen)")
+    try:
+        meta = await client.metainfo(lookup.connector)
+        fields = detect_dossier_fields(lookup.connector, meta.fields, lookup)
+        async with contextlib.aclosing(client.iter_pages(
+                lookup.connector, order_by=[fields.id], take=1)) as pages:  # type: ignore[type-var]
+            async for _page in pages:
+                break
+    except DossierColumnError as exc:
+        yield CheckResult("connector.dossier_items", title, False, exc.text)
+    except AfasError as exc:
+        yield CheckResult("connector.dossier_items", title, False, exc.text)
+    else:
+        cols = ", ".join(c for c in (fields.id, fields.type, fields.text, fields.date) if c)
+        yield CheckResult("connector.dossier_items", title, True,
+                          T(f"readable; columns {cols}", f"leesbaar; kolommen {cols}"),
+                          warning=not (fields.type and fields.date))

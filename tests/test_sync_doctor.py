@@ -210,13 +210,23 @@ async def test_doctor_names_each_connector(sim: AfasSimulator) -> None:
     settings = settings_for(sim.url, sim.token)
     results = [r async for r in run_checks(settings)]
     assert all(r.ok for r in results), [str(r.detail) for r in results if not r.ok]
-    connectors = [r for r in results if r.key.startswith("connector.")]
+    connectors = [r for r in results if r.key.split(".")[-1] in settings.afas.connectors.ids()]
     assert [settings.afas.connectors.ids()[r.key.split(".")[1]] in r.title.en for r in connectors] == [True] * 3
+    by_key = {r.key: r for r in results}
+    assert by_key["connector.knsubject"].ok
+    assert by_key["connector.dossier_items"].ok and "SubjectId" in by_key["connector.dossier_items"].detail.en
     sim.remove_connector(settings.afas.connectors.persons)
     results = [r async for r in run_checks(settings)]
     failed = [r for r in results if not r.ok]
     assert [r.key for r in failed] == ["connector.persons"]
     assert settings.afas.connectors.persons in failed[0].title.en
+    # Every connector the app uses is checked, KnSubject among /MetaInfo's updateConnectors.
+    sim.remove_connector(settings.afas.connectors.persons, False)
+    sim.leave_app_connector("KnSubject")
+    sim.leave_app_connector("Profit_Subjects")
+    failed = [r for r in [r async for r in run_checks(settings)] if not r.ok]
+    assert [r.key for r in failed] == ["connector.knsubject", "connector.dossier_items"]
+    assert "KnSubject" in failed[0].detail.en and "Profit_Subjects" in failed[1].detail.en
 
 
 async def test_doctor_wrong_token_and_unreachable_host(sim: AfasSimulator) -> None:
@@ -247,7 +257,7 @@ def test_cli_doctor_sync_lookup_end_to_end(tmp_path: Path) -> None:
         assert r.returncode == 0
         doctor = _cli("doctor")
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-        assert doctor.stdout.count("[OK  ] GetConnector") == 3
+        assert doctor.stdout.count("[OK  ] GetConnector") == 4  # three + the dossier connector
         sync = _cli("sync", "--once")
         assert sync.returncode == 0 and "Phone book synced" in sync.stdout
         hit = _cli("lookup", "020 555 0101")
