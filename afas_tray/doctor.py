@@ -111,7 +111,7 @@ async def _check_connector(client: AfasClient, settings: Settings, role: str) ->
     return CheckResult(key, title, True,
                        T(f"readable; name {mapping.name}, phones {phones}; {mode.en}",
                          f"leesbaar; naam {mapping.name}, telefoon {phones}; {mode.nl}"),
-                       warning=not mapping.modified)
+                       warning=not (mapping.modified and mapping.created))
 
 
 async def _dossier_checks(client: AfasClient, settings: Settings) -> AsyncIterator[CheckResult]:

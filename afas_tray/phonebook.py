@@ -226,6 +226,11 @@ _MODIFIED_CANDIDATES = (
     "modifiedon", "updatedat", "lastupdated",
 )
 _MODIFIED_WORDS = ("gewijzigd", "modified", "mutatie", "wijzig", "changed", "updated")
+_CREATED_CANDIDATES = (
+    "createdate", "aangemaaktop", "datumaangemaakt", "aangemaakt", "created", "createdon",
+    "creationdate", "datecreated", "createdat",
+)
+_CREATED_WORDS = ("aangemaakt", "created", "creat")
 _BLOCKED_CANDIDATES = ("blocked", "geblokkeerd", "isblocked", "blokkeer", "geblokkeerdjanee")
 _PHONE_IDS = {
     "telwork", "mobwork", "telprivate", "mobprivate", "tewo", "temb", "tepr", "tepv", "mbwo",
@@ -333,6 +338,17 @@ def detect_columns(
                 continue
             if any(w.startswith(_MODIFIED_WORDS) for w in _words(f.id) + _words(f.label)):
                 found.modified = f.id
+                used.add(f.id)
+                break
+    # "Aangemaakt op" too: incremental sync asks modified OR created, so a new row whose
+    # "Gewijzigd op" is still empty (or older) is not missed.
+    found.created = choose("created", _CREATED_CANDIDATES)
+    if not found.created:
+        for f in fields:
+            if f.id in used or (f.data_type or "").lower() not in ("date", "datetime"):
+                continue
+            if any(w.startswith(_CREATED_WORDS) for w in _words(f.id) + _words(f.label)):
+                found.created = f.id
                 used.add(f.id)
                 break
     if role == "contacts":

@@ -41,6 +41,7 @@ class ColumnMapping:
     phones: list[str] = field(default_factory=list)
     organisation: str = ""  # contacts: BcId (or number) of the owning organisation
     modified: str = ""  # modification-date column for incremental sync
+    created: str = ""  # creation-date column ("Aangemaakt op"): new rows may carry no modified date
 
 
 @dataclass

@@ -141,8 +141,18 @@ async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> t
 
 def sync_mode(mapping: ColumnMapping) -> Text:
     """How a connector with ``mapping`` is kept fresh, for `doctor`."""
+    if mapping.modified and mapping.created:
+        return T(f"incremental on {mapping.modified} or {mapping.created}",
+                 f"incrementeel op {mapping.modified} of {mapping.created}")
     if mapping.modified:
-        return T(f"incremental on {mapping.modified}", f"incrementeel op {mapping.modified}")
+        # Without "Aangemaakt op" a new row whose "Gewijzigd op" Profit left empty is missed
+        # until the next full refresh; phone fields joined from another table change that
+        # table's date, not this row's.
+        return T(f"incremental on {mapping.modified} only: add \"Aangemaakt op\" so new rows "
+                 "are not missed; phone fields from another table do not change this date",
+                 f"incrementeel op alleen {mapping.modified}: voeg \"Aangemaakt op\" toe zodat "
+                 "nieuwe rijen niet gemist worden; telefoonvelden uit een andere tabel wijzigen "
+                 "deze datum niet")
     return T("full refresh only: no modification-date column",
              "alleen volledig verversen: geen kolom met wijzigingsdatum")
 
@@ -276,8 +286,9 @@ async def full_refresh(
     def add_page(builder: RefreshBuilder, role: str, connector_id: str, mapping: ColumnMapping,
                  rows: list[dict[str, Any]]) -> None:
         builder.add_rows(role, connector_id, mapping, rows)
-        if mapping.modified:
-            newest[role] = _later(newest.get(role), newest_date(rows, mapping.modified))
+        for column in (mapping.modified, mapping.created):
+            if column and mapping.modified:
+                newest[role] = _later(newest.get(role), newest_date(rows, column))
 
     async def store() -> RefreshBuilder:
         # shield: a cancelled refresh must still get hold of the builder to abort it
@@ -691,10 +702,12 @@ class SyncEngine:
             mapping, columns = mappings[role]
             mark = marks[role]
             moment = mark.moment()
-            filters: list[Filter] = []
+            filters: list[list[Filter]] = []
             if moment is not None:
                 since = window_start(moment, overlap + dt.timedelta(seconds=mark.slack))
-                filters = [Filter(mapping.modified, Op.GE, afas_filter_value(since))]
+                # Modified OR created: Profit may leave "Gewijzigd op" empty on a new row.
+                filters = [[Filter(column, Op.GE, afas_filter_value(since))]
+                           for column in (mapping.modified, mapping.created) if column]
             rows: list[dict[str, Any]] = []
             try:
                 async for page in client.iter_pages(connector_id, order_by=[mapping.id],
@@ -710,6 +723,8 @@ class SyncEngine:
                 raise connector_error(role, connector_id, exc) from None
             cycle.rows[role] = len(rows)
             newest = _later(moment, newest_date(rows, mapping.modified))
+            if mapping.created:
+                newest = _later(newest, newest_date(rows, mapping.created))
             # The overlap is a fixed window from now on: a full refresh's read time is covered.
             state[_mark_key(role)] = Mark(connector_id, mark.signature,
                                           afas_filter_value(newest) if newest else "").dumps()

@@ -736,7 +736,10 @@ class SampleData:
 
     def _apply(self, kind: int, index: int, record: Any) -> Any:
         over = self._overrides.get((kind, index))
-        return replace(record, **over) if over else record
+        if not over:
+            return record
+        # "created" is read by the row makers (``_created``), not a record attribute.
+        return replace(record, **{k: v for k, v in over.items() if k != "created"})
 
     def organisation(self, i: int) -> Organisation:
         rng = _Rng(self.seed, _KIND_ORG, i)
