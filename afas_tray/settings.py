@@ -414,10 +414,9 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
             "URL template is required, e.g. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
             "URL sjabloon is verplicht, bijv. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
         )
-    elif "<BCID>" not in tpl and "<BCCO>" not in tpl:
+    elif "<BCID>" not in tpl:
         errors["afas.insite_url_template"] = T(
-            "The URL template must contain <BCID> (internal id) or <BCCO> (number).",
-            "Het URL sjabloon moet <BCID> (intern id) of <BCCO> (nummer) bevatten.",
+            "The URL template must contain <BCID>.", "Het URL sjabloon moet <BCID> bevatten."
         )
     elif urlsplit(tpl).scheme not in ("http", "https"):
         errors["afas.insite_url_template"] = T(
