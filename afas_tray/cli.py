@@ -206,7 +206,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     for m in matches:
         who = f"{m.name} ({m.kind}, BcId {m.bcid}"
         who += f", {T('contact', 'contactpersoon')} {m.contact_name or m.contact_id})" if m.contact_id else ")"
-        print(f"{who}  {card_url(template, m.bcid) or ''}".rstrip())
+        print(f"{who}  {card_url(template, m.bcid, m.number) or ''}".rstrip())
     return 0
 
 

@@ -80,6 +80,7 @@ async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
             yield CheckResult("token", token_title, True, T("accepted", "geaccepteerd"))
             for role in ROLES:
                 yield await _check_connector(client, settings, role)
+            yield await _sample_link(client, settings)
             async for result in _dossier_checks(client, settings):
                 yield result
     except AfasError as exc:  # e.g. a malformed token caught before any request
@@ -154,3 +155,62 @@ async def _dossier_checks(client: AfasClient, settings: Settings) -> AsyncIterat
         yield CheckResult("connector.dossier_items", title, True,
                           T(f"readable; columns {cols}", f"leesbaar; kolommen {cols}"),
                           warning=not (fields.type and fields.date))
+
+
+async def _sample_link(client: AfasClient, settings: Settings) -> CheckResult:
+    """For one organisation: the value KnSubjectLink's BcId would carry (``link_by``) and the
+    card URL the template gives, so the consultant sees both before the first call."""
+    from afas_tray.calls import card_url
+    from afas_tray.knsubject import link_value
+    from afas_tray.models import Match, RelationKind
+
+    connector_id = settings.afas.connectors.organisations
+    link_by = settings.afas.connectors.link_by
+    title = T(f"Link and card of a sample relation ({connector_id})",
+              f"Koppeling en kaart van een voorbeeldrelatie ({connector_id})")
+    try:
+        meta = await client.metainfo(connector_id)
+        mapping = detect_columns("organisations", connector_id, meta.fields,
+                                 settings.afas.connectors.mapping.get("organisations", ColumnMapping()))
+        row: dict[str, object] = {}
+        async with contextlib.aclosing(client.iter_pages(
+                connector_id, order_by=[mapping.id], take=1, fields_count=len(meta.fields))  # type: ignore[type-var]
+        ) as pages:
+            async for page in pages:
+                row = dict(page[0]) if page else {}
+                break
+    except (ColumnError, AfasError) as exc:
+        return CheckResult("link.sample", title, False, exc.text)
+    if not row:
+        return CheckResult("link.sample", title, True, T("the connector has no rows yet",
+                                                         "de connector heeft nog geen rijen"),
+                           warning=True)
+
+    def text(col: str) -> str:
+        value = row.get(col) if col else None
+        return "" if value is None else str(value).strip()
+
+    number = text(getattr(mapping, "number", ""))
+    bcid = text(mapping.bcid) or text(mapping.id)
+    match = Match(bcid=bcid, name=text(mapping.name), kind=RelationKind.ORGANISATION, number=number)
+    link, held = link_value(match, link_by)
+    url = card_url(settings.afas.insite_url_template, bcid, number) or "-"
+    detail = T(
+        f"{match.name or bcid}: BcId {bcid or '-'}, number {number or '-'}; dossier items link "
+        f"with BcId {link} ({link_by}); card {url}",
+        f"{match.name or bcid}: BcId {bcid or '-'}, nummer {number or '-'}; dossieritems koppelen "
+        f"met BcId {link} ({link_by}); kaart {url}",
+    )
+    if held == "" and link_by == "number":
+        return CheckResult("link.sample", title, True, T(
+            f"{detail.en}. The connector has no number column (BcCo, 'Nummer'): add it, or set "
+            "afas.connectors.link_by to id.",
+            f"{detail.nl}. De connector heeft geen nummerkolom (BcCo, 'Nummer'): voeg hem toe, of "
+            "zet afas.connectors.link_by op id."), warning=True)
+    if url == "-":
+        return CheckResult("link.sample", title, False, T(
+            f"{detail.en}. The InSite template gives no card for it (<BCCO> needs a number "
+            "column).",
+            f"{detail.nl}. Het InSite-sjabloon geeft er geen kaart voor (<BCCO> vraagt een "
+            "nummerkolom)."))
+    return CheckResult("link.sample", title, True, detail)

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import IO, Any
 
-from afas_tray.models import ReportItem
+from afas_tray.models import Match, ReportItem
 
 MAX_REQUEST_BYTES = 75_000_000  # AFAS (OASContent): a request is at most 75 MB; larger gets 413
 MAX_SUBJECT_CHARS = 255
@@ -65,6 +65,18 @@ def _fields(item: ReportItem, marker: str, note: str) -> dict[str, Any]:
     if item.date:
         fields["Da"] = item.date
     return fields
+
+
+def link_value(match: Match, link_by: str) -> tuple[str, str]:
+    """(KnSubjectLink BcId, what it holds) for ``match``: its number (BcCo) with ``link_by``
+    "number" (the default: AFAS's KnSubject examples link with values like "1000744" and public
+    clients send the number), its internal BcId with "id". A relation whose number the phone
+    book does not have goes by its BcId, as before, and says so ("")."""
+    if link_by == "id":
+        return match.bcid, "id"
+    if match.number:
+        return match.number, "number"
+    return match.bcid, ""
 
 
 def _link(item: ReportItem) -> dict[str, Any] | None:

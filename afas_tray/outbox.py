@@ -92,6 +92,9 @@ MIGRATIONS = [
     """,
     # When the last POST left: AFAS may still be processing it up to 900 s later.
     "ALTER TABLE outbox_items ADD COLUMN last_post REAL NOT NULL DEFAULT 0",
+    # What the item's BcId holds (number or internal id): the lookup filters on the relation
+    # only where the dossier connector's column holds the same.
+    "ALTER TABLE outbox_items ADD COLUMN link_by TEXT NOT NULL DEFAULT ''",
 ]
 
 # A retry makes a row due now, except one that may already be in AFAS: its lookup still waits
@@ -219,7 +222,7 @@ def detect_dossier_fields(connector: str, fields: Sequence[FieldMeta],
 
 
 def lookup_filters(fields: DossierFields, item: ReportItem, marker: str,
-                   link_by: str, *, relation_filter: bool = False) -> list[Filter]:
+                   link_by: str = "", *, relation_filter: bool = True) -> list[Filter]:
     """Narrow first (type, date from the day before the call, relation), then the marker."""
     filters: list[Filter] = []
     if fields.type:
@@ -228,13 +231,14 @@ def lookup_filters(fields: DossierFields, item: ReportItem, marker: str,
         with contextlib.suppress(ValueError):
             day = dt.datetime.fromisoformat(item.date.rstrip("Z")).date() - dt.timedelta(days=1)
             filters.append(Filter(fields.date, Op.GE, f"{day.isoformat()}T00:00:00"))
-    # The relation only on request (``relation_filter``) and only where the column holds what
-    # the link carried: an integer column the internal id, a text column (Profit_Subjects'
-    # OrgPersId) the number. A wrong one would miss the item and so post it twice, and type,
-    # date and marker are narrow enough already.
-    if relation_filter and fields.relation and item.bcid.strip().isdigit():
+    # The relation only where the column holds what the link carried (the item says which:
+    # ``item.link_by``; ``link_by`` for an item that does not): an integer column the internal
+    # id, a text column (Profit_Subjects' OrgPersId, dossiers-en-bijlagen.openapi.json) the
+    # number. A wrong one would miss the item and so post it twice: unknown means no filter.
+    held = item.link_by or link_by
+    if relation_filter and held and fields.relation and item.bcid.strip():
         holds_id = fields.relation_type.lower() in ("int", "integer", "decimal")
-        if holds_id == (link_by == "id"):
+        if holds_id == (held == "id"):
             filters.append(Filter(fields.relation, Op.EQ, item.bcid.strip()))
     filters.append(Filter(fields.text, Op.CONTAINS, marker))
     return filters
@@ -354,9 +358,10 @@ class Outbox:
         with self._lock:
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO outbox_items(key, call_id, bcid, subject, text, date, dossier_type,"
-                " contact_id, audio_file, audio_name, created, updated) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                " contact_id, audio_file, audio_name, created, updated, link_by)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (item.key, item.call_id, item.bcid, item.subject, item.text, item.date, int(item.dossier_type),
-                 item.contact_id, item.audio_file, item.audio_name, now, now),
+                 item.contact_id, item.audio_file, item.audio_name, now, now, item.link_by),
             )
         added = cur.rowcount == 1
         if added:
@@ -572,7 +577,7 @@ class Outbox:
             rows = [
                 r async for r in client.iter_rows(
                     connector, order_by=[fields.id],
-                    filters=lookup_filters(fields, row.item, marker, lookup.link_by), take=10,
+                    filters=lookup_filters(fields, row.item, marker), take=10,
                 )
             ]
         except DossierColumnError as exc:
@@ -807,7 +812,7 @@ def _row(r: sqlite3.Row) -> OutboxRow:
     item = ReportItem(
         key=d["key"], call_id=d["call_id"], bcid=d["bcid"], subject=d["subject"], text=d["text"],
         date=d["date"], dossier_type=int(d["dossier_type"]), contact_id=d["contact_id"],
-        audio_file=d["audio_file"], audio_name=d["audio_name"],
+        audio_file=d["audio_file"], audio_name=d["audio_name"], link_by=d.get("link_by") or "",
     )
     message = Text(d["message_en"], d["message_nl"]) if d["message_en"] or d["message_nl"] else None
     return OutboxRow(

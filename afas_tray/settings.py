@@ -414,20 +414,23 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
             "URL template is required, e.g. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
             "URL sjabloon is verplicht, bijv. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
         )
-    elif "<BCID>" not in tpl:
+    elif "<BCID>" not in tpl and "<BCCO>" not in tpl:
+        # <BCID>: the internal BcId; <BCCO>: the number (issue 12). The InSite page decides.
         errors["afas.insite_url_template"] = T(
-            "The URL template must contain <BCID>.", "Het URL sjabloon moet <BCID> bevatten."
+            "The URL template must contain <BCID> (internal id) or <BCCO> (number).",
+            "Het URL sjabloon moet <BCID> (intern id) of <BCCO> (nummer) bevatten.",
         )
     elif urlsplit(tpl).scheme not in ("http", "https"):
         errors["afas.insite_url_template"] = T(
             "The URL template must start with https://.", "Het URL sjabloon moet met https:// beginnen."
         )
     if a.dossier_item_type is not None and (
-        not isinstance(a.dossier_item_type, int) or a.dossier_item_type <= 0
+        not isinstance(a.dossier_item_type, int)
+        or (a.dossier_item_type <= 0 and a.dossier_item_type != -5)  # -5: AFAS's own, allowed
     ):
         errors["afas.dossier_item_type"] = T(
-            "Dossier item type must be a positive number.",
-            "Type dossier item moet een positief getal zijn.",
+            "Dossier item type must be a positive number (or -5).",
+            "Type dossier item moet een positief getal zijn (of -5).",
         )
     if a.connectors.link_by not in ("number", "id"):
         errors["afas.connectors.link_by"] = T(

@@ -17,7 +17,8 @@ import pytest
 from outbox_fixtures import (
     CONTACT_BCID,
     CONTACT_ID,
-    ORG_BCID,
+    CONTACT_ORG_NUMBER,
+    ORG_NUMBER,
     SUBJECTS,
     TOKEN_DATA,
     CheckingTransport,
@@ -70,7 +71,7 @@ def test_bodies_validate_against_afas_spec(tmp_path: Path) -> None:
     schema = knsubject_schema()
     long_subject = "Terugbelverzoek " * 30
     plain = make_item("1001", subject=long_subject, text="")
-    with_all = make_item("1002", tmp_path, audio=MP3, bcid=CONTACT_BCID, contact_id=CONTACT_ID)
+    with_all = make_item("1002", tmp_path, audio=MP3, bcid=CONTACT_ORG_NUMBER, contact_id=CONTACT_ID)
     too_big = make_item("1003", tmp_path, audio=MP3)
 
     body, info = build_body(plain, marker=marker_for(plain.key))
@@ -80,14 +81,14 @@ def test_bodies_validate_against_afas_spec(tmp_path: Path) -> None:
     assert "SbId" not in fields
     assert fields["Ds"] == long_subject[:255] and fields["StId"] == 7 and fields["Da"] == "2026-11-25T14:03:00"
     assert fields["SbTx"] == "{afas-tray:1001}"
-    assert doc["KnSubject"]["Element"]["Objects"] == [{"KnSubjectLink": {"Element": [{"Fields": {"ToBC": True, "BcId": ORG_BCID}}]}}]
+    assert doc["KnSubject"]["Element"]["Objects"] == [{"KnSubjectLink": {"Element": [{"Fields": {"ToBC": True, "BcId": ORG_NUMBER}}]}}]
     assert not info.attached
 
     body, info = build_body(with_all, marker=marker_for(with_all.key))
     doc = json.loads(body)
     jsonschema.validate(doc, schema)
     link, attachment = doc["KnSubject"]["Element"]["Objects"]
-    assert link["KnSubjectLink"]["Element"][0]["Fields"] == {"ToBC": True, "BcId": CONTACT_BCID, "CdId": int(CONTACT_ID)}
+    assert link["KnSubjectLink"]["Element"][0]["Fields"] == {"ToBC": True, "BcId": CONTACT_ORG_NUMBER, "CdId": int(CONTACT_ID)}
     att = attachment["KnSubjectAttachment"]["Element"][0]["Fields"]
     assert att["FileName"] == "gesprek-1002.mp3"
     assert base64.b64decode(att["FileStream"], validate=True) == MP3
@@ -119,7 +120,7 @@ async def test_each_report_arrives_once_with_link_and_recording(sim: AfasSimulat
     outbox.on_status = statuses.append
     items = [
         make_item("2001"),
-        make_item("2002", tmp_path / "spool", audio=MP3, bcid=CONTACT_BCID, contact_id=CONTACT_ID),
+        make_item("2002", tmp_path / "spool", audio=MP3, bcid=CONTACT_ORG_NUMBER, contact_id=CONTACT_ID),
         make_item("2003", tmp_path / "spool", audio=MP3 * 3),
     ]
     assert [outbox.enqueue(i) for i in items] == [True, True, True]

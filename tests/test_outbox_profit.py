@@ -9,7 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from outbox_fixtures import SUBJECTS, TOKEN_DATA, fast_client, make_item, marker_counts
+from outbox_fixtures import (
+    ORG_BCID,
+    ORG_NUMBER,
+    SUBJECTS,
+    TOKEN_DATA,
+    fast_client,
+    make_item,
+    marker_counts,
+)
 
 from afas_tray.afas.client import FieldMeta
 from afas_tray.demo.afas import AfasSimulator
@@ -65,10 +73,15 @@ def test_profit_subjects_columns_are_detected_from_metainfo() -> None:
     assert (fields.id, fields.type, fields.text, fields.date, fields.relation) == (
         "SubjectId", "TypeId", "Comment", "DateCreated", "OrgPersId")
     item = make_item("7001")
-    filters = lookup_filters(fields, item, "{afas-tray:7001}", "number")
+    filters = lookup_filters(fields, item, "{afas-tray:7001}")
     assert [(f.field, int(f.op)) for f in filters] == [
-        ("TypeId", 1), ("DateCreated", 2), ("Comment", 6)]
+        ("TypeId", 1), ("DateCreated", 2), ("OrgPersId", 1), ("Comment", 6)]
     assert filters[1].value == "2026-11-24T00:00:00"  # the call's day minus one
+    assert filters[2].value == ORG_NUMBER  # OrgPersId holds the number the link carried
+    # A link by internal id (or one the item cannot vouch for) is not what OrgPersId holds.
+    for held in ("id", ""):
+        other = lookup_filters(fields, make_item("7001", bcid=ORG_BCID, link_by=held), "m")
+        assert "OrgPersId" not in [f.field for f in other]
     # A custom connector: the consultant's own names, found through the Profit field ids.
     custom = [FieldMeta("Nr", "Dossieritem", "int", field_id="SbId"),
               FieldMeta("Tekst", "Toelichting", "string", field_id="SbTx")]

@@ -271,3 +271,25 @@ def test_cli_doctor_sync_lookup_end_to_end(tmp_path: Path) -> None:
         assert doctor.returncode == 1 and "[FAIL] GetConnector AfasTray_Personen" in doctor.stdout
     log_text = "".join(p.read_text() for p in app_paths().log_dir.glob("*.log*"))
     assert thread.simulator.token_data not in log_text
+
+
+async def test_doctor_shows_the_link_value_and_card_of_a_sample_relation(sim: AfasSimulator) -> None:
+    settings = settings_for(sim.url, sim.token)
+    first = min(sim.data.rows(settings.afas.connectors.organisations), key=lambda r: r["Nummer"])
+    number, bcid = first["Nummer"], str(first["BcId"])
+    assert number != bcid
+    by_key = {r.key: r for r in [r async for r in run_checks(settings)]}
+    sample = by_key["link.sample"]
+    assert sample.ok and not sample.warning
+    assert f"BcId {number} (number)" in sample.detail.en  # the number by default
+    assert f"verkooprelatie-prs?BcId={bcid}" in sample.detail.en  # <BCID>: the internal id
+    settings.afas.connectors.link_by = "id"
+    settings.afas.insite_url_template = f"{sim.url}/insite/verkooprelatie-prs?BcId=<BCCO>"
+    sample = {r.key: r for r in [r async for r in run_checks(settings)]}["link.sample"]
+    assert f"BcId {bcid} (id)" in sample.detail.en
+    assert f"verkooprelatie-prs?BcId={number}" in sample.detail.nl  # <BCCO>: the number
+    # A standard connector (Profit_OrgPer) has only the number: link and <BCCO> use it.
+    settings.afas.connectors.organisations = "Profit_OrgPer"
+    settings.afas.connectors.link_by = "number"
+    sample = {r.key: r for r in [r async for r in run_checks(settings)]}["link.sample"]
+    assert sample.ok and "(number)" in sample.detail.en
