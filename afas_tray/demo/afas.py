@@ -324,6 +324,7 @@ class AfasSimulator:
         self.dossier_item_types: set[int] | None = None  # None: any positive number is a type
         self.allowed_ips: set[str] | None = None  # None: no IP restriction (else 403 for others)
         self.subjects: list[DossierItem] = []
+        self.sent_link_ids: list[str] = []  # KnSubjectLink BcId values as sent (number or BcId)
         self._next_sbid = 50001
         self._failures: collections.deque[tuple[str, int]] = collections.deque()
         self._cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -811,6 +812,7 @@ class AfasSimulator:
             relation = self.data.find_relation(str(bcid))
             if relation is None:
                 raise ProfitError(f"Organisatie/persoon '{bcid}' bestaat niet.")
+            self.sent_link_ids.append(str(bcid))
             link["BcId"] = str(relation.bcid)  # stored as the relation, whichever key was sent
         cdid = fields.get("CdId")
         if cdid not in (None, "") and self.data.find_contact(str(cdid)) is None:
