@@ -295,14 +295,29 @@ async def test_wrong_url_is_not_found(afas_sim: AfasSimulator) -> None:
             await client.profit_version()
 
 
-async def test_ip_restriction_is_forbidden_and_not_retried(
+async def test_ip_restriction_is_forbidden_after_a_few_retries(
     afas_sim: AfasSimulator, afas_client: AfasClient
 ) -> None:
     afas_sim.allowed_ips = {"192.0.2.10"}
     with pytest.raises(AfasForbidden) as info:
         await afas_client.profit_version()
-    assert info.value.status == 403 and afas_client.requests_made == 1
+    # AFAS answers passing 403s under load: retried (with backoff) before it is believed.
+    assert info.value.status == 403
+    assert afas_client.requests_made == 1 + afas_client.forbidden_retries == 4
     assert_no_token(info.value)
+
+
+async def test_passing_403s_are_retried_also_for_a_post(
+    afas_sim: AfasSimulator, afas_client: AfasClient
+) -> None:
+    afas_sim.fail_next(3, 403)
+    assert await afas_client.profit_version()
+    assert afas_client.requests_made == 4
+    # Refused before Profit handles it, so a POST goes again and arrives once.
+    afas_sim.fail_next(2, 403)
+    body = {"KnSubject": {"Element": {"Fields": {"StId": 7, "Ds": "403", "SbTx": "t"}}}}
+    assert await afas_client.post_subject(body)
+    assert [s.subject for s in afas_sim.subjects] == ["403"]
 
 
 async def test_server_error_carries_profit_message_and_is_not_retried(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from afas_tray.afas.client import AfasClient
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.doctor import run_checks
@@ -293,3 +294,18 @@ async def test_doctor_shows_the_link_value_and_card_of_a_sample_relation(sim: Af
     settings.afas.connectors.link_by = "number"
     sample = {r.key: r for r in [r async for r in run_checks(settings)]}["link.sample"]
     assert sample.ok and "(number)" in sample.detail.en
+
+
+async def test_passing_403s_do_not_stop_the_sync_a_lasting_one_does(
+        sim: AfasSimulator, book: PhoneBook) -> None:
+    settings = settings_for(sim.url, sim.token)
+    sim.fail_next(2, 403)  # AFAS under load: two passing refusals
+    async with AfasClient(settings.afas.host, settings.afas.token, backoff_base=0.01) as client:
+        result = await full_refresh(client, settings, book)
+    assert result.rows["organisations"] > 0 and book.lookup(KNOWN["org_unique"].e164)
+    sim.fail_next(4, 403)  # more than the client's retries: the IP restriction is believed
+    async with AfasClient(settings.afas.host, settings.afas.token, backoff_base=0.01) as client:
+        with pytest.raises(SyncError) as err:
+            await full_refresh(client, settings, book)
+    assert err.value.fatal and "IP" in err.value.text.en
+    assert book.lookup(KNOWN["org_unique"].e164)  # the old book stays

@@ -163,6 +163,7 @@ class AfasClient:
         backoff_cap: float = 20.0,
         max_retry_after: float = 60.0,
         integration_id: str = "",
+        forbidden_retries: int = 3,
     ) -> None:
         host = host.strip().rstrip("/")
         if not host.lower().startswith(("http://", "https://")):
@@ -177,6 +178,9 @@ class AfasClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
+        # AFAS has been seen to answer passing 403s under load: a few retries before the IP
+        # restriction is believed (a 403 is refused before Profit handles it: safe for a POST).
+        self.forbidden_retries = forbidden_retries
         self.requests_made = 0  # HTTP attempts, retries included (benchmarks, tests)
         self._semaphore = asyncio.Semaphore(min(max_in_flight, MAX_PARALLEL_CALLS))
         # True once /ProfitVersion accepted the token: a later 401 then names its connector.
@@ -235,6 +239,7 @@ class AfasClient:
             {"Content-Type": "application/json; charset=utf-8"} if content is not None else None
         )
         attempt = 0
+        forbidden = 0
         while True:
             error: AfasError
             try:
@@ -263,6 +268,10 @@ class AfasClient:
             else:
                 if response.status_code == 401 and connector and await self._token_accepted():
                     raise AfasConnectorNotAllowed(connector)
+                if response.status_code == 403 and forbidden < self.forbidden_retries:
+                    await asyncio.sleep(self._backoff(forbidden))
+                    forbidden += 1
+                    continue
                 if response.status_code != 503:
                     self._raise_for_status(response, connector)
                     return response

@@ -347,13 +347,14 @@ class AfasSimulator:
         return token_xml(self.token_data)
 
     def fail_next(self, count: int = 1, status: int | str = 500, retry_after: int = 1) -> None:
-        """Fail the next ``count`` Profit requests: 500, 503 (with ``retry_after``),
-        ``"timeout"`` (handled, then no answer for ``hang_seconds``) or ``"slow"`` (handled only
-        after ``hang_seconds``, also when the client has given up: AFAS goes on processing a
-        request for up to 900 s)."""
+        """Fail the next ``count`` Profit requests: 500, 503 (with ``retry_after``), 403 (a
+        passing IP-restriction refusal, as AFAS has been seen to answer under load; the request
+        is not handled), ``"timeout"`` (handled, then no answer for ``hang_seconds``) or
+        ``"slow"`` (handled only after ``hang_seconds``, also when the client has given up: AFAS
+        goes on processing a request for up to 900 s)."""
         kind = str(status)
-        if kind not in ("500", "503", "timeout", "slow"):
-            raise ValueError("status must be 500, 503, 'timeout' or 'slow'")
+        if kind not in ("500", "503", "403", "timeout", "slow"):
+            raise ValueError("status must be 500, 503, 403, 'timeout' or 'slow'")
         self._failures.extend([(kind, retry_after)] * count)
 
     def revoke_token(self, revoked: bool = True) -> None:
@@ -482,6 +483,8 @@ class AfasSimulator:
             failure = self._failures.popleft() if self._failures else None
             if failure and failure[0] == "500":
                 return _error_response("Er is een onverwachte fout opgetreden.")
+            if failure and failure[0] == "403":
+                return web.Response(status=403)
             if failure and failure[0] == "503":
                 body = {
                     "error": {
