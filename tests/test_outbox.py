@@ -390,3 +390,22 @@ async def test_cli_lists_and_retries(sim: AfasSimulator) -> None:
     assert row is not None and row.state == OutboxState.PENDING
     assert run("outbox", "--state", "failed")[1].strip() in ("The outbox is empty.", "De outbox is leeg.")
     box.close()
+
+
+def test_operator_text_is_not_read_as_rich_text_and_stays_readable(tmp_path: Path) -> None:
+    """SbTx renders markup (AFAS's "Rich text example" in OASContent's dossier file): what the
+    operator typed arrives as typed, only the markup escaped."""
+    afas_example = ("**VET**\n_Cursief_\n++Onderstrepen++\n~~Doorhalen~~\n- opsommingsteken\n"
+                    "1.Nummering\n# KOP 1\n## KOP 2\nNormaal")
+    item = make_item("1101", text=afas_example)
+    body, _info = build_body(item, marker=marker_for(item.key))
+    sbtx = json.loads(body)["KnSubject"]["Element"]["Fields"]["SbTx"]
+    assert sbtx.split("\n")[:9] == [
+        r"\*\*VET\*\*", r"\_Cursief\_", r"\+\+Onderstrepen\+\+", r"\~\~Doorhalen\~\~",
+        r"\- opsommingsteken", r"1\.Nummering", r"\# KOP 1", r"\## KOP 2", "Normaal"]
+    assert sbtx.endswith(marker_for(item.key))  # the marker the lookup searches for, as it was
+    plain = ("Klant jan_de_vries@example.nl belde over offerte_2026: 3 * 4 = 12 stuks, 1.5 uur\n"
+             "werk, 2-3 dagen; tel. +31 6-1234 5678. Pad C:\\temp\\x.")
+    item = make_item("1102", text=plain)
+    body, _info = build_body(item, marker=marker_for(item.key))
+    assert json.loads(body)["KnSubject"]["Element"]["Fields"]["SbTx"].startswith(plain + "\n")
