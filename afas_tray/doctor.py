@@ -83,6 +83,7 @@ async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
             yield await _sample_link(client, settings)
             async for result in _dossier_checks(client, settings):
                 yield result
+            yield await _subject_type_check(client, settings)
     except AfasError as exc:  # e.g. a malformed token caught before any request
         yield CheckResult("token", token_title, False, exc.text)
 
@@ -214,3 +215,73 @@ async def _sample_link(client: AfasClient, settings: Settings) -> CheckResult:
             f"{detail.nl}. Het InSite-sjabloon geeft er geen kaart voor (<BCCO> vraagt een "
             "nummerkolom)."))
     return CheckResult("link.sample", title, True, detail)
+
+
+SUBJECT_TYPES = "Profit_SubjectTypes"
+
+
+async def _subject_type_check(client: AfasClient, settings: Settings) -> CheckResult:
+    """The dossier item type's settings through ``Profit_SubjectTypes`` (AFAS's
+    howto-workflow-acties: "Instellingen type dossieritem"), where the token may read it: text
+    (Toelichting = ``Comment``) allowed, attachments (``LinkFile``) allowed when recordings go
+    along. The connector does not show destinations (dossiers-en-bijlagen.openapi.json): those
+    are named for the consultant to check; Profit refuses a wrong one with "Deze bestemming is
+    niet geldig voor dit type dossieritem"."""
+    from afas_tray.afas.client import Filter, Op
+    from afas_tray.afas.errors import AfasConnectorNotAllowed, AfasNotFound
+
+    st = settings.afas.dossier_item_type
+    title = T(f"Dossier item type {st if st is not None else '-'}",
+              f"Type dossieritem {st if st is not None else '-'}")
+    if st is None:
+        return CheckResult("dossier_type", title, True, T(
+            "No dossier item type set: call reports are not uploaded.",
+            "Geen type dossieritem ingesteld: gespreksverslagen worden niet geüpload."),
+            warning=True)
+    destinations = T(
+        "check in Profit that it allows the destinations organisation/person (3) and "
+        "organisation + contact (16): Profit_SubjectTypes does not show them",
+        "controleer in Profit dat het de bestemmingen organisatie/persoon (3) en organisatie + "
+        "contact (16) toestaat: Profit_SubjectTypes toont die niet")
+    try:
+        rows = [r async for r in client.iter_rows(
+            SUBJECT_TYPES, order_by=["SubjectTypeId"],
+            filters=[Filter("SubjectTypeId", Op.EQ, int(st))], take=1)]
+    except (AfasConnectorNotAllowed, AfasNotFound):
+        return CheckResult("dossier_type", title, True, T(
+            f"its settings cannot be read ({SUBJECT_TYPES} is not in the App connector): check in "
+            f"Profit that it allows text and, with recordings, attachments; {destinations.en}.",
+            f"de instellingen zijn niet leesbaar ({SUBJECT_TYPES} staat niet in de app connector): "
+            f"controleer in Profit dat het tekst en, met opnames, bijlagen toestaat; "
+            f"{destinations.nl}."), warning=True)
+    except AfasError as exc:
+        return CheckResult("dossier_type", title, False, exc.text)
+    if not rows:
+        if st == -5:  # a Profit type integrations may use; not every environment lists it
+            return CheckResult("dossier_type", title, True, T(
+                f"-5 is not listed by {SUBJECT_TYPES}; {destinations.en}.",
+                f"-5 staat niet in {SUBJECT_TYPES}; {destinations.nl}."), warning=True)
+        return CheckResult("dossier_type", title, False, T(
+            f"{SUBJECT_TYPES} has no dossier item type {st}: choose an existing one (a free type, "
+            "or -5).",
+            f"{SUBJECT_TYPES} kent geen type dossieritem {st}: kies een bestaand type (een vrij "
+            "type, of -5)."))
+    row = rows[0]
+    name = str(row.get("Description") or st)
+    if row.get("Comment") is False:
+        return CheckResult("dossier_type", title, False, T(
+            f"'{name}' does not allow text (Toelichting): AFAS would refuse every report. Enable "
+            "it in the type's settings.",
+            f"'{name}' staat geen tekst (Toelichting) toe: AFAS zou elk verslag weigeren. Zet het "
+            "aan in de instellingen van het type."))
+    if settings.afas.sync_mp3 and row.get("LinkFile") is False:
+        return CheckResult("dossier_type", title, True, T(
+            f"'{name}' allows text but no attachments (Bestand koppelen), and MP3 recordings are "
+            f"switched on: enable it, or switch recordings off; {destinations.en}.",
+            f"'{name}' staat tekst toe maar geen bijlagen (Bestand koppelen), en mp3-opnames staan "
+            f"aan: zet het aan, of zet opnames uit; {destinations.nl}."), warning=True)
+    attach = T("attachments allowed", "bijlagen toegestaan") if row.get("LinkFile") else T(
+        "no attachments", "geen bijlagen")
+    return CheckResult("dossier_type", title, True, T(
+        f"'{name}': text allowed, {attach.en}; {destinations.en}.",
+        f"'{name}': tekst toegestaan, {attach.nl}; {destinations.nl}."))

@@ -577,7 +577,8 @@ async def test_standard_connectors_have_the_published_columns(afas_sim: AfasSimu
     published: dict[str, set[str]] = {}
     for name, path in (("organisaties-en-personen.openapi.json", "/connectors/Profit_OrgPer"),
                        ("organisaties-en-personen.openapi.json", "/connectors/Profit_Contacts"),
-                       ("dossiers-en-bijlagen.openapi.json", "/connectors/Profit_Subjects")):
+                       ("dossiers-en-bijlagen.openapi.json", "/connectors/Profit_Subjects"),
+                       ("dossiers-en-bijlagen.openapi.json", "/connectors/Profit_SubjectTypes")):
         if (spec_dir / name).exists():
             doc = json.loads((spec_dir / name).read_text(encoding="utf-8"))
             schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
@@ -594,7 +595,8 @@ async def test_standard_connectors_have_the_published_columns(afas_sim: AfasSimu
             published[path.rsplit("/", 1)[1]] = set(schema["properties"])
     async with api(afas_sim) as http:
         served = {c: {f["id"] for f in (await http.get(f"/metainfo/get/{c}")).json()["fields"]}
-                  for c in ("Profit_OrgPer", "Profit_Contacts", "Profit_Subjects")}
+                  for c in ("Profit_OrgPer", "Profit_Contacts", "Profit_Subjects",
+                            "Profit_SubjectTypes")}
     assert "MobWork" not in served["Profit_OrgPer"] and "BcCo" in served["Profit_OrgPer"]
     assert {"CreateDate", "ModifiedDate"} <= served["Profit_Contacts"]
     assert {"SubjectId", "TypeId", "Subject", "Comment", "DateCreated", "OrgPersId",

@@ -16,6 +16,7 @@ from afas_tray.afas.client import AfasClient
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.doctor import run_checks
+from afas_tray.models import CheckResult
 from afas_tray.paths import app_paths
 from afas_tray.phonebook import PhoneBook
 from afas_tray.settings import Settings
@@ -309,3 +310,33 @@ async def test_passing_403s_do_not_stop_the_sync_a_lasting_one_does(
             await full_refresh(client, settings, book)
     assert err.value.fatal and "IP" in err.value.text.en
     assert book.lookup(KNOWN["org_unique"].e164)  # the old book stays
+
+
+async def test_doctor_reads_the_dossier_item_type_settings(sim: AfasSimulator) -> None:
+    from afas_tray.demo.afas import SubjectType
+
+    settings = settings_for(sim.url, sim.token)
+    settings.afas.dossier_item_type = 7
+
+    async def check() -> CheckResult:
+        return {r.key: r for r in [r async for r in run_checks(settings)]}["dossier_type"]
+
+    result = await check()
+    assert result.ok and not result.warning and "text allowed" in result.detail.en
+    assert "organisation + contact (16)" in result.detail.en  # named: the connector cannot show it
+    sim.subject_types[7] = SubjectType(attachments=False)
+    settings.afas.sync_mp3 = True
+    result = await check()
+    assert result.ok and result.warning and "Bestand koppelen" in result.detail.nl
+    sim.subject_types[7] = SubjectType(text=False)
+    assert not (await check()).ok
+    settings.afas.dossier_item_type = 8
+    result = await check()
+    assert not result.ok and "8" in result.detail.en
+    settings.afas.dossier_item_type = -5  # AFAS: integrations may insert on free types and -5
+    result = await check()
+    assert result.ok and "-5" in result.detail.en
+    sim.leave_app_connector("Profit_SubjectTypes")  # the token may not read it: a warning
+    settings.afas.dossier_item_type = 7
+    result = await check()
+    assert result.ok and result.warning and "Profit_SubjectTypes" in result.detail.en

@@ -98,8 +98,9 @@ SUBJECT_TYPES_DEF = ConnectorDef(
         FieldDef("Comment", "Toelichting", "boolean", 1),
         FieldDef("SubjectText", "Aanleiding", "boolean", 1),
         FieldDef("LinkFile", "Bestand koppelen", "boolean", 1),
-        FieldDef("DestOrgPer", "Bestemming organisatie/persoon", "boolean", 1),
-        FieldDef("DestOrgContact", "Bestemming organisatie + contact", "boolean", 1),
+        FieldDef("VisibleInsite", "Zichtbaar in InSite", "boolean", 1),
+        # No destination columns: dossiers-en-bijlagen.openapi.json's Profit_SubjectTypes has
+        # none; AFAS's howto-workflow-acties shows a wrong destination only as a refusal.
     ),
     "SubjectTypeId",
 )
@@ -410,6 +411,10 @@ class AfasSimulator:
         return rows
 
     def subject_type_rows(self) -> list[dict[str, Any]]:
+        # Listed: the types with settings of their own, and the known types (any positive number
+        # is one when ``dossier_item_types`` is None: then the demo's 7 stands for them).
+        known = {7} if self.dossier_item_types is None else set(self.dossier_item_types)
+        types = {st: SubjectType() for st in known} | self.subject_types
         return [
             {
                 "SubjectTypeId": st,
@@ -417,10 +422,9 @@ class AfasSimulator:
                 "Comment": t.text,
                 "SubjectText": False,
                 "LinkFile": t.attachments,
-                "DestOrgPer": t.dest_org_person,
-                "DestOrgContact": t.dest_org_contact,
+                "VisibleInsite": True,
             }
-            for st, t in sorted(self.subject_types.items())
+            for st, t in sorted(types.items())
         ]
 
     # -- life cycle ------------------------------------------------------------------------
@@ -667,7 +671,9 @@ class AfasSimulator:
             params.get("filtervalues"),
             params.get("operatortypes"),
         )
-        key = (cdef.id, tuple(order), filter_key, self.data.version, len(self.subjects))
+        key = (cdef.id, tuple(order), filter_key, self.data.version, len(self.subjects),
+               repr((self.subject_types, self.dossier_item_types))
+               if cdef.id == SUBJECT_TYPES_CONNECTOR else "")
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -765,14 +771,11 @@ class AfasSimulator:
                 )
             if text and not kind.text:
                 raise ProfitError(f"Veld 'Toelichting' is niet toegestaan bij type dossieritem '{st}'.")
+            # AFAS's words for a destination the type does not allow (howto-workflow-acties).
             if any(link.get("CdId") for link in links) and not kind.dest_org_contact:
-                raise ProfitError(
-                    f"Bestemming 'organisatie + contact' is niet toegestaan bij type dossieritem '{st}'."
-                )
+                raise ProfitError("Deze bestemming is niet geldig voor dit type dossieritem")
             if links and not (kind.dest_org_person or kind.dest_org_contact):
-                raise ProfitError(
-                    f"Bestemming 'organisatie/persoon' is niet toegestaan bij type dossieritem '{st}'."
-                )
+                raise ProfitError("Deze bestemming is niet geldig voor dit type dossieritem")
         return DossierItem(0, st, ds, text, str(date), links, attachments)
 
     def _check_attachment_update(
