@@ -180,6 +180,11 @@ class DetectedMapping(ColumnMapping):
     person: str = ""  # contacts: BcId (or number) of the person, used when no organisation
     # organisations/persons: the number (BcCo) column; "" when the connector only has the BcId
     number: str = ""
+    # What a full refresh sorts on: an integer column that identifies a row (the BcId, a
+    # contact id) where there is one (AFAS: sort on integer fields), else the key; ``sort_int``
+    # says it is an integer, so paging can go on from the last key instead of deep skips.
+    sort_key: str = ""
+    sort_int: bool = False
     blocked: str = ""  # contacts: true when the contact is blocked (skipped)
 
 
@@ -384,6 +389,11 @@ def detect_columns(
         missing.append("phones")
     if missing:
         raise _missing_columns(role, connector_id, missing)
+    types = {f.id: (f.data_type or "").lower() for f in fields}
+    ints = ("int", "integer", "int32", "int64", "long")
+    unique = [found.id] if role == "contacts" else [found.bcid, found.id]
+    found.sort_key = next((c for c in unique if c and types.get(c) in ints), found.id)
+    found.sort_int = types.get(found.sort_key) in ints
     if role == "contacts" and _norm(connector_id) == "profitprofilecontacts" and not override.id:
         # Its CtId ("Contact person", integer) and CtCd ("Number") both look like KnSubjectLink's
         # CdId ("Contact", integer): organisaties-en-personen.openapi.json does not say which it

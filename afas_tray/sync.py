@@ -342,7 +342,13 @@ async def full_refresh(
                     if isinstance(cause, AfasConnectorNotAllowed):
                         raise cause from None
                     raise
-                pages = client.iter_pages(connector_id, order_by=[mapping.id], fields_count=columns)
+                # An integer key where the connector has one (AFAS: sort on integer fields), and
+                # past large offsets "key > last" instead of deep skips (AFAS: past 100,000 skip
+                # is no longer fast).
+                order = str(getattr(mapping, "sort_key", "") or mapping.id)
+                keyset = order if getattr(mapping, "sort_int", False) else None
+                pages = client.iter_pages(connector_id, order_by=[order], fields_count=columns,
+                                          keyset=keyset)
                 async for page in pages:
                     count += len(page)
                     await put((role, connector_id, mapping, page, count))

@@ -504,3 +504,46 @@ async def test_posted_subject_can_be_found_again(
     }
     assert await afas_client.post_subject_attachment(attachment) == "50001"
     assert afas_sim.subjects[0].attachments == [("call.mp3", 1000)]
+
+
+@pytest.mark.parametrize("connector,key", [("AfasTray_Organisaties", "BcId"),
+                                           ("AfasTray_Contactpersonen", "Contact_id"),
+                                           ("Profit_Contacts", "ContactId")])
+async def test_keyset_paging_gives_the_rows_skip_paging_gives(
+    afas_sim: AfasSimulator, afas_client: AfasClient, connector: str, key: str
+) -> None:
+    """Past ``keyset_after`` rows the pages ask "key > last" (operator 4) instead of a deep
+    skip (AFAS: past 100,000 skip is no longer fast); the rows are the same, in the same order."""
+    from afas_tray.afas.client import Filter, Op
+
+    async def rows(keyset: str | None, filters: list[Filter] | None = None) -> list[Any]:
+        got = []
+        async for page in afas_client.iter_pages(connector, order_by=[key], take=37,
+                                                 keyset=keyset, filters=filters or ()):
+            got.extend(r[key] for r in page)
+        return got
+
+    afas_client.keyset_after = 100
+    by_skip = await rows(None)
+    by_key = await rows(key)
+    assert by_key == by_skip and len(by_skip) == afas_sim.data.count(connector)
+    assert len(set(by_key)) == len(by_key) and by_key == sorted(by_key)
+    # What went over the wire: skips up to 100 rows, then "key > last" from skip 0.
+    sent: list[httpx.QueryParams] = []
+
+    class Recording(httpx.AsyncHTTPTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            sent.append(request.url.params)
+            return await super().handle_async_request(request)
+
+    async with AfasClient(afas_sim.url, TOKEN_DATA, transport=Recording()) as client:
+        client.keyset_after = 100
+        assert [r[key] async for r in client.iter_rows(connector, order_by=[key], take=37,
+                                                       keyset=key)] == by_skip
+    assert max(int(p["skip"]) for p in sent) <= 100
+    keyed = [p for p in sent if p.get("operatortypes") == "4"]
+    assert len(sent) - len(keyed) == min(3, len(sent))  # skip 0, 37, 74; then by key
+    assert all(p["filterfieldids"] == key for p in keyed)
+    # With a filter of its own (the simulator's generic path) the key is ANDed to it.
+    some = [Filter(key, Op.GE, by_skip[10])]
+    assert await rows(key, some) == await rows(None, some) == by_skip[10:]

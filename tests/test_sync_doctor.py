@@ -340,3 +340,31 @@ async def test_doctor_reads_the_dossier_item_type_settings(sim: AfasSimulator) -
     settings.afas.dossier_item_type = 7
     result = await check()
     assert result.ok and result.warning and "Profit_SubjectTypes" in result.detail.en
+
+
+async def test_full_refresh_sorts_on_the_integer_key_and_pages_by_key(
+        sim: AfasSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AFAS: sort on integer fields; past large offsets "key > last" instead of deep skips.
+    A refresh that leaves skip early builds the same book as one that never does."""
+    import afas_tray.afas.client as client_module
+    from afas_tray.sync import detect_mapping
+
+    monkeypatch.setattr(client_module, "MAX_ROWS_PER_PAGE", 40)  # many pages of a small book
+
+    settings = settings_for(sim.url, sim.token)
+    async with default_client(settings) as client:
+        orgs, _ = await detect_mapping(client, settings, "organisations")
+        contacts, _ = await detect_mapping(client, settings, "contacts")
+    assert (getattr(orgs, "sort_key"), getattr(orgs, "sort_int")) == ("BcId", True)  # not Nummer
+    assert getattr(contacts, "sort_key") == "Contact_id"
+    books = []
+    for keyset_after in (None, 50):
+        with PhoneBook(tmp_path / f"book-{keyset_after}.sqlite3") as book:
+            async with AfasClient(settings.afas.host, settings.afas.token) as client:
+                client.keyset_after = keyset_after
+                sim.reset_stats()
+                result = await full_refresh(client, settings, book)
+                assert sim.stats()["requests"] > 10  # many pages, each way
+            books.append((book.size(), book.numbers(), dict(result.rows),
+                          [m.bcid for m in book.lookup(KNOWN["org_unique"].e164)]))
+    assert books[0] == books[1] and books[0][0] > 0

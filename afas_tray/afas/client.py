@@ -111,6 +111,20 @@ def encode_filters(filters: FilterSpec) -> dict[str, str]:
     }
 
 
+# AFAS (OASContent, paging): "past 100,000 the speed is no longer acceptable" with skip. From
+# there on a page asks for the rows after the last key seen (key > last, operator 4) instead.
+KEYSET_AFTER = 100_000
+
+
+def _and_each(filters: FilterSpec, extra: Filter) -> list[list[Filter]]:
+    """``filters`` with ``extra`` added to every OR group (AND)."""
+    if not filters:
+        return [[extra]]
+    if isinstance(filters[0], Filter):
+        return [[*cast(Sequence[Filter], filters), extra]]
+    return [[*g, extra] for g in cast(Sequence[Sequence[Filter]], filters) if g] or [[extra]]
+
+
 def page_size(columns: int | None, take: int | None = None) -> int:
     """Rows per page: at most 5,000 and at most 150,000 cells."""
     size = MAX_ROWS_PER_PAGE if take is None else max(1, min(take, MAX_ROWS_PER_PAGE))
@@ -181,6 +195,8 @@ class AfasClient:
         # AFAS has been seen to answer passing 403s under load: a few retries before the IP
         # restriction is believed (a 403 is refused before Profit handles it: safe for a POST).
         self.forbidden_retries = forbidden_retries
+        # Rows after which iter_pages(keyset=...) leaves skip for "key > last" (None: never).
+        self.keyset_after: int | None = KEYSET_AFTER
         self.requests_made = 0  # HTTP attempts, retries included (benchmarks, tests)
         self._semaphore = asyncio.Semaphore(min(max_in_flight, MAX_PARALLEL_CALLS))
         # True once /ProfitVersion accepted the token: a later 401 then names its connector.
@@ -419,32 +435,49 @@ class AfasClient:
         filters: FilterSpec = (),
         fields_count: int | None = None,
         take: int | None = None,
+        keyset: str | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """All rows, page by page, in a stable order (``order_by`` fields, ``-`` = descending).
 
         ``take`` caps the page size (default: as large as AFAS advises); without ``take`` or
         ``fields_count`` the column count comes from metainfo (one extra request). The next page
-        is fetched while the caller handles the current one.
+        is fetched while the caller handles the current one. ``keyset``: the sole (ascending,
+        unique, integer) sort column; past ``keyset_after`` rows the pages ask for the rows
+        whose key is greater than the last one seen rather than skipping deeper.
         """
         if not order_by:
             raise ValueError("order_by is required: AFAS pages are only stable when sorted")
+        if keyset is not None and list(order_by) != [keyset]:
+            raise ValueError("keyset paging needs the key as the only sort column")
         if fields_count is None and take is None:
             fields_count = len((await self.metainfo(connector_id)).fields)
         size = page_size(fields_count, take)
-        base = {"orderbyfieldids": ",".join(order_by), **encode_filters(filters)}
+        order = {"orderbyfieldids": ",".join(order_by)}
+        base = {**order, **encode_filters(filters)}
 
-        def fetch(skip: int) -> asyncio.Task[list[dict[str, Any]]]:
+        def fetch(skip: int, after: Any = None) -> asyncio.Task[list[dict[str, Any]]]:
+            params = base
+            if after is not None:
+                assert keyset is not None
+                params = {**order, **encode_filters(_and_each(filters, Filter(keyset, Op.GT, after)))}
             return asyncio.ensure_future(
-                self.get_page(connector_id, {"skip": str(skip), "take": str(size), **base})
+                self.get_page(connector_id, {"skip": str(skip), "take": str(size), **params})
             )
 
         skip = 0
+        keyset_from = self.keyset_after if keyset is not None else None
         pending: asyncio.Task[list[dict[str, Any]]] | None = fetch(0)
         try:
             while pending is not None:
                 task, pending = pending, None
                 rows = await task
-                pending = fetch(skip + size) if len(rows) >= size else None
+                if len(rows) >= size:
+                    last = rows[-1].get(keyset) if keyset is not None else None
+                    if keyset_from is not None and skip + size >= keyset_from and isinstance(
+                            last, int) and not isinstance(last, bool):
+                        pending = fetch(0, last)  # the next rows after the last key: no deep skip
+                    else:
+                        pending = fetch(skip + size)
                 skip += size
                 if rows:
                     yield rows
@@ -462,9 +495,11 @@ class AfasClient:
         filters: FilterSpec = (),
         fields_count: int | None = None,
         take: int | None = None,
+        keyset: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         pages = self.iter_pages(
-            connector_id, order_by=order_by, filters=filters, fields_count=fields_count, take=take
+            connector_id, order_by=order_by, filters=filters, fields_count=fields_count, take=take,
+            keyset=keyset,
         )
         try:
             async for page in pages:

@@ -650,6 +650,11 @@ class AfasSimulator:
         ):
             # Natural key order without filters: only the asked rows are ever generated.
             rows = list(islice(self.data.rows(cdef.id, skip), limit))
+        elif (after := self._keyset_after(cdef, order, groups)) is not None:
+            # "key > last" on the (integer) key in key order: Profit seeks its index; here a
+            # binary search over the natural order, then only the asked rows.
+            rows = list(islice(self.data.rows(cdef.id, self._position_after(cdef, after) + skip),
+                               limit))
         else:
             rows = self._query(cdef, order, groups, params)[
                 skip : None if limit is None else skip + limit
@@ -658,6 +663,32 @@ class AfasSimulator:
         body = _DUMPS({"skip": skip, "take": take, "rows": rows})
         self.bytes_served += len(body)
         return web.Response(text=body, content_type="application/json")
+
+    @staticmethod
+    def _keyset_after(cdef: ConnectorDef, order: list[tuple[str, bool, str]],
+                      groups: list[list[Predicate]]) -> int | None:
+        """The value of a lone ``key > value`` filter on an integer key sorted ascending."""
+        if cdef.id in (SUBJECTS_CONNECTOR, SUBJECT_TYPES_CONNECTOR) or len(groups) != 1:
+            return None
+        if len(groups[0]) != 1 or (order and order != [(cdef.key, False, "int")]):
+            return None
+        field, op, wanted, _raw, dtype = groups[0][0]
+        if field != cdef.key or op != 4 or dtype != "int" or not isinstance(wanted, int):
+            return None
+        return wanted
+
+    def _position_after(self, cdef: ConnectorDef, value: int) -> int:
+        """Position of the first row (natural order) whose key is greater than ``value``."""
+        lo, hi = 0, self.data.count(cdef.id)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = next(self.data.rows(cdef.id, mid), None)
+            key = row.get(cdef.key) if row is not None else None
+            if key is not None and int(key) <= value:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def _query(
         self,
