@@ -347,6 +347,7 @@ async def test_full_refresh_sorts_on_the_integer_key_and_pages_by_key(
     """AFAS: sort on integer fields; past large offsets "key > last" instead of deep skips.
     A refresh that leaves skip early builds the same book as one that never does."""
     import afas_tray.afas.client as client_module
+    from afas_tray.phonebook import DetectedMapping
     from afas_tray.sync import detect_mapping
 
     monkeypatch.setattr(client_module, "MAX_ROWS_PER_PAGE", 40)  # many pages of a small book
@@ -355,8 +356,9 @@ async def test_full_refresh_sorts_on_the_integer_key_and_pages_by_key(
     async with default_client(settings) as client:
         orgs, _ = await detect_mapping(client, settings, "organisations")
         contacts, _ = await detect_mapping(client, settings, "contacts")
-    assert (getattr(orgs, "sort_key"), getattr(orgs, "sort_int")) == ("BcId", True)  # not Nummer
-    assert getattr(contacts, "sort_key") == "Contact_id"
+    assert isinstance(orgs, DetectedMapping) and isinstance(contacts, DetectedMapping)
+    assert (orgs.sort_key, orgs.sort_int) == ("BcId", True)  # not Nummer (a string)
+    assert contacts.sort_key == "Contact_id"
     books = []
     for keyset_after in (None, 50):
         with PhoneBook(tmp_path / f"book-{keyset_after}.sqlite3") as book:
