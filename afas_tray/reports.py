@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -742,8 +743,11 @@ class ReportService:
             text=item_text(draft.text, call, self.settings),
             date=afas_date(datetime.now(UTC)),
         )
-        self._outbox.enqueue(build_item(f"{row.oid}-{number}", call, supplement, dossier_type,
-                                        None, self.settings.afas.connectors.link_by))
+        item = build_item(f"{row.oid}-{number}", call, supplement, dossier_type, None,
+                          self.settings.afas.connectors.link_by)
+        if not draft.bcid:  # the first item's link value, whatever it held: not vouched for
+            item = dataclasses.replace(item, link_by="")
+        self._outbox.enqueue(item)
         self._set(row.oid, supplements=row.supplements + 1, sent_subject=draft.subject,
                   sent_text=draft.text)
         return WriteResult.SUPPLEMENT
