@@ -306,6 +306,7 @@ class Outbox:
         max_wait: float = 60.0,
         max_unsure_failures: int = 5,
         clock: Callable[[], float] = _now,
+        outage_cap: float = 60.0,
     ) -> None:
         self._reader: sqlite3.Connection | None = None
         if isinstance(db, sqlite3.Connection):
@@ -327,6 +328,11 @@ class Outbox:
         self.backoff_cap = backoff_cap
         self.max_wait = max_wait
         self.max_unsure_failures = max_unsure_failures
+        # Failures in a row without a report getting through (AFAS down, no network): the
+        # head row's waits grow with them too, up to ``outage_cap``, rather than staying at the
+        # first delay for a whole outage (its POST count does not grow while nothing leaves).
+        self._streak = 0
+        self.outage_cap = outage_cap
         self._clock = clock
         # Guards self._conn: the DB thread and synchronous callers never use it at the same time.
         self._lock = threading.RLock()
@@ -688,7 +694,9 @@ class Outbox:
 
     async def _backoff(self, row: OutboxRow, text: Text, *, state: OutboxState, unsure: bool) -> None:
         self._last_error = text
-        await self._on_db(self._set_backoff, row.key, text, state, unsure, self._clock())
+        self._streak += 1
+        await self._on_db(self._set_backoff, row.key, text, state, unsure, self._clock(),
+                          self._streak)
 
     async def _unsure_failure(self, row: OutboxRow, text: Text) -> None:
         """The POST may have reached AFAS: look it up before any resend; give up after a few."""
@@ -703,11 +711,13 @@ class Outbox:
 
     async def _fail(self, row: OutboxRow, text: Text, *, unsure: bool | None = None) -> None:
         self._last_error = text
+        self._streak = 0  # AFAS answered: not an outage
         await self._on_db(self._set_failed, row.key, text, row.unsure if unsure is None else unsure, self._clock())
 
     async def _done(self, row: OutboxRow, sb_id: str) -> None:
         await self._on_db(self._set_done, row, sb_id, self._clock())
         self._last_error = None
+        self._streak = 0
 
     # -- the DB thread's steps: each one statement or a read, committed when it returns ----------
 
@@ -750,9 +760,12 @@ class Outbox:
             (OutboxState.PENDING, now, key),
         )
 
-    def _set_backoff(self, key: str, text: Text, state: OutboxState, unsure: bool, now: float) -> None:
+    def _set_backoff(self, key: str, text: Text, state: OutboxState, unsure: bool, now: float,
+                     streak: int = 0) -> None:
         rows = self._write_conn_read("SELECT attempts FROM outbox_items WHERE key=?", (key,))
         delay = self._delay(max(1, int(rows[0][0]) if rows else 0))
+        if streak > 1:
+            delay = max(delay, min(self.outage_cap, self._delay(streak)))
         if state == OutboxState.SENDING or unsure:
             delay = max(delay, self.settle_seconds)
         self._write(

@@ -268,7 +268,7 @@ async def outage_scenario(root: Path, reports: int, scale: float) -> Figures:
         fig.lost, fig.doubled = counts_for(sim, keys)
     fig.notes.append(f"{reports} reports; outage of 600 s from report {reports // 4} on, "
                      f"{transport.refused} requests refused; all in AFAS {after:.0f} s after it "
-                     f"ended (the outbox's backoff, capped at 900 s); drain {took:.0f} s")
+                     f"ended (waits grow to at most 60 s during an outage); drain {took:.0f} s")
     return fig
 
 

@@ -409,3 +409,33 @@ def test_operator_text_is_not_read_as_rich_text_and_stays_readable(tmp_path: Pat
     item = make_item("1102", text=plain)
     body, _info = build_body(item, marker=marker_for(item.key))
     assert json.loads(body)["KnSubject"]["Element"]["Fields"]["SbTx"].startswith(plain + "\n")
+
+
+async def test_lookups_during_an_outage_wait_longer_each_time_up_to_the_cap(
+        tmp_path: Path, sim: AfasSimulator, unused_tcp_port: int) -> None:
+    """The answer was lost, then AFAS went away: the lookups that must come before any resend
+    fail, and nothing is posted, so the report's POST count stays; the waits between them grow
+    all the same (politeness), up to ``outage_cap``, instead of staying at the first one."""
+    now = [1_000_000.0]
+    box = Outbox(tmp_path / "db.sqlite3", settle_seconds=2.0, backoff_base=5.0,
+                 backoff_cap=900.0, outage_cap=60.0, clock=lambda: now[0])
+    box.enqueue(make_item("4401"))
+    sim.fail_next(1, "timeout")  # stored, the answer lost
+    async with fast_client(sim.url, timeout=0.3, retries=0) as client:
+        await box.drain(client, subjects_connector=SUBJECTS)
+    assert box.items()[0].unsure
+    waits = []
+    async with fast_client(f"http://127.0.0.1:{unused_tcp_port}", retries=0) as client:
+        for _ in range(12):
+            now[0] += 1000.0  # due again
+            result = await box.drain(client, subjects_connector=SUBJECTS)
+            assert result.backlog == 1 and result.next_due is not None
+            waits.append(result.next_due)
+    assert box.items()[0].attempts == 1  # posted once, never again
+    assert waits[0] <= 10.0 and max(waits) <= 60.0
+    assert min(waits[-4:]) >= 30.0  # grown to the cap (jitter 0.5-1x)
+    async with fast_client(sim.url) as client:  # AFAS back: found, not posted again
+        now[0] += 1000.0
+        result = await box.drain(client, subjects_connector=SUBJECTS)
+    assert result.recovered == 1 and marker_counts(sim) == {"4401": 1}
+    box.close()
