@@ -310,7 +310,8 @@ class TrayShell:
     def open_recent(self, call: Any) -> None:
         from afas_tray.calls import card_url
 
-        url = card_url(self.core.settings.afas.insite_url_template, call.match_bcid or "")
+        url = card_url(self.core.settings.afas.insite_url_template, call.match_bcid or "",
+                       getattr(call, "match_number", ""))
         if call.match_bcid and url:
             self.opener.open_url(url)
 

@@ -97,6 +97,11 @@ _MIGRATIONS = (
         at REAL NOT NULL
     );
     """,
+    # Issue 12: the relation's number (BcCo) next to its BcId, for <BCCO> and KnSubjectLink.
+    """
+    ALTER TABLE call_matches ADD COLUMN bcco TEXT NOT NULL DEFAULT '';
+    ALTER TABLE recent_calls ADD COLUMN bcco TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
@@ -112,7 +117,7 @@ class IgnoreReason(StrEnum):
     OUTGOING = "outgoing"  # the operator dialled: the card is not popped
     NOT_POP_STATE = "not_pop_state"  # e.g. ringing while the pop waits for answer; hang-up
     DUPLICATE = "duplicate"  # this call (or number, just now) already popped
-    NO_TEMPLATE = "no_template"  # the InSite URL template is missing or lacks <BCID>
+    NO_TEMPLATE = "no_template"  # the InSite URL template is missing or lacks <BCID>/<BCCO>
 
     @property
     def text(self) -> Text:
@@ -133,8 +138,10 @@ _REASON_TEXT = {
     IgnoreReason.DUPLICATE: T("The card for this call is already open.",
                               "De kaart voor dit gesprek is al geopend."),
     IgnoreReason.NO_TEMPLATE: T(
-        "The InSite URL template is missing or lacks <BCID>.",
-        "Het URL sjabloon ontbreekt of bevat geen <BCID>.",
+        "The InSite URL template is missing or lacks <BCID>/<BCCO> (or <BCCO> asks for a number"
+        " the relation does not have).",
+        "Het URL sjabloon ontbreekt of bevat geen <BCID>/<BCCO> (of <BCCO> vraagt een nummer"
+        " dat de relatie niet heeft).",
     ),
 }
 
@@ -198,6 +205,7 @@ class RecentCall:
     match_contact_id: str  # the contact person, when the number was a contact's own
     match_contact_name: str
     ended: float | None = None  # event time of the hang-up (or transfer), when one was seen
+    match_number: str = ""  # the relation's number (BcCo), for a template with <BCCO>
 
     @property
     def duration(self) -> int | None:
@@ -218,9 +226,20 @@ def _fill_template(template: str, placeholder: str, value: str) -> str | None:
     return tpl.replace(placeholder, quote(value, safe=""))
 
 
-def card_url(template: str, bcid: str) -> str | None:
-    """The InSite card URL for ``bcid``; None when the template is unusable."""
-    return _fill_template(template, "<BCID>", bcid)
+CARD_PLACEHOLDERS = ("<BCID>", "<BCCO>")
+
+
+def card_url(template: str, bcid: str, number: str = "") -> str | None:
+    """The InSite card URL of a relation: ``<BCID>`` takes its internal BcId, ``<BCCO>`` its
+    number (which one the consultant's InSite page takes is that page's definition). None when
+    the template is unusable, or asks for the number of a relation whose number is unknown."""
+    tpl = template.strip()
+    if not any(p in tpl for p in CARD_PLACEHOLDERS) or urlsplit(tpl).scheme not in ("http", "https"):
+        return None
+    if "<BCCO>" in tpl and not number:
+        return None
+    # Fully encoded (safe=""), so a value can never add a path, query or fragment of its own.
+    return tpl.replace("<BCID>", quote(bcid, safe="")).replace("<BCCO>", quote(number, safe=""))
 
 
 def unknown_url(template: str, normalised: str) -> str | None:
@@ -450,13 +469,13 @@ class CallRouter:
             return UnknownCaller(event.number.strip(), normalised, search)
         template = self.settings.afas.insite_url_template
         if len(rels) == 1:
-            url = card_url(template, rels[0].bcid)
+            url = card_url(template, rels[0].bcid, rels[0].number)
             if url is None:
                 return Ignored(IgnoreReason.NO_TEMPLATE)
             return OpenCard(url, rels[0])
         candidates = []
         for m in rels:
-            url = card_url(template, m.bcid)
+            url = card_url(template, m.bcid, m.number)
             if url is None:
                 return Ignored(IgnoreReason.NO_TEMPLATE)
             candidates.append(Candidate(m.name, m.kind, m.bcid, url, m))
@@ -511,7 +530,8 @@ class CallRouter:
     def _record(self, event: CallEvent, call: _Call, normalised: str) -> None:
         m = call.shown
         match_cols = (
-            (m.bcid, m.name, m.kind.value, m.contact_id, m.contact_name) if m else ("",) * 5
+            (m.bcid, m.name, m.kind.value, m.contact_id, m.contact_name, m.number) if m
+            else ("",) * 6
         )
         count = len(call.relations or [])
         conn = self._conn
@@ -521,7 +541,7 @@ class CallRouter:
             if call.row_id is not None:
                 conn.execute(
                     "UPDATE recent_calls SET call_id=?, updated=?, state=?, popped=?, match_count=?,"
-                    " bcid=?, name=?, kind=?, contact_id=?, contact_name=? WHERE id=?",
+                    " bcid=?, name=?, kind=?, contact_id=?, contact_name=?, bcco=? WHERE id=?",
                     (call.call_id, event.time, event.state.value, int(call.popped), count,
                      *match_cols, call.row_id),
                 )
@@ -529,7 +549,7 @@ class CallRouter:
                 cur = conn.execute(
                     "INSERT INTO recent_calls(call_id, number, normalised, started, updated,"
                     " direction, state, source, popped, match_count, bcid, name, kind, contact_id,"
-                    " contact_name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " contact_name, bcco) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (call.call_id, event.number.strip(), normalised, event.time, event.time,
                      event.direction.value, event.state.value, event.source.value,
                      int(call.popped), count, *match_cols),
@@ -556,11 +576,11 @@ class CallRouter:
         self._conn.execute("DELETE FROM call_matches WHERE call_id=?", (call.call_id,))
         self._conn.executemany(
             "INSERT INTO call_matches(call_id, position, normalised, bcid, name, kind, phone,"
-            " column_name, contact_id, contact_name, connector, rank, at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " column_name, contact_id, contact_name, connector, rank, at, bcco)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (call.call_id, i, normalised, m.bcid, m.name, m.kind.value, m.phone, m.column,
-                 m.contact_id, m.contact_name, m.connector, m.rank, at)
+                 m.contact_id, m.contact_name, m.connector, m.rank, at, m.number)
                 for i, m in enumerate(call.relations or [])
             ],
         )
@@ -573,7 +593,7 @@ class CallRouter:
             self._flush()
             rows = self._conn.execute(
                 "SELECT call_id, number, normalised, started, direction, state, source, popped,"
-                " match_count, bcid, name, kind, contact_id, contact_name, updated"
+                " match_count, bcid, name, kind, contact_id, contact_name, updated, bcco"
                 " FROM recent_calls ORDER BY id DESC LIMIT ?",
                 (max(0, min(limit, RECENT_LIMIT)),),
             ).fetchall()
@@ -583,7 +603,7 @@ class CallRouter:
                 state=CallState(r[5]), source=CallSource(r[6]), popped=bool(r[7]),
                 match_count=r[8], match_bcid=r[9], match_name=r[10],
                 match_kind=RelationKind(r[11]) if r[11] else None, match_contact_id=r[12],
-                match_contact_name=r[13],
+                match_contact_name=r[13], match_number=r[15],
                 ended=r[14] if r[5] in _ENDED_STATES else None,
             )
             for r in rows
@@ -602,7 +622,7 @@ class CallRouter:
                 return self._preferred_first(call.normalised, call.picked, call.relations)
             rows = self._conn.execute(
                 "SELECT normalised, bcid, name, kind, phone, column_name, contact_id, contact_name,"
-                " connector, rank FROM call_matches WHERE call_id=? ORDER BY position",
+                " connector, rank, bcco FROM call_matches WHERE call_id=? ORDER BY position",
                 (call_id,),
             ).fetchall()
             if not rows:
@@ -616,7 +636,7 @@ class CallRouter:
                 [
                     Match(bcid=r[1], name=r[2], kind=RelationKind(r[3]), phone=r[4],
                           column=r[5], contact_id=r[6], contact_name=r[7], connector=r[8],
-                          rank=r[9])
+                          rank=r[9], number=r[10])
                     for r in rows
                 ],
             )

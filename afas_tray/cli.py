@@ -142,7 +142,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from afas_tray.phonebook import PhoneBook
     from afas_tray.profile import Profile
     from afas_tray.settings import validate
-    from afas_tray.sync import ROLE_NAMES, SyncError, default_client, full_refresh
+    from afas_tray.sync import ROLE_NAMES, SyncError
 
     profile = Profile.open()
     settings = _load_settings(profile)
@@ -160,21 +160,33 @@ def cmd_sync(args: argparse.Namespace) -> int:
             last[0] = now
             print(f"\r{ROLE_NAMES[role]}: {rows:,} …".ljust(50), end="", file=sys.stderr, flush=True)
 
+    from afas_tray.status import StatusBoard
+    from afas_tray.sync import SyncEngine
+
     async def go() -> Any:
-        async with default_client(settings) as client:
-            return await full_refresh(client, settings, book, progress)
+        # The app's own engine: incremental when the book and its marks allow, else full.
+        engine = SyncEngine(settings, book, StatusBoard())
+        if getattr(args, "full", False):
+            result = await engine.refresh_once(progress)
+            return "full", dict(result.rows), result.seconds, result.kept, "asked (--full)"
+        cycle = await engine.sync_once()
+        return cycle.kind, dict(cycle.rows), cycle.seconds, cycle.kept, cycle.reason
 
     try:
-        result = asyncio.run(go())
+        kind, rows, seconds, kept, reason = asyncio.run(go())
     except SyncError as exc:
         if tty:
             print(file=sys.stderr)
         return _fail(exc.text, 1)
     if tty:
         print("\r".ljust(50), end="\r", file=sys.stderr)
-    parts = ", ".join(f"{n:,} {ROLE_NAMES[r]}" for r, n in result.rows.items())
-    print(T(f"Phone book synced: {parts}; {book.numbers():,} numbers in {result.seconds:.1f} s.",
-            f"Telefoonboek gesynchroniseerd: {parts}; {book.numbers():,} nummers in {result.seconds:.1f} s."))
+    parts = ", ".join(f"{n:,} {ROLE_NAMES[r]}" for r, n in rows.items())
+    how = (T(f"full refresh ({reason})", f"volledig verversen ({reason})") if kind == "full"
+           else T("incremental (changed rows)", "incrementeel (gewijzigde rijen)"))
+    print(T(f"Phone book synced, {how.en}: {parts}; {book.numbers():,} numbers in {seconds:.1f} s.",
+            f"Telefoonboek gesynchroniseerd, {how.nl}: {parts}; {book.numbers():,} nummers in {seconds:.1f} s."))
+    for text in kept.values():
+        print(text, file=sys.stderr)
     return 0
 
 
@@ -194,7 +206,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     for m in matches:
         who = f"{m.name} ({m.kind}, BcId {m.bcid}"
         who += f", {T('contact', 'contactpersoon')} {m.contact_name or m.contact_id})" if m.contact_id else ")"
-        print(f"{who}  {card_url(template, m.bcid) or ''}".rstrip())
+        print(f"{who}  {card_url(template, m.bcid, m.number) or ''}".rstrip())
     return 0
 
 
@@ -226,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_doctor)
     sy = sub.add_parser("sync", help="refresh the phone book from AFAS")
     sy.add_argument("--once", action="store_true", required=True, help="one refresh, headless")
+    sy.add_argument("--full", action="store_true",
+                    help="force a full refresh (default: incremental when it can)")
     sy.set_defaults(func=cmd_sync)
     lk = sub.add_parser("lookup", help="find the AFAS relation for a phone number")
     lk.add_argument("number")

@@ -16,7 +16,7 @@ from afas_tray.calls import CallRouter, Decision, RecentCall
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T
 from afas_tray.opener import Opener
-from afas_tray.outbox import Outbox, OutboxRow, OutboxState, OutboxStatus
+from afas_tray.outbox import DossierLookup, Outbox, OutboxRow, OutboxState, OutboxStatus
 from afas_tray.phonebook import PhoneBook
 from afas_tray.pop_gate import PopGate
 from afas_tray.profile import Profile
@@ -397,7 +397,7 @@ class AppCore:
             try:
                 async with self._client_factory(self.settings) as client:
                     result = await self.outbox.drain(
-                        client, subjects_connector=self.settings.afas.connectors.subjects)
+                        client, lookup=DossierLookup.from_settings(self.settings.afas.connectors))
                 if result.next_due:
                     await asyncio.sleep(min(result.next_due, 60.0))
             except Exception:

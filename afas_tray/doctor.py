@@ -111,6 +111,10 @@ async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
             for role in ROLES:
                 yield await _check_connector(client, settings, role)
             yield await _check_relation_connectors(client)
+            yield await _sample_link(client, settings)
+            async for result in _dossier_checks(client, settings):
+                yield result
+            yield await _subject_type_check(client, settings)
     except AfasError as exc:  # e.g. a malformed token caught before any request
         yield CheckResult("token", token_title, False, exc.text)
 
@@ -140,7 +144,7 @@ async def _check_connector(client: AfasClient, settings: Settings, role: str) ->
     return CheckResult(key, title, True,
                        T(f"readable; name {mapping.name}, phones {phones}; {mode.en}",
                          f"leesbaar; naam {mapping.name}, telefoon {phones}; {mode.nl}"),
-                       warning=not mapping.modified)
+                       warning=not (mapping.modified and mapping.created))
 
 
 async def _check_relation_connectors(client: AfasClient) -> CheckResult:
@@ -162,3 +166,174 @@ async def _check_relation_connectors(client: AfasClient) -> CheckResult:
         ), warning=True)
     return CheckResult(key, title, True, T("available for 'Create in AFAS'",
                                            "beschikbaar voor 'Aanmaken in AFAS'"))
+
+
+async def _dossier_checks(client: AfasClient, settings: Settings) -> AsyncIterator[CheckResult]:
+    """KnSubject among the App connector's UpdateConnectors, the dossier-item GetConnector the
+    outbox recovers through (its columns), and the dossier item type's settings."""
+    from afas_tray.outbox import DossierColumnError, DossierLookup, detect_dossier_fields
+
+    title = T("UpdateConnector KnSubject (call reports)", "UpdateConnector KnSubject (gespreksverslagen)")
+    try:
+        overview = await client.meta_overview()
+        updates = {str(u.get("id", "")).casefold() for u in overview.get("updateConnectors") or []
+                   if isinstance(u, dict)}
+        if "knsubject" in updates:
+            yield CheckResult("connector.knsubject", title, True,
+                              T("in the App connector", "in de app connector"))
+        else:
+            yield CheckResult("connector.knsubject", title, False, T(
+                "KnSubject is not among the App connector's UpdateConnectors (GET /MetaInfo): "
+                "add it, or call reports cannot be uploaded.",
+                "KnSubject staat niet bij de UpdateConnectors van de app connector (GET /MetaInfo): "
+                "voeg hem toe, anders kunnen gespreksverslagen niet worden geüpload."))
+    except AfasError as exc:
+        yield CheckResult("connector.knsubject", title, False, exc.text)
+    lookup = DossierLookup.from_settings(settings.afas.connectors)
+    title = T(f"GetConnector {lookup.connector} (dossier items: no double reports)",
+              f"GetConnector {lookup.connector} (dossieritems: geen dubbele verslagen)")
+    try:
+        meta = await client.metainfo(lookup.connector)
+        fields = detect_dossier_fields(lookup.connector, meta.fields, lookup)
+        async with contextlib.aclosing(client.iter_pages(
+                lookup.connector, order_by=[fields.id], take=1)) as pages:  # type: ignore[type-var]
+            async for _page in pages:
+                break
+    except DossierColumnError as exc:
+        yield CheckResult("connector.dossier_items", title, False, exc.text)
+    except AfasError as exc:
+        yield CheckResult("connector.dossier_items", title, False, exc.text)
+    else:
+        cols = ", ".join(c for c in (fields.id, fields.type, fields.text, fields.date) if c)
+        yield CheckResult("connector.dossier_items", title, True,
+                          T(f"readable; columns {cols}", f"leesbaar; kolommen {cols}"),
+                          warning=not (fields.type and fields.date))
+
+
+async def _sample_link(client: AfasClient, settings: Settings) -> CheckResult:
+    """For one organisation: the value KnSubjectLink's BcId would carry (``link_by``) and the
+    card URL the template gives, so the consultant sees both before the first call."""
+    from afas_tray.calls import card_url
+    from afas_tray.knsubject import link_value
+    from afas_tray.models import Match, RelationKind
+
+    connector_id = settings.afas.connectors.organisations
+    link_by = settings.afas.connectors.link_by
+    title = T(f"Link and card of a sample relation ({connector_id})",
+              f"Koppeling en kaart van een voorbeeldrelatie ({connector_id})")
+    try:
+        meta = await client.metainfo(connector_id)
+        mapping = detect_columns("organisations", connector_id, meta.fields,
+                                 settings.afas.connectors.mapping.get("organisations", ColumnMapping()))
+        row: dict[str, object] = {}
+        async with contextlib.aclosing(client.iter_pages(
+                connector_id, order_by=[mapping.id], take=1, fields_count=len(meta.fields))  # type: ignore[type-var]
+        ) as pages:
+            async for page in pages:
+                row = dict(page[0]) if page else {}
+                break
+    except (ColumnError, AfasError) as exc:
+        return CheckResult("link.sample", title, False, exc.text)
+    if not row:
+        return CheckResult("link.sample", title, True, T("the connector has no rows yet",
+                                                         "de connector heeft nog geen rijen"),
+                           warning=True)
+
+    def text(col: str) -> str:
+        value = row.get(col) if col else None
+        return "" if value is None else str(value).strip()
+
+    number = text(getattr(mapping, "number", ""))
+    bcid = text(mapping.bcid) or text(mapping.id)
+    match = Match(bcid=bcid, name=text(mapping.name), kind=RelationKind.ORGANISATION, number=number)
+    link, held = link_value(match, link_by)
+    url = card_url(settings.afas.insite_url_template, bcid, number) or "-"
+    detail = T(
+        f"{match.name or bcid}: BcId {bcid or '-'}, number {number or '-'}; dossier items link "
+        f"with BcId {link} ({link_by}); card {url}",
+        f"{match.name or bcid}: BcId {bcid or '-'}, nummer {number or '-'}; dossieritems koppelen "
+        f"met BcId {link} ({link_by}); kaart {url}",
+    )
+    if held == "" and link_by == "number":
+        return CheckResult("link.sample", title, True, T(
+            f"{detail.en}. The connector has no number column (BcCo, 'Nummer'): add it, or set "
+            "afas.connectors.link_by to id.",
+            f"{detail.nl}. De connector heeft geen nummerkolom (BcCo, 'Nummer'): voeg hem toe, of "
+            "zet afas.connectors.link_by op id."), warning=True)
+    if url == "-":
+        return CheckResult("link.sample", title, False, T(
+            f"{detail.en}. The InSite template gives no card for it (<BCCO> needs a number "
+            "column).",
+            f"{detail.nl}. Het InSite-sjabloon geeft er geen kaart voor (<BCCO> vraagt een "
+            "nummerkolom)."))
+    return CheckResult("link.sample", title, True, detail)
+
+
+SUBJECT_TYPES = "Profit_SubjectTypes"
+
+
+async def _subject_type_check(client: AfasClient, settings: Settings) -> CheckResult:
+    """The dossier item type's settings through ``Profit_SubjectTypes`` (AFAS's
+    howto-workflow-acties: "Instellingen type dossieritem"), where the token may read it: text
+    (Toelichting = ``Comment``) allowed, attachments (``LinkFile``) allowed when recordings go
+    along. The connector does not show destinations (dossiers-en-bijlagen.openapi.json): those
+    are named for the consultant to check; Profit refuses a wrong one with "Deze bestemming is
+    niet geldig voor dit type dossieritem"."""
+    from afas_tray.afas.client import Filter, Op
+    from afas_tray.afas.errors import AfasConnectorNotAllowed, AfasNotFound
+
+    st = settings.afas.dossier_item_type
+    title = T(f"Dossier item type {st if st is not None else '-'}",
+              f"Type dossieritem {st if st is not None else '-'}")
+    if st is None:
+        return CheckResult("dossier_type", title, True, T(
+            "No dossier item type set: call reports are not uploaded.",
+            "Geen type dossieritem ingesteld: gespreksverslagen worden niet geüpload."),
+            warning=True)
+    destinations = T(
+        "check in Profit that it allows the destinations organisation/person (3) and "
+        "organisation + contact (16): Profit_SubjectTypes does not show them",
+        "controleer in Profit dat het de bestemmingen organisatie/persoon (3) en organisatie + "
+        "contact (16) toestaat: Profit_SubjectTypes toont die niet")
+    try:
+        rows = [r async for r in client.iter_rows(
+            SUBJECT_TYPES, order_by=["SubjectTypeId"],
+            filters=[Filter("SubjectTypeId", Op.EQ, int(st))], take=1)]
+    except (AfasConnectorNotAllowed, AfasNotFound):
+        return CheckResult("dossier_type", title, True, T(
+            f"its settings cannot be read ({SUBJECT_TYPES} is not in the App connector): check in "
+            f"Profit that it allows text and, with recordings, attachments; {destinations.en}.",
+            f"de instellingen zijn niet leesbaar ({SUBJECT_TYPES} staat niet in de app connector): "
+            f"controleer in Profit dat het tekst en, met opnames, bijlagen toestaat; "
+            f"{destinations.nl}."), warning=True)
+    except AfasError as exc:
+        return CheckResult("dossier_type", title, False, exc.text)
+    if not rows:
+        if st == -5:  # a Profit type integrations may use; not every environment lists it
+            return CheckResult("dossier_type", title, True, T(
+                f"-5 is not listed by {SUBJECT_TYPES}; {destinations.en}.",
+                f"-5 staat niet in {SUBJECT_TYPES}; {destinations.nl}."), warning=True)
+        return CheckResult("dossier_type", title, False, T(
+            f"{SUBJECT_TYPES} has no dossier item type {st}: choose an existing one (a free type, "
+            "or -5).",
+            f"{SUBJECT_TYPES} kent geen type dossieritem {st}: kies een bestaand type (een vrij "
+            "type, of -5)."))
+    row = rows[0]
+    name = str(row.get("Description") or st)
+    if row.get("Comment") is False:
+        return CheckResult("dossier_type", title, False, T(
+            f"'{name}' does not allow text (Toelichting): AFAS would refuse every report. Enable "
+            "it in the type's settings.",
+            f"'{name}' staat geen tekst (Toelichting) toe: AFAS zou elk verslag weigeren. Zet het "
+            "aan in de instellingen van het type."))
+    if settings.afas.sync_mp3 and row.get("LinkFile") is False:
+        return CheckResult("dossier_type", title, True, T(
+            f"'{name}' allows text but no attachments (Bestand koppelen), and MP3 recordings are "
+            f"switched on: enable it, or switch recordings off; {destinations.en}.",
+            f"'{name}' staat tekst toe maar geen bijlagen (Bestand koppelen), en mp3-opnames staan "
+            f"aan: zet het aan, of zet opnames uit; {destinations.nl}."), warning=True)
+    attach = T("attachments allowed", "bijlagen toegestaan") if row.get("LinkFile") else T(
+        "no attachments", "geen bijlagen")
+    return CheckResult("dossier_type", title, True, T(
+        f"'{name}': text allowed, {attach.en}; {destinations.en}.",
+        f"'{name}': tekst toegestaan, {attach.nl}; {destinations.nl}."))

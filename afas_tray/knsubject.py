@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass
 from typing import IO, Any
 
-from afas_tray.models import ReportItem
+from afas_tray.models import Match, ReportItem
 
-MAX_REQUEST_BYTES = 75 * 1024 * 1024  # AFAS refuses larger requests with 413
+MAX_REQUEST_BYTES = 75_000_000  # AFAS (OASContent): a request is at most 75 MB; larger gets 413
 MAX_SUBJECT_CHARS = 255
 _CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode to base64 without padding in between
 
@@ -50,8 +50,58 @@ class BodyInfo:
     note: str = ""  # the line added to SbTx when a recording was left out
 
 
+# SbTx is rich text: AFAS's own insert example ("Rich text example", OASContent
+# "Dossiers en bijlagen en workflows.json") writes **bold**, _italic_, ++underline++,
+# ~~strike~~, "- " bullets, "1." numbering and "#"/"##"/"###" headings. That set (with ++ for
+# underline) is Markdig's CommonMark plus "emphasis extras", so the CommonMark backslash escape
+# is assumed to hold (the page does not say). Only what would be read as markup is escaped, so
+# the text stays readable: snake_case, "3 * 4", e-mail addresses and "1.5 uur" are left alone.
+_INLINE_MARKUP = re.compile(
+    r"\\(?=[!-/:-@\[-`{-~])"  # a backslash that would escape the next character itself
+    r"|\*(?!(?<=\s\*)\s)"  # "*" unless it stands alone between spaces ("3 * 4")
+    r"|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"  # "_" at a word's edge (intraword is no emphasis)
+    r"|~(?=~)|(?<=~)~"  # "~~" strike-through
+    r"|\+(?=\+)|(?<=\+)\+"  # "++" underline
+    r"|`"  # code span
+    r"|<(?=[A-Za-z/!?])"  # an HTML tag
+    r"|\[(?=[^\]]*\]\()"  # a link "[text](url)"
+)
+_LINE_MARKUP = re.compile(
+    r"^(?P<indent>[ \t]{0,3})(?:"
+    r"(?P<head>#{1,6})(?=\s|$)"  # heading
+    r"|(?P<bullet>[-+*])(?=\s)"  # bullet
+    r"|(?P<num>\d{1,9})(?P<dot>[.)])(?!\d)"  # numbering ("1.Nummering", "2) ..."; not "1.5")
+    r"|(?P<quote>>)"  # quote
+    r"|(?P<rule>[-=_*])(?=[-=_* \t]*$)"  # a rule, or the line under a setext heading
+    r")"
+)
+
+
+def escape_rich_text(text: str) -> str:
+    """``text`` with the markup SbTx would render (see above) escaped by backslashes."""
+    lines = []
+    for line in text.split("\n"):
+        m = _LINE_MARKUP.match(line)
+        head = ""
+        if m is not None:
+            indent = m.group("indent")
+            if m.group("num") is not None:
+                head = indent + m.group("num") + "\\" + m.group("dot")
+            else:
+                marker = m.group("head") or m.group("bullet") or m.group("quote") or m.group("rule")
+                if m.group("rule") and len(line.replace(" ", "").replace("\t", "")) < 3:
+                    marker = ""  # a lone "-" or "=" is no rule
+                head = indent + ("\\" + marker if marker else "")
+            if head.strip():
+                line = line[m.end():]
+            else:
+                head = ""
+        lines.append(head + _INLINE_MARKUP.sub(lambda x: "\\" + x.group(0), line))
+    return "\n".join(lines)
+
+
 def _text(item: ReportItem, marker: str, note: str) -> str:
-    parts = [p for p in (item.text.rstrip(), note) if p]
+    parts = [p for p in (escape_rich_text(item.text.rstrip()), note) if p]
     body = "\n".join(parts)
     return f"{body}\n\n{marker}" if body else marker
 
@@ -65,6 +115,18 @@ def _fields(item: ReportItem, marker: str, note: str) -> dict[str, Any]:
     if item.date:
         fields["Da"] = item.date
     return fields
+
+
+def link_value(match: Match, link_by: str) -> tuple[str, str]:
+    """(KnSubjectLink BcId, what it holds) for ``match``: its number (BcCo) with ``link_by``
+    "number" (the default: AFAS's KnSubject examples link with values like "1000744" and public
+    clients send the number), its internal BcId with "id". A relation whose number the phone
+    book does not have goes by its BcId, as before, and says so ("")."""
+    if link_by == "id":
+        return match.bcid, "id"
+    if match.number:
+        return match.number, "number"
+    return match.bcid, ""
 
 
 def _link(item: ReportItem) -> dict[str, Any] | None:

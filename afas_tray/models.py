@@ -31,6 +31,9 @@ class Match:
     contact_name: str = ""
     connector: str = ""  # GetConnector id the row came from
     rank: int = 0  # lower is better
+    # The number (BcCo) of the relation whose card opens, next to its internal ``bcid``; ""
+    # when the connector does not carry it. KnSubjectLink's BcId takes it by default.
+    number: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,6 @@ class ReportItem:
     contact_id: str = ""  # KnSubjectLink CdId when the match was a contact person
     audio_file: str = ""  # path of the downloaded MP3 in the spool folder, if it goes along
     audio_name: str = ""  # file name shown in AFAS, e.g. "gesprek-2026-11-25-1403.mp3"
+    # What ``bcid`` holds: "number" (BcCo), "id" (the internal BcId) or "" (not known: a report
+    # queued before issue 12, or a relation whose number the phone book lacks).
+    link_by: str = ""

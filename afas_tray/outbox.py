@@ -9,9 +9,15 @@ Exactly once across crashes and lost answers:
 2. SbTx carries a marker line unique to the call (:func:`afas_tray.knsubject.marker_for`).
 3. A row found in ``sending`` (the process died mid-POST) or flagged ``unsure`` (the POST timed
    out or the connection dropped after sending) is never posted blindly: the dossier GetConnector
-   is asked for an item whose SbTx contains the marker. Found: its SbId is taken and the row is
-   done. Not found: the row is posted again. The check waits ``settle_seconds`` after the last
-   attempt, because AFAS may still be working on a request whose answer never reached us.
+   (``afas.connectors.dossier_items``, its columns read from metainfo: Profit_Subjects calls
+   them SubjectId/TypeId/Comment/DateCreated/OrgPersId, not SbId/SbTx) is asked for an item of
+   the row's type, dated from the day before the call, whose text contains the marker. Found:
+   its id is taken and the row is done. Not found: AFAS keeps processing a request for up to
+   900 s after the client gave up (OASContent, troubleshooting: "a timeout of 900 seconds"),
+   so the lookup is repeated (``settle_seconds`` after the POST, then at growing intervals) and
+   the row is posted again only once ``processing_window`` has passed without finding it.
+   A lookup that cannot run (connector unknown, not in the App connector, no usable columns)
+   fails the row with that reason: never a silent re-post.
 
 Order: rows go oldest first; a row waiting for its next try holds back the rows behind it, so a
 network outage never reorders reports. One body (one recording) is in memory at a time.
@@ -21,24 +27,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import gc
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from afas_tray.afas.client import AfasClient, Filter, Op
+from afas_tray.afas.client import AfasClient, FieldMeta, Filter, Op
 from afas_tray.afas.errors import (
     AfasAuthError,
     AfasBadReply,
     AfasConnectionError,
+    AfasConnectorNotAllowed,
     AfasError,
     AfasNotFound,
     AfasServerError,
@@ -82,14 +90,30 @@ MIGRATIONS = [
     );
     CREATE INDEX outbox_items_state ON outbox_items(state, seq)
     """,
+    # When the last POST left: AFAS may still be processing it up to 900 s later.
+    "ALTER TABLE outbox_items ADD COLUMN last_post REAL NOT NULL DEFAULT 0",
+    # What the item's BcId holds (number or internal id): the lookup filters on the relation
+    # only where the dossier connector's column holds the same.
+    "ALTER TABLE outbox_items ADD COLUMN link_by TEXT NOT NULL DEFAULT ''",
 ]
 
 # A retry makes a row due now, except one that may already be in AFAS: its lookup still waits
 # for the settle time after the last attempt, or a request AFAS is still handling would be missed.
 _RETRY_NEXT_TRY = "CASE WHEN unsure=1 THEN next_try ELSE 0 END"
 
-SUBJECT_ID_FIELD = "SbId"
-SUBJECT_TEXT_FIELD = "SbTx"
+# AFAS's troubleshooting page: "The AFAS API uses a timeout of 900 seconds"; a request goes on
+# being processed that long after the client stopped waiting.
+PROCESSING_WINDOW = 900.0
+
+# Candidate columns of a dossier-item GetConnector, by column id then by the Profit field id
+# behind it: Profit_Subjects (dossiers-en-bijlagen.openapi.json), ProfitSubjects, custom ones.
+_DOSSIER_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "id": ("SubjectId", "SbId", "Dossieritem", "DossierId"),
+    "type": ("TypeId", "StId", "SbTy", "SubjectTypeId", "Type_dossieritem"),
+    "text": ("Comment", "SbTx", "Memo", "Toelichting"),
+    "date": ("DateCreated", "Da", "DaSe", "Datum"),
+    "relation": ("OrgPersId", "BcCo", "BcCd", "BcId"),
+}
 
 PAUSED_TOKEN = T(
     "AFAS refused the token; uploads paused — check Settings",
@@ -118,6 +142,106 @@ class OutboxRow:
     item: ReportItem
     unsure: bool  # a POST may have reached AFAS: checked through the GetConnector before a resend
     attachment_dropped: bool  # the recording goes (went) without: too large for AFAS
+    last_post: float = 0.0  # when the last POST left (epoch seconds; 0 = never)
+
+
+@dataclass(frozen=True)
+class DossierLookup:
+    """Where the outbox looks a report up: the dossier-item GetConnector, column overrides (empty
+    = detected from metainfo) and what KnSubjectLink's BcId holds (``number`` or ``id``)."""
+
+    connector: str = "Profit_Subjects"
+    id: str = ""
+    type: str = ""
+    text: str = ""
+    date: str = ""
+    relation: str = ""
+    link_by: str = "number"
+
+    @classmethod
+    def from_settings(cls, connectors: Any) -> DossierLookup:
+        c = connectors.dossier_columns
+        return cls(connectors.dossier_items, c.id, c.type, c.text, c.date, c.relation,
+                   connectors.link_by)
+
+
+@dataclass(frozen=True)
+class DossierFields:
+    """The detected columns (column id and AFAS data type); id and text are required."""
+
+    id: str
+    text: str
+    type: str = ""
+    date: str = ""
+    relation: str = ""
+    relation_type: str = ""
+
+
+class DossierColumnError(Exception):
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+
+def detect_dossier_fields(connector: str, fields: Sequence[FieldMeta],
+                          lookup: DossierLookup) -> DossierFields:
+    """The dossier connector's id/type/text/date/relation columns; the override wins."""
+    by_id = {f.id.casefold(): f for f in fields}
+    by_field = {f.field_id.casefold(): f for f in fields if f.field_id}
+    found: dict[str, FieldMeta | None] = {}
+    for role, candidates in _DOSSIER_CANDIDATES.items():
+        override = str(getattr(lookup, role) or "").strip()
+        if override:
+            meta = by_id.get(override.casefold())
+            if meta is None:
+                raise DossierColumnError(T(
+                    f"The dossier connector '{connector}' has no column '{override}' "
+                    f"(afas.connectors.dossier_columns.{role}).",
+                    f"De dossierconnector '{connector}' heeft geen kolom '{override}' "
+                    f"(afas.connectors.dossier_columns.{role})."))
+            found[role] = meta
+            continue
+        found[role] = next((by_id.get(c.casefold()) or by_field.get(c.casefold())
+                            for c in candidates
+                            if by_id.get(c.casefold()) or by_field.get(c.casefold())), None)
+    missing = [r for r in ("id", "text") if found[r] is None]
+    if missing:
+        names = ", ".join(missing)
+        raise DossierColumnError(T(
+            f"The dossier connector '{connector}' lacks the column(s) for: {names} (e.g. "
+            "SubjectId, Comment). Add them, or name them in afas.connectors.dossier_columns.",
+            f"De dossierconnector '{connector}' mist de kolom(men) voor: {names} (bijv. "
+            "SubjectId, Comment). Voeg ze toe of noem ze in afas.connectors.dossier_columns."))
+    ident, text = found["id"], found["text"]
+    assert ident is not None and text is not None
+    rel = found["relation"]
+    return DossierFields(
+        ident.id, text.id, found["type"].id if found["type"] else "",
+        found["date"].id if found["date"] else "", rel.id if rel else "",
+        rel.data_type if rel else "")
+
+
+def lookup_filters(fields: DossierFields, item: ReportItem, marker: str,
+                   link_by: str = "", *, relation_filter: bool = True) -> list[Filter]:
+    """Narrow first (type, date from the day before the call, relation), then the marker."""
+    filters: list[Filter] = []
+    if fields.type:
+        filters.append(Filter(fields.type, Op.EQ, int(item.dossier_type)))
+    if fields.date and item.date:
+        with contextlib.suppress(ValueError):
+            day = dt.datetime.fromisoformat(item.date.rstrip("Z")).date() - dt.timedelta(days=1)
+            filters.append(Filter(fields.date, Op.GE, f"{day.isoformat()}T00:00:00"))
+    # The relation only where the column holds what the link carried (the item says which:
+    # ``item.link_by``; ``link_by`` for an item that does not): an integer column the internal
+    # id, a text column (Profit_Subjects' OrgPersId, dossiers-en-bijlagen.openapi.json) the
+    # number. A wrong one would miss the item and so post it twice: unknown means no filter.
+    held = item.link_by or link_by
+    if relation_filter and held and fields.relation and item.bcid.strip():
+        holds_id = fields.relation_type.lower() in ("int", "integer", "decimal")
+        if holds_id == (held == "id"):
+            filters.append(Filter(fields.relation, Op.EQ, item.bcid.strip()))
+    filters.append(Filter(fields.text, Op.CONTAINS, marker))
+    return filters
 
 
 @dataclass(frozen=True)
@@ -175,12 +299,14 @@ class Outbox:
         db: sqlite3.Connection | Path | str,
         *,
         on_status: StatusCallback | None = None,
-        settle_seconds: float = 60.0,
+        settle_seconds: float = 2.0,
+        processing_window: float = PROCESSING_WINDOW,
         backoff_base: float = 5.0,
         backoff_cap: float = 900.0,
         max_wait: float = 60.0,
         max_unsure_failures: int = 5,
         clock: Callable[[], float] = _now,
+        outage_cap: float = 60.0,
     ) -> None:
         self._reader: sqlite3.Connection | None = None
         if isinstance(db, sqlite3.Connection):
@@ -195,11 +321,18 @@ class Outbox:
             self._reader = open_db(db)
             self._reader.execute("PRAGMA query_only=ON")
         self.on_status = on_status
-        self.settle_seconds = settle_seconds
+        self.settle_seconds = settle_seconds  # first lookup after a POST whose answer was lost
+        self.processing_window = processing_window  # no re-post before this has passed
+        self._dossier_fields: dict[DossierLookup, DossierFields] = {}
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_wait = max_wait
         self.max_unsure_failures = max_unsure_failures
+        # Failures in a row without a report getting through (AFAS down, no network): the
+        # head row's waits grow with them too, up to ``outage_cap``, rather than staying at the
+        # first delay for a whole outage (its POST count does not grow while nothing leaves).
+        self._streak = 0
+        self.outage_cap = outage_cap
         self._clock = clock
         # Guards self._conn: the DB thread and synchronous callers never use it at the same time.
         self._lock = threading.RLock()
@@ -231,9 +364,10 @@ class Outbox:
         with self._lock:
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO outbox_items(key, call_id, bcid, subject, text, date, dossier_type,"
-                " contact_id, audio_file, audio_name, created, updated) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                " contact_id, audio_file, audio_name, created, updated, link_by)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (item.key, item.call_id, item.bcid, item.subject, item.text, item.date, int(item.dossier_type),
-                 item.contact_id, item.audio_file, item.audio_name, now, now),
+                 item.contact_id, item.audio_file, item.audio_name, now, now, item.link_by),
             )
         added = cur.rowcount == 1
         if added:
@@ -353,10 +487,13 @@ class Outbox:
             self.on_status(OutboxStatus(backlog, failed, self._paused, self._last_error))
         return backlog, failed
 
-    async def drain(self, client: AfasClient, *, subjects_connector: str) -> DrainResult:
+    async def drain(self, client: AfasClient, *, subjects_connector: str = "",
+                    lookup: DossierLookup | None = None) -> DrainResult:
         """Send the due reports, oldest first, one at a time. Returns early when paused, when
         AFAS cannot be reached (the row gets its next try time) or when the oldest row is not
         due yet; call again later (``next_due`` says when)."""
+        if lookup is None:
+            lookup = DossierLookup(subjects_connector or DossierLookup.connector)
         if self._drain_lock is None:
             self._drain_lock = asyncio.Lock()
         async with self._drain_lock:
@@ -374,7 +511,7 @@ class Outbox:
                     stopped = row.last_message
                     break
                 try:
-                    outcome = await self._handle(client, row, subjects_connector)
+                    outcome = await self._handle(client, row, lookup)
                 except _Stop as stop:
                     stopped = stop.reason
                     head = await self._on_db(self._head)
@@ -402,52 +539,88 @@ class Outbox:
                 next_due=next_due,
             )
 
-    async def _handle(self, client: AfasClient, row: OutboxRow, connector: str) -> str:
+    async def _handle(self, client: AfasClient, row: OutboxRow, lookup: DossierLookup) -> str:
         """One row: look it up when it may already be in AFAS, else post it. Returns the count
         it adds to (``sent``, ``recovered``, ``failed``)."""
         if row.state == OutboxState.SENDING or row.unsure:
-            sb_id = await self._lookup(client, row, connector)
+            sb_id = await self._lookup(client, row, lookup)
             if sb_id is not None:
                 await self._done(row, sb_id)
                 return "recovered"
             if await self._on_db(self._state, row.key) == OutboxState.FAILED:
                 return "failed"
+            now = self._clock()
+            sent_at = row.last_post or row.updated
+            waited = now - sent_at
+            if waited < self.processing_window:
+                # Not there yet, but AFAS may still be processing it: look again later (the
+                # gaps double), and post again only once the window has passed.
+                when = min(sent_at + self.processing_window, now + max(self.settle_seconds, waited))
+                text = T(
+                    "A report whose answer was lost is not in AFAS yet; AFAS may still be "
+                    f"processing it. Looking again in {when - now:.0f} s before sending it again.",
+                    "Een verslag waarvan het antwoord verloren ging staat nog niet in AFAS; AFAS is er "
+                    f"misschien nog mee bezig. Over {when - now:.0f} s wordt opnieuw gekeken, pas dan "
+                    "wordt het opnieuw verstuurd.")
+                await self._on_db(self._wait_lookup, row.key, when, text, now)
+                raise _Stop(text)
         return await self._post(client, row)
 
-    async def _lookup(self, client: AfasClient, row: OutboxRow, connector: str) -> str | None:
-        """The SbId of the dossier item carrying this row's marker, or None when AFAS has none."""
+    async def _fields(self, client: AfasClient, lookup: DossierLookup) -> DossierFields:
+        fields = self._dossier_fields.get(lookup)
+        if fields is None:
+            meta = await client.metainfo(lookup.connector)
+            fields = detect_dossier_fields(lookup.connector, meta.fields, lookup)
+            self._dossier_fields[lookup] = fields
+        return fields
+
+    async def _lookup(self, client: AfasClient, row: OutboxRow, lookup: DossierLookup) -> str | None:
+        """The id of the dossier item carrying this row's marker, or None when AFAS has none."""
         marker = marker_for(row.key)
+        connector = lookup.connector
         try:
+            fields = await self._fields(client, lookup)
             rows = [
                 r async for r in client.iter_rows(
-                    connector, order_by=[SUBJECT_ID_FIELD],
-                    filters=[Filter(SUBJECT_TEXT_FIELD, Op.CONTAINS, marker)], take=10,
+                    connector, order_by=[fields.id],
+                    filters=lookup_filters(fields, row.item, marker), take=10,
                 )
             ]
+        except DossierColumnError as exc:
+            await self._fail(row, self._cannot_check(connector, exc.text))
+            return None
+        except AfasConnectorNotAllowed as exc:
+            # The token is fine; only the dossier connector is not in the App connector.
+            await self._fail(row, self._cannot_check(connector, exc.text))
+            return None
         except AfasAuthError as exc:
             self._paused = PAUSED_TOKEN
             self._last_error = exc.text
             raise _Stop(PAUSED_TOKEN) from exc
         except (AfasNotFound, AfasServerError) as exc:
+            self._dossier_fields.pop(lookup, None)  # the columns may have changed: read again
             # Without the lookup we cannot know whether AFAS has it: never guess, ask the user.
-            text = T(
-                f"Cannot check whether this report already reached AFAS (GetConnector '{connector}'): "
-                f"{exc.text.en} Check the connector in the settings, then retry.",
-                f"Kan niet nagaan of dit verslag AFAS al bereikt heeft (GetConnector '{connector}'): "
-                f"{exc.text.nl} Controleer de connector in de instellingen en probeer het opnieuw.",
-            )
-            await self._fail(row, text)
+            await self._fail(row, self._cannot_check(connector, exc.text))
             return None
         except AfasError as exc:
             await self._backoff(row, exc.text, state=OutboxState(row.state), unsure=True)
             raise _Stop(exc.text) from exc
         for r in rows:
-            found = r.get(SUBJECT_TEXT_FIELD)
+            found = r.get(fields.text)
             if found is not None and marker.casefold() not in str(found).casefold():
                 continue  # the server's "contains" was looser than ours
-            if r.get(SUBJECT_ID_FIELD) not in (None, ""):
-                return str(r[SUBJECT_ID_FIELD])
+            if r.get(fields.id) not in (None, ""):
+                return str(r[fields.id])
         return None
+
+    @staticmethod
+    def _cannot_check(connector: str, why: Text) -> Text:
+        return T(
+            f"Cannot check whether this report already reached AFAS (GetConnector '{connector}'): "
+            f"{why.en} Check the connector in the settings, then retry.",
+            f"Kan niet nagaan of dit verslag AFAS al bereikt heeft (GetConnector '{connector}'): "
+            f"{why.nl} Controleer de connector in de instellingen en probeer het opnieuw.",
+        )
 
     async def _post(self, client: AfasClient, row: OutboxRow) -> str:
         marker = marker_for(row.key)
@@ -521,7 +694,9 @@ class Outbox:
 
     async def _backoff(self, row: OutboxRow, text: Text, *, state: OutboxState, unsure: bool) -> None:
         self._last_error = text
-        await self._on_db(self._set_backoff, row.key, text, state, unsure, self._clock())
+        self._streak += 1
+        await self._on_db(self._set_backoff, row.key, text, state, unsure, self._clock(),
+                          self._streak)
 
     async def _unsure_failure(self, row: OutboxRow, text: Text) -> None:
         """The POST may have reached AFAS: look it up before any resend; give up after a few."""
@@ -536,11 +711,13 @@ class Outbox:
 
     async def _fail(self, row: OutboxRow, text: Text, *, unsure: bool | None = None) -> None:
         self._last_error = text
+        self._streak = 0  # AFAS answered: not an outage
         await self._on_db(self._set_failed, row.key, text, row.unsure if unsure is None else unsure, self._clock())
 
     async def _done(self, row: OutboxRow, sb_id: str) -> None:
         await self._on_db(self._set_done, row, sb_id, self._clock())
         self._last_error = None
+        self._streak = 0
 
     # -- the DB thread's steps: each one statement or a read, committed when it returns ----------
 
@@ -565,8 +742,16 @@ class Outbox:
 
     def _mark_sending(self, key: str, now: float) -> None:
         self._write(
-            "UPDATE outbox_items SET state=?, attempts=attempts+1, next_try=?, updated=? WHERE key=?",
-            (OutboxState.SENDING, now + self.settle_seconds, now, key),
+            "UPDATE outbox_items SET state=?, attempts=attempts+1, next_try=?, last_post=?, updated=?"
+            " WHERE key=?",
+            (OutboxState.SENDING, now + self.settle_seconds, now, now, key),
+        )
+
+    def _wait_lookup(self, key: str, when: float, text: Text, now: float) -> None:
+        self._write(
+            "UPDATE outbox_items SET state=?, unsure=1, next_try=?, message_en=?, message_nl=?,"
+            " updated=? WHERE key=?",
+            (OutboxState.PENDING, when, text.en, text.nl, now, key),
         )
 
     def _drop_audio(self, key: str, now: float) -> None:
@@ -575,9 +760,12 @@ class Outbox:
             (OutboxState.PENDING, now, key),
         )
 
-    def _set_backoff(self, key: str, text: Text, state: OutboxState, unsure: bool, now: float) -> None:
+    def _set_backoff(self, key: str, text: Text, state: OutboxState, unsure: bool, now: float,
+                     streak: int = 0) -> None:
         rows = self._write_conn_read("SELECT attempts FROM outbox_items WHERE key=?", (key,))
         delay = self._delay(max(1, int(rows[0][0]) if rows else 0))
+        if streak > 1:
+            delay = max(delay, min(self.outage_cap, self._delay(streak)))
         if state == OutboxState.SENDING or unsure:
             delay = max(delay, self.settle_seconds)
         self._write(
@@ -637,11 +825,12 @@ def _row(r: sqlite3.Row) -> OutboxRow:
     item = ReportItem(
         key=d["key"], call_id=d["call_id"], bcid=d["bcid"], subject=d["subject"], text=d["text"],
         date=d["date"], dossier_type=int(d["dossier_type"]), contact_id=d["contact_id"],
-        audio_file=d["audio_file"], audio_name=d["audio_name"],
+        audio_file=d["audio_file"], audio_name=d["audio_name"], link_by=d.get("link_by") or "",
     )
     message = Text(d["message_en"], d["message_nl"]) if d["message_en"] or d["message_nl"] else None
     return OutboxRow(
         seq=int(d["seq"]), key=d["key"], state=OutboxState(d["state"]), attempts=int(d["attempts"]),
         next_try=float(d["next_try"]), last_message=message, sb_id=d["sb_id"], created=float(d["created"]),
         updated=float(d["updated"]), item=item, unsure=bool(d["unsure"]), attachment_dropped=bool(d["drop_audio"]),
+        last_post=float(d.get("last_post") or 0.0),
     )

@@ -59,11 +59,13 @@ ROLE_TEXT = {
 _CONTACT_RANK = 100
 
 
-def _tables_sql(prefix: str, gen: int) -> list[str]:
+def _tables_sql(prefix: str, gen: int, *, first: bool = False) -> list[str]:
+    # ``first``: the tables as the first migration made them (a later one adds ``number``).
+    number = "" if first else ", number TEXT NOT NULL DEFAULT ''"
     return [
         f"CREATE TABLE {prefix}relations (id INTEGER PRIMARY KEY, role INTEGER NOT NULL,"
         " key TEXT NOT NULL, bcid TEXT NOT NULL, name TEXT NOT NULL,"
-        " org TEXT NOT NULL DEFAULT '', person TEXT NOT NULL DEFAULT '')",
+        f" org TEXT NOT NULL DEFAULT '', person TEXT NOT NULL DEFAULT ''{number})",
         f"CREATE TABLE {prefix}numbers (number TEXT NOT NULL, rel INTEGER NOT NULL,"
         " col TEXT NOT NULL, raw TEXT NOT NULL, pos INTEGER NOT NULL)",
     ]
@@ -92,7 +94,7 @@ def _late_indexes_sql(prefix: str, gen: int) -> list[str]:
 MIGRATIONS = [
     ";\n".join(
         [
-            *_tables_sql("pb_", 0),
+            *_tables_sql("pb_", 0, first=True),
             *_indexes_sql("pb_", 0),
             "CREATE TABLE pb_sources (role TEXT PRIMARY KEY, connector TEXT NOT NULL)",
             "CREATE TABLE pb_refresh (kind TEXT PRIMARY KEY, at REAL NOT NULL,"
@@ -105,6 +107,12 @@ MIGRATIONS = [
     # a card): a key-only pass must tell them from rows it has never seen.
     "CREATE TABLE pb_skipped (role INTEGER NOT NULL, key TEXT NOT NULL,"
     " PRIMARY KEY(role, key)) WITHOUT ROWID",
+    # Issue 12: the relation's number (BcCo) next to its internal BcId; KnSubjectLink takes the
+    # number by default. A book from before has no numbers yet: it keeps answering lookups (the
+    # link falls back to the BcId it always sent) and forgetting its last full refresh makes
+    # the next sync a full one, which fills them.
+    "ALTER TABLE pb_relations ADD COLUMN number TEXT NOT NULL DEFAULT '';"
+    " DELETE FROM pb_refresh WHERE kind = 'full'",
 ]
 
 
@@ -170,6 +178,13 @@ class DetectedMapping(ColumnMapping):
     """A ColumnMapping plus what detection finds that settings cannot (yet) override."""
 
     person: str = ""  # contacts: BcId (or number) of the person, used when no organisation
+    # organisations/persons: the number (BcCo) column; "" when the connector only has the BcId
+    number: str = ""
+    # What a full refresh sorts on: an integer column that identifies a row (the BcId, a
+    # contact id) where there is one (AFAS: sort on integer fields), else the key; ``sort_int``
+    # says it is an integer, so paging can go on from the last key instead of deep skips.
+    sort_key: str = ""
+    sort_int: bool = False
     blocked: str = ""  # contacts: true when the contact is blocked (skipped)
 
 
@@ -226,6 +241,11 @@ _MODIFIED_CANDIDATES = (
     "modifiedon", "updatedat", "lastupdated",
 )
 _MODIFIED_WORDS = ("gewijzigd", "modified", "mutatie", "wijzig", "changed", "updated")
+_CREATED_CANDIDATES = (
+    "createdate", "aangemaaktop", "datumaangemaakt", "aangemaakt", "created", "createdon",
+    "creationdate", "datecreated", "createdat",
+)
+_CREATED_WORDS = ("aangemaakt", "created", "creat")
 _BLOCKED_CANDIDATES = ("blocked", "geblokkeerd", "isblocked", "blokkeer", "geblokkeerdjanee")
 _PHONE_IDS = {
     "telwork", "mobwork", "telprivate", "mobprivate", "tewo", "temb", "tepr", "tepv", "mbwo",
@@ -315,6 +335,8 @@ def detect_columns(
     else:
         found.id = choose("id", _ID_CANDIDATES[role])
         found.bcid = choose("bcid", _BCID_CANDIDATES)
+        # The key column is the number (BcCo, "Nummer") when there is one.
+        found.number = found.id
         # Standard connectors (Profit_OrgPer) have only the number; it is the best key we get.
         found.id = found.id or found.bcid
         found.bcid = found.bcid or found.id
@@ -333,6 +355,17 @@ def detect_columns(
                 continue
             if any(w.startswith(_MODIFIED_WORDS) for w in _words(f.id) + _words(f.label)):
                 found.modified = f.id
+                used.add(f.id)
+                break
+    # "Aangemaakt op" too: incremental sync asks modified OR created, so a new row whose
+    # "Gewijzigd op" is still empty (or older) is not missed.
+    found.created = choose("created", _CREATED_CANDIDATES)
+    if not found.created:
+        for f in fields:
+            if f.id in used or (f.data_type or "").lower() not in ("date", "datetime"):
+                continue
+            if any(w.startswith(_CREATED_WORDS) for w in _words(f.id) + _words(f.label)):
+                found.created = f.id
                 used.add(f.id)
                 break
     if role == "contacts":
@@ -356,7 +389,29 @@ def detect_columns(
         missing.append("phones")
     if missing:
         raise _missing_columns(role, connector_id, missing)
+    types = {f.id: (f.data_type or "").lower() for f in fields}
+    ints = ("int", "integer", "int32", "int64", "long")
+    unique = [found.id] if role == "contacts" else [found.bcid, found.id]
+    found.sort_key = next((c for c in unique if c and types.get(c) in ints), found.id)
+    found.sort_int = types.get(found.sort_key) in ints
+    if role == "contacts" and _norm(connector_id) == "profitprofilecontacts" and not override.id:
+        # Its CtId ("Contact person", integer) and CtCd ("Number") both look like KnSubjectLink's
+        # CdId ("Contact", integer): organisaties-en-personen.openapi.json does not say which it
+        # takes, so the consultant chooses (Profit_Contacts has only ContactId, the contact id).
+        raise _contact_id_unclear(connector_id)
     return found
+
+
+def _contact_id_unclear(connector: str) -> ColumnError:
+    text = T(
+        f"GetConnector {connector} (contact persons): choose which column is the contact id "
+        "AFAS links a dossier item to (KnSubjectLink CdId), e.g. CtId, in the column mapping "
+        "of the settings (afas.connectors.mapping.contacts.id).",
+        f"GetConnector {connector} (contactpersonen): kies welke kolom het contact-id is "
+        "waaraan AFAS een dossieritem koppelt (KnSubjectLink CdId), bijv. CtId, in de "
+        "kolomindeling van de instellingen (afas.connectors.mapping.contacts.id).",
+    )
+    return ColumnError(text, role="contacts", connector=connector, missing=["id"])
 
 
 def _overrides(override: ColumnMapping) -> list[tuple[str, str]]:
@@ -431,7 +486,7 @@ def _truthy(value: Any) -> bool:
 
 @dataclass
 class _Prepared:
-    relations: list[tuple[int, int, str, str, str, str, str]] = field(default_factory=list)
+    relations: list[tuple[int, int, str, str, str, str, str, str]] = field(default_factory=list)
     numbers: list[tuple[str, int, str, str, int]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # every key seen, also of skipped rows
 
@@ -462,6 +517,8 @@ def _prepare(
     org_col = mapping.organisation if contacts else ""
     person_col = str(getattr(mapping, "person", "")) if contacts else ""
     blocked_col = str(getattr(mapping, "blocked", "")) if contacts else ""
+    # A plain ColumnMapping (no detection) keys organisations/persons by their number.
+    number_col = "" if contacts else str(getattr(mapping, "number", id_col))
     phones = list(enumerate(mapping.phones))
     memo: dict[str, str | None] = {} if known is None else known
     remember = memo.get
@@ -481,7 +538,7 @@ def _prepare(
         if not key:
             continue
         key_append(key)
-        org = person = ""
+        org = person = bcco = ""
         if contacts:
             if blocked_col and _truthy(get(blocked_col)):
                 continue
@@ -491,9 +548,12 @@ def _prepare(
                 continue  # no card to open
         else:
             bcid = bcid or key
+            if number_col:
+                value = get(number_col)
+                bcco = value.strip() if value.__class__ is str else _text(value)
         value = get(name_col)
         name = value.strip() if value.__class__ is str else _text(value)
-        rel_append((rel_id, code, key, bcid, name, org, person))
+        rel_append((rel_id, code, key, bcid, name, org, person, bcco))
         first = ""  # most relations have one number: a set only for the second and later
         seen: set[str] | None = None
         for pos, col in phones:
@@ -638,7 +698,8 @@ class PhoneBook:
         conn.execute("BEGIN")  # one snapshot for all queries: never half a refresh
         try:
             hits = conn.execute(
-                "SELECT n.col, n.raw, n.pos, r.role, r.key, r.bcid, r.name, r.org, r.person"
+                "SELECT n.col, n.raw, n.pos, r.role, r.key, r.bcid, r.name, r.org, r.person,"
+                " r.number"
                 " FROM pb_numbers n JOIN pb_relations r ON r.id = n.rel WHERE n.number = ?",
                 (key,),
             ).fetchall()
@@ -646,13 +707,14 @@ class PhoneBook:
                 return []
             sources = dict(conn.execute("SELECT role, connector FROM pb_sources").fetchall())
             best: dict[tuple[str, str], Match] = {}
-            for col, raw, pos, code, rkey, bcid, name, org, person in hits:
+            for col, raw, pos, code, rkey, bcid, name, org, person, number in hits:
                 role = ROLES[code]
                 if code == 2:
                     target = self._owner(conn, org, person)
-                    bcid_out, name_out = target if target else (org or person, name)
+                    bcid_out, name_out, number_out = target if target else (org or person, name, "")
                     match = Match(
                         bcid=bcid_out,
+                        number=number_out,
                         name=name_out or name,
                         kind=RelationKind.CONTACT,
                         phone=raw,
@@ -665,6 +727,7 @@ class PhoneBook:
                 else:
                     match = Match(
                         bcid=bcid,
+                        number=number,
                         name=name,
                         kind=_ROLE_KIND[code],
                         phone=raw,
@@ -680,18 +743,20 @@ class PhoneBook:
         return sorted(best.values(), key=lambda m: (m.rank, m.name.lower(), m.bcid, m.contact_id))
 
     @staticmethod
-    def _owner(conn: sqlite3.Connection, org: str, person: str) -> tuple[str, str] | None:
-        """(BcId, name) of a contact's organisation, else its person; by BcId, else number."""
+    def _owner(conn: sqlite3.Connection, org: str, person: str) -> tuple[str, str, str] | None:
+        """(BcId, name, number) of a contact's organisation, else its person; by BcId, else
+        number."""
         for code, ref in ((0, org), (1, person)):
             if not ref:
                 continue
             for column in ("bcid", "key"):
                 row = conn.execute(
-                    f"SELECT bcid, name FROM pb_relations WHERE role = ? AND {column} = ? LIMIT 1",
+                    f"SELECT bcid, name, number FROM pb_relations WHERE role = ? AND {column} = ?"
+                    " LIMIT 1",
                     (code, ref),
                 ).fetchone()
                 if row is not None:
-                    return str(row[0]), str(row[1])
+                    return str(row[0]), str(row[1]), str(row[2])
         return None
 
     def size(self) -> int:
@@ -946,8 +1011,8 @@ class PhoneBook:
     @staticmethod
     def _insert(conn: sqlite3.Connection, prefix: str, prepared: _Prepared) -> None:
         conn.executemany(
-            f"INSERT INTO {prefix}relations(id, role, key, bcid, name, org, person)"
-            " VALUES(?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {prefix}relations(id, role, key, bcid, name, org, person, number)"
+            " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.relations,
         )
         conn.executemany(
@@ -1037,6 +1102,40 @@ class RefreshBuilder:
             self._numbers += len(prepared.numbers)
             self._skipped += prepared.skipped(_ROLE_CODE[role])
             return len(prepared.relations)
+
+    def keep_role(self, role: str, connector_id: str) -> int:
+        """Carry the live book's rows of ``role`` into the new one unchanged: its connector
+        could not be read this time (e.g. not in the App connector), the others could."""
+        with self._lock:
+            conn = self._live()
+            code = _ROLE_CODE[role]
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                try:
+                    conn.execute(
+                        "CREATE TEMP TABLE keep_map AS SELECT id AS old,"
+                        " ? + ROW_NUMBER() OVER (ORDER BY id) - 1 AS new"
+                        " FROM pb_relations WHERE role=?", (self._next_id, code))
+                except sqlite3.OperationalError:  # no live book yet
+                    conn.execute("ROLLBACK")
+                    return 0
+                kept = int(conn.execute("SELECT COUNT(*) FROM keep_map").fetchone()[0])
+                conn.execute(
+                    "INSERT INTO pb_stage_relations SELECT m.new, r.role, r.key, r.bcid, r.name,"
+                    " r.org, r.person, r.number FROM pb_relations r JOIN keep_map m ON r.id = m.old")
+                numbers = conn.execute(
+                    "INSERT INTO pb_stage_numbers SELECT n.number, m.new, n.col, n.raw, n.pos"
+                    " FROM pb_numbers n JOIN keep_map m ON n.rel = m.old").rowcount
+                conn.execute("DROP TABLE keep_map")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._sources[role] = connector_id
+            self._rows[role] = self._rows.get(role, 0) + kept
+            self._next_id += kept
+            self._numbers += max(0, numbers)
+            return kept
 
     def build_indexes(self) -> None:
         """Build the lookup indexes now; rows added later are indexed as they go in.

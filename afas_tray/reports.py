@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -58,6 +59,7 @@ from afas_tray.callfetch import (
 from afas_tray.calls import relations
 from afas_tray.events import CallEvent, CallSource, CallState
 from afas_tray.i18n import T, Text
+from afas_tray.knsubject import link_value
 from afas_tray.models import Match, RelationKind, ReportItem
 from afas_tray.phone import normalise
 from afas_tray.relation_search import search_by_name
@@ -213,6 +215,7 @@ def decide(
             name=known.name if known else "",
             kind=known.kind if known else RelationKind.ORGANISATION,
             contact_id=report.contact_id,
+            number=known.number if known else "",
         )
     elif len(matches) == 1:
         match = matches[0]
@@ -343,8 +346,10 @@ def build_item(
     decision: Decision,
     dossier_type: int,
     audio_file: Path | None,
+    link_by: str = "number",
 ) -> ReportItem:
-    """The outbox item for an UPLOAD decision.
+    """The outbox item for an UPLOAD decision; ``link_by`` (``afas.connectors.link_by``) says
+    whether KnSubjectLink's BcId gets the relation's number or its internal id.
 
     A recording that would break AFAS's 75 MB request limit is left out when the body is written
     (``knsubject.write_body`` knows the exact size), with a line in the text saying so.
@@ -355,10 +360,12 @@ def build_item(
     if decision.attach_audio and audio_file is not None and audio_file.exists():
         audio = str(audio_file)
         name = "gesprek-" + afas_local(call_time(call)).strftime("%Y-%m-%d-%H%M") + ".mp3"
+    link, held = link_value(decision.match, link_by)
     return ReportItem(
         key=key,
         call_id=call.call_id,
-        bcid=decision.match.bcid,
+        bcid=link,
+        link_by=held,
         subject=decision.subject,
         text=decision.text,
         date=decision.date,
@@ -998,7 +1005,8 @@ class ReportService:
             dossier_type = self.settings.afas.dossier_item_type
             assert dossier_type is not None
             audio = Path(row.audio_file) if row.audio_file else None
-            item = build_item(oid, call, decision, dossier_type, audio)
+            item = build_item(oid, call, decision, dossier_type, audio,
+                              self.settings.afas.connectors.link_by)
             self._outbox.enqueue(item)
             self._set(oid, state=_QUEUED, outcome=outcome.value, item_key=item.key,
                       item_bcid=item.bcid, item_contact=item.contact_id,
@@ -1025,8 +1033,11 @@ class ReportService:
         if dossier_type is None or not draft.has_report:
             return WriteResult.UNCHANGED if not draft.has_report else WriteResult.WAITING
         # The addition goes where the first item went, unless the operator picked anew.
+        # (``item_bcid`` is what the first item's link carried already: sent as it was.)
+        known = next((m for m in self._matches(call, draft) if m.bcid == draft.bcid), None)
         match = Match(bcid=draft.bcid, name="", kind=RelationKind.ORGANISATION,
-                      contact_id=draft.contact_id) if draft.bcid else Match(
+                      contact_id=draft.contact_id, number=known.number if known else "",
+                      ) if draft.bcid else Match(
             bcid=row.item_bcid, name="", kind=RelationKind.ORGANISATION,
             contact_id=row.item_contact)
         number = row.supplements + 2
@@ -1036,8 +1047,11 @@ class ReportService:
             text=item_text(draft.text, call, self.settings),
             date=afas_date(datetime.now(UTC)),
         )
-        self._outbox.enqueue(build_item(f"{row.oid}-{number}", call, supplement, dossier_type,
-                                        None))
+        item = build_item(f"{row.oid}-{number}", call, supplement, dossier_type, None,
+                          self.settings.afas.connectors.link_by)
+        if not draft.bcid:  # the first item's link value, whatever it held: not vouched for
+            item = dataclasses.replace(item, link_by="")
+        self._outbox.enqueue(item)
         self._set(row.oid, supplements=row.supplements + 1, sent_subject=draft.subject,
                   sent_text=draft.text)
         return WriteResult.SUPPLEMENT

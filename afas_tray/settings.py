@@ -41,6 +41,18 @@ class ColumnMapping:
     phones: list[str] = field(default_factory=list)
     organisation: str = ""  # contacts: BcId (or number) of the owning organisation
     modified: str = ""  # modification-date column for incremental sync
+    created: str = ""  # creation-date column ("Aangemaakt op"): new rows may carry no modified date
+
+
+@dataclass
+class DossierColumns:
+    """Columns of the dossier-item GetConnector the outbox reads back. Empty: from metainfo."""
+
+    id: str = ""  # SubjectId in Profit_Subjects
+    type: str = ""  # TypeId
+    text: str = ""  # Comment (KnSubject's SbTx)
+    date: str = ""  # DateCreated
+    relation: str = ""  # OrgPersId
 
 
 @dataclass
@@ -48,7 +60,11 @@ class ConnectorSettings:
     organisations: str = "AfasTray_Organisaties"
     persons: str = "AfasTray_Personen"
     contacts: str = "AfasTray_Contactpersonen"
-    subjects: str = "Profit_Subjects"  # dossier items: how the outbox checks what already arrived
+    # Dossier items: how the outbox checks what already arrived. AFAS advises own connectors;
+    # Profit_Subjects (the supplied one) works too. (Was ``subjects``; old files are read.)
+    dossier_items: str = "Profit_Subjects"
+    dossier_columns: DossierColumns = field(default_factory=DossierColumns)
+    link_by: str = "number"  # KnSubjectLink BcId: "number" (BcCo) or "id" (the internal BcId)
     mapping: dict[str, ColumnMapping] = field(default_factory=dict)  # role -> mapping
 
     def ids(self) -> dict[str, str]:
@@ -66,6 +82,7 @@ class AfasSettings:
     always_sync: bool = False
     empty_subject_text: str = "Telefoongesprek"
     recording_wait_minutes: int = 10  # Xelion may publish a recording late
+    integration_id: str = ""  # optional IntegrationId header (AFAS partners: e.g. 12345_678900)
     connectors: ConnectorSettings = field(default_factory=ConnectorSettings)
 
 
@@ -211,6 +228,11 @@ def _fill(cls: Any, raw: Any) -> Any:
 
 
 def from_dict(raw: dict[str, Any]) -> Settings:
+    with contextlib.suppress(AttributeError, TypeError, KeyError):
+        conns = raw["afas"]["connectors"]
+        if "subjects" in conns and "dossier_items" not in conns:  # before issue 12
+            conns = {**conns, "dossier_items": conns["subjects"]}
+            raw = {**raw, "afas": {**raw["afas"], "connectors": conns}}
     settings: Settings = _fill(Settings, raw)
     settings.version = SCHEMA_VERSION
     return settings
@@ -272,7 +294,14 @@ KEYS: dict[str, Key] = {
         Key("afas.connectors.organisations", str),
         Key("afas.connectors.persons", str),
         Key("afas.connectors.contacts", str),
-        Key("afas.connectors.subjects", str),
+        Key("afas.connectors.dossier_items", str),
+        Key("afas.connectors.dossier_columns.id", str),
+        Key("afas.connectors.dossier_columns.type", str),
+        Key("afas.connectors.dossier_columns.text", str),
+        Key("afas.connectors.dossier_columns.date", str),
+        Key("afas.connectors.dossier_columns.relation", str),
+        Key("afas.connectors.link_by", lambda v: v.strip().lower()),
+        Key("afas.integration_id", str),
         Key("xelion.host", str),
         Key("xelion.tenant", str),
         Key("xelion.username", str),
@@ -441,20 +470,28 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
             "URL template is required, e.g. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
             "URL sjabloon is verplicht, bijv. https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>.",
         )
-    elif "<BCID>" not in tpl:
+    elif "<BCID>" not in tpl and "<BCCO>" not in tpl:
+        # <BCID>: the internal BcId; <BCCO>: the number (issue 12). The InSite page decides.
         errors["afas.insite_url_template"] = T(
-            "The URL template must contain <BCID>.", "Het URL sjabloon moet <BCID> bevatten."
+            "The URL template must contain <BCID> (internal id) or <BCCO> (number).",
+            "Het URL sjabloon moet <BCID> (intern id) of <BCCO> (nummer) bevatten.",
         )
     elif urlsplit(tpl).scheme not in ("http", "https"):
         errors["afas.insite_url_template"] = T(
             "The URL template must start with https://.", "Het URL sjabloon moet met https:// beginnen."
         )
     if a.dossier_item_type is not None and (
-        not isinstance(a.dossier_item_type, int) or a.dossier_item_type <= 0
+        not isinstance(a.dossier_item_type, int)
+        or (a.dossier_item_type <= 0 and a.dossier_item_type != -5)  # -5: AFAS's own, allowed
     ):
         errors["afas.dossier_item_type"] = T(
-            "Dossier item type must be a positive number.",
-            "Type dossier item moet een positief getal zijn.",
+            "Dossier item type must be a positive number (or -5).",
+            "Type dossier item moet een positief getal zijn (of -5).",
+        )
+    if a.connectors.link_by not in ("number", "id"):
+        errors["afas.connectors.link_by"] = T(
+            "Link by 'number' (BcCo) or 'id' (internal BcId).",
+            "Koppel op 'number' (BcCo) of 'id' (intern BcId).",
         )
     if len(a.empty_subject_text) > 255:
         errors["afas.empty_subject_text"] = T(

@@ -54,7 +54,12 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from afas_tray.afas.client import MAX_QUERY_CHARS, AfasClient, Filter, Op, encode_filters
-from afas_tray.afas.errors import AfasAuthError, AfasError, AfasForbidden
+from afas_tray.afas.errors import (
+    AfasAuthError,
+    AfasConnectorNotAllowed,
+    AfasError,
+    AfasForbidden,
+)
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook import (
     ChangeSet,
@@ -100,6 +105,8 @@ class RefreshResult:
     rows: dict[str, int] = field(default_factory=dict)
     relations: int = 0
     seconds: float = 0.0
+    # Roles whose connector refused us (not in the App connector): their previous rows kept.
+    kept: dict[str, Text] = field(default_factory=dict)
 
 
 def default_client(settings: Settings) -> AfasClient:
@@ -112,7 +119,9 @@ def connector_error(role: str, connector_id: str, exc: AfasError) -> SyncError:
     return SyncError(
         T(f"GetConnector {connector_id} ({name.en}): {exc.text.en}",
           f"GetConnector {connector_id} ({name.nl}): {exc.text.nl}"),
-        fatal=isinstance(exc, AfasAuthError | AfasForbidden),
+        # A connector outside the App connector is not the token's fault: the others go on.
+        fatal=isinstance(exc, AfasAuthError | AfasForbidden)
+        and not isinstance(exc, AfasConnectorNotAllowed),
     )
 
 
@@ -132,8 +141,18 @@ async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> t
 
 def sync_mode(mapping: ColumnMapping) -> Text:
     """How a connector with ``mapping`` is kept fresh, for `doctor`."""
+    if mapping.modified and mapping.created:
+        return T(f"incremental on {mapping.modified} or {mapping.created}",
+                 f"incrementeel op {mapping.modified} of {mapping.created}")
     if mapping.modified:
-        return T(f"incremental on {mapping.modified}", f"incrementeel op {mapping.modified}")
+        # Without "Aangemaakt op" a new row whose "Gewijzigd op" Profit left empty is missed
+        # until the next full refresh; phone fields joined from another table change that
+        # table's date, not this row's.
+        return T(f"incremental on {mapping.modified} only: add \"Aangemaakt op\" so new rows "
+                 "are not missed; phone fields from another table do not change this date",
+                 f"incrementeel op alleen {mapping.modified}: voeg \"Aangemaakt op\" toe zodat "
+                 "nieuwe rijen niet gemist worden; telefoonvelden uit een andere tabel wijzigen "
+                 "deze datum niet")
     return T("full refresh only: no modification-date column",
              "alleen volledig verversen: geen kolom met wijzigingsdatum")
 
@@ -241,6 +260,7 @@ def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
 PAGES_AHEAD = 8
 
 _Page = tuple[str, str, ColumnMapping, list[dict[str, Any]], int]  # role, connector, map, rows, n
+_Keep = tuple[str, str]  # role, connector: carry the live rows over
 
 
 async def full_refresh(
@@ -260,14 +280,15 @@ async def full_refresh(
     stamp = time.time() if now is None else now
     result = RefreshResult()
     beginning = asyncio.ensure_future(asyncio.to_thread(book.begin_refresh))
-    queue: asyncio.Queue[_Page | str | None] = asyncio.Queue(PAGES_AHEAD)
+    queue: asyncio.Queue[_Page | _Keep | str | None] = asyncio.Queue(PAGES_AHEAD)
     newest: dict[str, dt.datetime | None] = {}
 
     def add_page(builder: RefreshBuilder, role: str, connector_id: str, mapping: ColumnMapping,
                  rows: list[dict[str, Any]]) -> None:
         builder.add_rows(role, connector_id, mapping, rows)
-        if mapping.modified:
-            newest[role] = _later(newest.get(role), newest_date(rows, mapping.modified))
+        for column in (mapping.modified, mapping.created):
+            if column and mapping.modified:
+                newest[role] = _later(newest.get(role), newest_date(rows, column))
 
     async def store() -> RefreshBuilder:
         # shield: a cancelled refresh must still get hold of the builder to abort it
@@ -279,6 +300,9 @@ async def full_refresh(
             if isinstance(item, str):
                 await asyncio.to_thread(builder.build_indexes)
                 continue
+            if len(item) == 2:
+                await asyncio.to_thread(builder.keep_role, item[0], item[1])
+                continue
             role, connector_id, mapping, rows, count = item
             await asyncio.to_thread(add_page, builder, role, connector_id, mapping, rows)
             if progress:
@@ -286,7 +310,7 @@ async def full_refresh(
 
     storer = asyncio.ensure_future(store())
 
-    async def put(item: _Page | str | None) -> None:
+    async def put(item: _Page | _Keep | str | None) -> None:
         """Queue ``item``; raise the storer's error if it has stopped (it cannot take more)."""
         if not storer.done():
             if not queue.full():
@@ -308,14 +332,34 @@ async def full_refresh(
                 # Index what is in while the last connector downloads: its rows (contact persons,
                 # usually the fewest) then go into ready indexes, and the swap need not wait.
                 await put("index")
-            mapping, columns = await detect_mapping(client, settings, role)
             count = 0
             role_started = time.monotonic()
             try:
-                pages = client.iter_pages(connector_id, order_by=[mapping.id], fields_count=columns)
+                try:
+                    mapping, columns = await detect_mapping(client, settings, role)
+                except SyncError as exc:
+                    cause = exc.__context__
+                    if isinstance(cause, AfasConnectorNotAllowed):
+                        raise cause from None
+                    raise
+                # An integer key where the connector has one (AFAS: sort on integer fields), and
+                # past large offsets "key > last" instead of deep skips (AFAS: past 100,000 skip
+                # is no longer fast).
+                order = str(getattr(mapping, "sort_key", "") or mapping.id)
+                keyset = order if getattr(mapping, "sort_int", False) else None
+                pages = client.iter_pages(connector_id, order_by=[order], fields_count=columns,
+                                          keyset=keyset)
                 async for page in pages:
                     count += len(page)
                     await put((role, connector_id, mapping, page, count))
+            except AfasConnectorNotAllowed as exc:
+                if count:
+                    raise connector_error(role, connector_id, exc) from None
+                # This connector is not in the App connector (the token is fine): keep what the
+                # book had for it, refresh the others, and say which connector it is.
+                result.kept[role] = connector_error(role, connector_id, exc).text
+                await put((role, connector_id))
+                continue
             except AfasError as exc:
                 raise connector_error(role, connector_id, exc) from None
             result.rows[role] = count
@@ -385,6 +429,7 @@ class CycleResult:
     requests: int = 0
     seconds: float = 0.0
     reason: str = ""  # why a full refresh ran
+    kept: dict[str, Text] = field(default_factory=dict)  # roles not read (connector refused us)
 
 
 @dataclass
@@ -556,15 +601,20 @@ class SyncEngine:
         self._after_full(now)
         log.info("phone book refreshed (%s): %d relations, rows %s, %.1f s",
                  reason, result.relations, result.rows, result.seconds)
-        self._idle(result.relations)
+        self._idle(result.relations, result.kept)
         self._last_full = CycleResult("full", self.clock.time(), dict(result.rows),
                                       requests=client.requests_made, seconds=result.seconds,
-                                      reason=reason)
+                                      reason=reason, kept=dict(result.kept))
         self._notify(self._last_full)
         return result
 
-    def _idle(self, relations: int) -> None:
-        self.board.update(state=State.PAUSED if self._paused else State.IDLE, message=None,
+    def _idle(self, relations: int, kept: Mapping[str, Text] | None = None) -> None:
+        # A connector outside the App connector is named; the others were synced all the same.
+        message = next(iter(kept.values())) if kept else None
+        if kept:
+            for text in kept.values():
+                log.warning("phone book sync: %s", text.en)
+        self.board.update(state=State.PAUSED if self._paused else State.IDLE, message=message,
                           progress=None, last_sync=time.time(), book_size=relations)
 
     def _notify(self, cycle: CycleResult) -> None:
@@ -608,7 +658,7 @@ class SyncEngine:
         self.updates += 1
         log.info("phone book updated (incremental): changed rows %s, removed %s, %.1f s",
                  cycle.rows, cycle.removed, cycle.seconds)
-        self._idle(self.book.size())
+        self._idle(self.book.size(), cycle.kept)
         self._notify(cycle)
         return cycle
 
@@ -627,7 +677,17 @@ class SyncEngine:
         if key_pass:
             self._meta.clear()  # the key pass also notices changed columns
             self._key_columns = None  # and key-only connectors made or removed since
-        mappings = {role: await self._mapping(client, role) for role in ROLES}
+        mappings: dict[str, tuple[ColumnMapping, int]] = {}
+        kept: dict[str, Text] = {}
+        for role in ROLES:
+            try:
+                mappings[role] = await self._mapping(client, role)
+            except SyncError as exc:
+                if not isinstance(exc.__context__, AfasConnectorNotAllowed):
+                    raise
+                kept[role] = exc.text  # not in the App connector: its rows and mark stay
+        if len(kept) == len(ROLES):
+            raise SyncError(next(iter(kept.values())))
         for role, (mapping, _cols) in mappings.items():
             if not mapping.modified:
                 raise _FullNeeded(f"{ids[role]} has no modification-date column")
@@ -642,14 +702,18 @@ class SyncEngine:
         state: dict[str, str] = {}
         total = 0
         for role in ROLES:
+            if role in kept:
+                continue
             connector_id = ids[role]
             mapping, columns = mappings[role]
             mark = marks[role]
             moment = mark.moment()
-            filters: list[Filter] = []
+            filters: list[list[Filter]] = []
             if moment is not None:
                 since = window_start(moment, overlap + dt.timedelta(seconds=mark.slack))
-                filters = [Filter(mapping.modified, Op.GE, afas_filter_value(since))]
+                # Modified OR created: Profit may leave "Gewijzigd op" empty on a new row.
+                filters = [[Filter(column, Op.GE, afas_filter_value(since))]
+                           for column in (mapping.modified, mapping.created) if column]
             rows: list[dict[str, Any]] = []
             try:
                 async for page in client.iter_pages(connector_id, order_by=[mapping.id],
@@ -658,10 +722,15 @@ class SyncEngine:
                     total += len(page)
                     if total > self.policy.max_changed_rows:
                         raise _FullNeeded(f"more than {self.policy.max_changed_rows} changed rows")
+            except AfasConnectorNotAllowed as exc:
+                kept[role] = connector_error(role, connector_id, exc).text
+                continue
             except AfasError as exc:
                 raise connector_error(role, connector_id, exc) from None
             cycle.rows[role] = len(rows)
             newest = _later(moment, newest_date(rows, mapping.modified))
+            if mapping.created:
+                newest = _later(newest, newest_date(rows, mapping.created))
             # The overlap is a fixed window from now on: a full refresh's read time is covered.
             state[_mark_key(role)] = Mark(connector_id, mark.signature,
                                           afas_filter_value(newest) if newest else "").dumps()
@@ -672,6 +741,7 @@ class SyncEngine:
             state[_KEYS_AT] = repr(self.clock.time())
         counts = await asyncio.to_thread(self.book.apply_cycle, changes, state)
         cycle.removed = counts.removed
+        cycle.kept = kept
         cycle.at = self.clock.time()
         self.stats.rows_incremental += sum(cycle.rows.values())
         if key_pass:

@@ -17,6 +17,15 @@ JSON encoding to our GIL, during our refresh as during the bare download. ``--si
 keeps the old in-process setup for comparison (its RSS also counts the simulator's memory).
 
     python bench/sync_throughput.py [--relations 100000] [--repeats 3] [--simulator process]
+
+``--paging both`` instead times one cold full refresh each way: ``skip`` (skip/take to the end,
+as before) and ``keyset`` (the app's way: sorted on the integer key, and past 100,000 rows
+"key > last" instead of deeper skips; AFAS: past 100,000 skip is no longer fast), e.g.
+
+    python bench/sync_throughput.py --relations 1000000 --paging both
+
+The simulated AFAS has no SQL Server behind it: a deep skip costs it nothing extra, so the
+figures show what keyset paging costs or saves on our side; the reason to use it is AFAS's.
 """
 
 from __future__ import annotations
@@ -96,6 +105,43 @@ async def timed_refresh(settings: Settings, book: PhoneBook) -> tuple[float, flo
     return seconds, cpu, rss.growth_mb, result
 
 
+async def compare_paging(relations: int, kind: str) -> int:
+    """Cold full refreshes with skip paging only and with keyset paging past 100,000 rows, in
+    the order skip, keyset, keyset, skip (a shared machine drifts: ABBA cancels the drift)."""
+    from afas_tray.afas.client import KEYSET_AFTER
+
+    times: dict[str, tuple[float, int, int]] = {}
+    runs: dict[str, list[float]] = {"skip": [], "keyset": []}
+    with afas_simulator(kind, relations, SEED) as (url, token), tempfile.TemporaryDirectory() as tmp:
+        s = Settings()
+        s.afas.host = url
+        s.afas.token = token
+        s.afas.insite_url_template = url + "/insite/verkooprelatie-prs?BcId=<BCID>"
+        for n, mode in enumerate(("skip", "keyset", "keyset", "skip")):
+            path = Path(tmp) / f"book-{n}.sqlite3"
+            with PhoneBook(path) as book:
+                start = time.perf_counter()
+                async with default_client(s) as client:
+                    client.keyset_after = None if mode == "skip" else KEYSET_AFTER
+                    result = await full_refresh(client, s, book)
+                    requests = client.requests_made
+                seconds = time.perf_counter() - start
+                runs[mode].append(seconds)
+                times[mode] = (seconds, sum(result.rows.values()), requests)
+                print(f"{mode:6s}: {seconds:.1f} s for {times[mode][1]:,} rows "
+                      f"({times[mode][1] / seconds:,.0f} rows/s, {requests} requests); "
+                      f"book {book.size():,} relations", flush=True)
+            for suffix in ("", "-wal", "-shm"):  # 1M relations: do not keep four books on disk
+                Path(str(path) + suffix).unlink(missing_ok=True)
+    rows, key_rows = times["skip"][1], times["keyset"][1]
+    skip_s, key_s = statistics.mean(runs["skip"]), statistics.mean(runs["keyset"])
+    ok = rows == key_rows and key_s <= skip_s * 1.10
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — {relations:,} relations: keyset {key_s:.1f} s vs "
+          f"skip {skip_s:.1f} s (means of 2 runs each; ratio {key_s / skip_s:.2f}; same rows: {rows == key_rows}); the "
+          "simulator has no deep-skip cost, Profit has (AFAS: past 100,000 skip is no longer fast)")
+    return 0 if ok else 1
+
+
 async def main(relations: int, repeats: int, kind: str, changes: int) -> int:
     with afas_simulator(kind, relations, SEED) as (url, token), tempfile.TemporaryDirectory() as tmp:
         s = Settings()
@@ -162,5 +208,9 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--simulator", choices=("process", "thread"), default="process")
     ap.add_argument("--changes", type=int, default=500, help="numbers changed before a warm refresh")
+    ap.add_argument("--paging", choices=("keyset", "both"), default="keyset",
+                    help="both: one cold refresh with skip paging and one with keyset paging")
     args = ap.parse_args()
+    if args.paging == "both":
+        raise SystemExit(asyncio.run(compare_paging(args.relations, args.simulator)))
     raise SystemExit(asyncio.run(main(args.relations, args.repeats, args.simulator, args.changes)))

@@ -21,7 +21,7 @@ if __name__ == "__main__":  # run as the crash test's child: make the package im
 
 from afas_tray.afas.client import AfasClient
 from afas_tray.demo.afas import AfasSimulator
-from afas_tray.demo.sample_data import KNOWN
+from afas_tray.demo.sample_data import KNOWN, ORG_BCID_BASE, ORG_NUMBER_BASE
 from afas_tray.models import ReportItem
 from afas_tray.outbox import Outbox
 
@@ -31,6 +31,17 @@ SUBJECTS = "Profit_Subjects"
 SPEC = Path(__file__).resolve().parent / "specs" / "afas" / "dossiers-en-bijlagen.openapi.json"
 ORG_BCID = KNOWN["org_unique"].bcids[0]
 CONTACT_BCID = KNOWN["contact_direct"].bcids[0]
+
+
+def org_number(bcid: str) -> str:
+    """The number (BcCo) of the simulated organisation with this internal BcId."""
+    return str(ORG_NUMBER_BASE + (int(bcid) - ORG_BCID_BASE) // 2)
+
+
+# What the app links with by default (afas.connectors.link_by = number): the relation's number,
+# which is also what Profit_Subjects' OrgPersId holds, so the lookup filters on it.
+ORG_NUMBER = org_number(ORG_BCID)
+CONTACT_ORG_NUMBER = org_number(CONTACT_BCID)
 CONTACT_ID = KNOWN["contact_direct"].contact_ids[0]
 MARKER_RE = re.compile(r"\{afas-tray:([a-z0-9-]+)\}")
 
@@ -65,11 +76,12 @@ def make_item(
     spool: Path | None = None,
     *,
     audio: bytes = b"",
-    bcid: str = ORG_BCID,
+    bcid: str = ORG_NUMBER,
     contact_id: str = "",
     subject: str = "",
     text: str = "Klant belde over de offerte.",
     dossier_type: int = 7,
+    link_by: str = "number",
 ) -> ReportItem:
     """A report; with ``audio`` the recording is written to ``spool``."""
     audio_file = ""
@@ -82,7 +94,7 @@ def make_item(
     return ReportItem(
         key=key, call_id=f"call-{key}", bcid=bcid, subject=subject or f"Gesprek {key}", text=text,
         date="2026-11-25T14:03:00", dossier_type=dossier_type, contact_id=contact_id,
-        audio_file=audio_file, audio_name=f"gesprek-{key}.mp3" if audio else "",
+        audio_file=audio_file, audio_name=f"gesprek-{key}.mp3" if audio else "", link_by=link_by,
     )
 
 
@@ -140,7 +152,8 @@ def fast_client(url: str, *, timeout: float = 2.0, retries: int = 4, transport: 
 
 
 async def _child(db: str, url: str, settle: float) -> None:
-    outbox = Outbox(db, settle_seconds=settle, backoff_base=0.05, backoff_cap=0.2)
+    outbox = Outbox(db, settle_seconds=settle, processing_window=max(1.0, settle * 5),
+                    backoff_base=0.05, backoff_cap=0.2)
     async with fast_client(url, timeout=5.0) as client:
         print("ready", flush=True)
         while True:

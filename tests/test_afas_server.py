@@ -82,6 +82,7 @@ async def test_info_endpoints_have_the_published_shapes(afas_sim: AfasSimulator)
             "Profit_OrgPer",
             "Profit_Contacts",
             "Profit_Subjects",
+            "Profit_SubjectTypes",
         }
         assert {"id": "KnSubject", "description": "Dossieritem"} in meta["updateConnectors"]
         for path in (
@@ -518,3 +519,108 @@ async def test_mutations_show_up_in_served_pages(afas_sim: AfasSimulator) -> Non
     assert changed["Mobiel_werk"] == "06-99999999"
     assert changed["Gewijzigd_op"] > next(r for r in before if r["BcId"] == 1006)["Gewijzigd_op"]
     assert data.find_relation("1010") is None
+
+
+# --- refusals as Profit's (issue 12, item 9) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"filterfieldids": "SbTx", "filtervalues": "x", "operatortypes": "6"},
+        {"orderbyfieldids": "SbId"},
+        {"filterfieldids": "MobWork", "filtervalues": "06", "operatortypes": "10"},
+    ],
+)
+async def test_unknown_filter_or_sort_field_is_profits_500(
+    afas_sim: AfasSimulator, params: dict[str, str]
+) -> None:
+    connector = "Profit_OrgPer" if "MobWork" in params.values() else "Profit_Subjects"
+    async with api(afas_sim) as http:
+        response = await http.get(f"/connectors/{connector}", params=params)
+    assert response.status_code == 500
+    body = response.json()
+    assert body["externalMessage"].startswith("Connector field '")
+    assert body["externalMessage"].endswith("' not found")
+    assert set(body) == {"externalMessage", "errorNumber", "profitLogReference"}
+
+
+async def test_skip_with_take_minus_one_is_an_error(afas_sim: AfasSimulator) -> None:
+    async with api(afas_sim) as http:
+        refused = await http.get("/connectors/Profit_Contacts", params={"skip": 0, "take": -1})
+        everything = await http.get("/connectors/Profit_Contacts", params={"take": -1})
+    assert refused.status_code == 500
+    assert everything.status_code == 200
+    assert len(everything.json()["rows"]) == afas_sim.data.count("Profit_Contacts")
+
+
+async def test_connector_outside_the_app_connector_answers_401(afas_sim: AfasSimulator) -> None:
+    afas_sim.leave_app_connector("AfasTray_Contactpersonen")
+    afas_sim.leave_app_connector("KnSubject")
+    async with api(afas_sim) as http:
+        assert (await http.get("/ProfitVersion")).status_code == 200  # the token is fine
+        assert (await http.get("/connectors/AfasTray_Contactpersonen")).status_code == 401
+        assert (await http.get("/metainfo/get/AfasTray_Contactpersonen")).status_code == 401
+        assert (await http.get("/connectors/AfasTray_Personen", params={"take": 1})).status_code == 200
+        posted = await http.post("/connectors/KnSubject", json=knsubject({"StId": 7, "Ds": "x"}))
+        assert posted.status_code == 401 and posted.content == b""
+        meta = (await http.get("/MetaInfo")).json()
+    assert "AfasTray_Contactpersonen" not in {c["id"] for c in meta["getConnectors"]}
+    assert "KnSubject" not in {c["id"] for c in meta["updateConnectors"]}
+
+
+async def test_standard_connectors_have_the_published_columns(afas_sim: AfasSimulator) -> None:
+    import json
+    from pathlib import Path
+
+    spec_dir = Path(__file__).parent / "specs" / "afas"
+    published: dict[str, set[str]] = {}
+    for name, path in (("organisaties-en-personen.openapi.json", "/connectors/Profit_OrgPer"),
+                       ("organisaties-en-personen.openapi.json", "/connectors/Profit_Contacts"),
+                       ("dossiers-en-bijlagen.openapi.json", "/connectors/Profit_Subjects"),
+                       ("dossiers-en-bijlagen.openapi.json", "/connectors/Profit_SubjectTypes")):
+        if (spec_dir / name).exists():
+            doc = json.loads((spec_dir / name).read_text(encoding="utf-8"))
+            schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            while "$ref" in schema or "rows" in schema.get("properties", {}) or schema.get("type") == "array":
+                if "$ref" in schema:
+                    node: Any = doc
+                    for part in schema["$ref"].lstrip("#/").split("/"):
+                        node = node[part]
+                    schema = node
+                elif schema.get("type") == "array":
+                    schema = schema["items"]
+                else:
+                    schema = schema["properties"]["rows"]
+            published[path.rsplit("/", 1)[1]] = set(schema["properties"])
+    async with api(afas_sim) as http:
+        served = {c: {f["id"] for f in (await http.get(f"/metainfo/get/{c}")).json()["fields"]}
+                  for c in ("Profit_OrgPer", "Profit_Contacts", "Profit_Subjects",
+                            "Profit_SubjectTypes")}
+    assert "MobWork" not in served["Profit_OrgPer"] and "BcCo" in served["Profit_OrgPer"]
+    assert {"CreateDate", "ModifiedDate"} <= served["Profit_Contacts"]
+    assert {"SubjectId", "TypeId", "Subject", "Comment", "DateCreated", "OrgPersId",
+            "ContactNr"} <= served["Profit_Subjects"]
+    assert not {"SbId", "SbTx"} & served["Profit_Subjects"]
+    for connector, columns in published.items():
+        assert served[connector] <= columns, connector  # never a column Profit does not have
+    # Profit_OrgPer's columns in AFAS's organisaties-en-personen.openapi.json (2 MB, not copied).
+    assert served["Profit_OrgPer"] == {
+        "BcCo", "Type", "SearchName", "Name", "AdressLine1", "AdressLine3", "AdressLine4",
+        "TelWork", "MailWork", "Homepage", "Note", "ChOfCommNr", "DateBirth", "BSN"}
+
+
+async def test_type_that_forbids_attachments_is_refused(afas_sim: AfasSimulator) -> None:
+    from afas_tray.demo.afas import SubjectType
+
+    afas_sim.subject_types[7] = SubjectType(attachments=False)
+    objects = [{"KnSubjectAttachment": {"Element": [
+        {"Fields": {"FileName": "a.mp3", "FileStream": base64.b64encode(b"ID3").decode()}}]}}]
+    async with api(afas_sim) as http:
+        refused = await http.post("/connectors/KnSubject",
+                                  json=knsubject({"StId": 7, "Ds": "x"}, objects))
+        plain = await http.post("/connectors/KnSubject", json=knsubject({"StId": 7, "Ds": "x"}))
+        minus_five = await http.post("/connectors/KnSubject", json=knsubject({"StId": -5, "Ds": "x"}))
+    assert refused.status_code == 500 and "bijlagen" in refused.json()["externalMessage"]
+    assert plain.status_code == 201 and minus_five.status_code == 201
+    assert len(afas_sim.subjects) == 2

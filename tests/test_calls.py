@@ -25,6 +25,7 @@ from afas_tray.calls import (
     IgnoreReason,
     OpenCard,
     UnknownCaller,
+    card_url,
 )
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.models import Match, RelationKind
@@ -545,3 +546,13 @@ def test_webbrowser_opener_opens_the_search_page_of_an_unknown_caller(tmp_path):
             break
         time.sleep(0.05)
     assert log.read_text().split() == ["https://12345.afasinsite.nl/zoeken?q=1"]
+
+
+def test_card_url_fills_the_internal_id_or_the_number() -> None:
+    bcid_tpl = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>"
+    number_tpl = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCCO>"
+    assert card_url(bcid_tpl, "1006", "1000003").endswith("?BcId=1006")
+    assert card_url(number_tpl, "1006", "1000003").endswith("?BcId=1000003")
+    # A relation without a known number opens no wrong card for <BCCO>.
+    assert card_url(number_tpl, "1006", "") is None
+    assert card_url("https://12345.afasinsite.nl/x?q=1", "1006", "1000003") is None

@@ -44,6 +44,9 @@ async def test_ring_opens_card_and_report_reaches_afas_once(
         [item] = afas.subjects
         assert item.subject == "Offerte besproken" and "Belt morgen terug." in item.text
         assert item.bcid == known.bcids[0] and item.st_id == 7
+        # The link carried the relation's number (afas.connectors.link_by = number), not its BcId.
+        relation = afas.data.find_relation(known.bcids[0])
+        assert relation is not None and afas.sent_link_ids == [relation.number]
         await until(lambda: core.board.current.outbox_backlog == 0)
     finally:
         await core.stop()

@@ -188,3 +188,34 @@ async def test_local_dates_across_the_fall_back_hour_skip_no_rows(sim: AfasSimul
     await engine.sync_once()
     assert engine.marks()["organisations"].value == "2026-10-25T03:20:00"
     assert bcids(engine, "020-5558832") == {str(org_bcid(32))}
+
+
+async def test_new_row_without_modified_date_is_found_through_created(
+        sim: AfasSimulator, tmp_path: Path) -> None:
+    """Profit may write a new row with an empty "Gewijzigd op": a modified-only filter misses it,
+    modified OR "Aangemaakt op" does not."""
+    import httpx
+
+    person = str(person_bcid(40))
+    sim.data.delete_relation(person)  # not there yet at the first sync
+    engine = engine_for(sim, tmp_path / "book.sqlite3", FakeClock())
+    assert (await engine.sync_once()).kind == "full"
+    mark = engine.marks()["persons"].value
+    sim.data.create_relation(person)  # created now, "Gewijzigd op" empty
+    sim.data.change_phone(person, "Mobiel_prive", "06-55588440")
+    sim.data._overrides[(2, 40)]["modified"] = None  # the phone came with the new row itself
+    async with httpx.AsyncClient(base_url=sim.url + "/ProfitRestServices", trust_env=False,
+                                 headers={"Authorization": _auth(sim)}) as http:
+        modified_only = (await http.get("/connectors/AfasTray_Personen", params={
+            "filterfieldids": "Gewijzigd_op", "filtervalues": mark, "operatortypes": "2",
+            "take": 100})).json()["rows"]
+    assert all(str(r["BcId"]) != person for r in modified_only)  # the old way misses it
+    cycle = await engine.sync_once()
+    assert cycle.kind == "incremental"
+    assert bcids(engine, "+31655588440") == {person}
+
+
+def _auth(sim: AfasSimulator) -> str:
+    import base64
+
+    return "AfasToken " + base64.b64encode(sim.token.encode()).decode()

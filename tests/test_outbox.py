@@ -17,7 +17,8 @@ import pytest
 from outbox_fixtures import (
     CONTACT_BCID,
     CONTACT_ID,
-    ORG_BCID,
+    CONTACT_ORG_NUMBER,
+    ORG_NUMBER,
     SUBJECTS,
     TOKEN_DATA,
     CheckingTransport,
@@ -46,7 +47,8 @@ async def sim() -> AsyncIterator[AfasSimulator]:
 
 @pytest.fixture
 def outbox(tmp_path: Path) -> Iterator[Outbox]:
-    box = Outbox(tmp_path / "db.sqlite3", settle_seconds=0.2, backoff_base=0.05, backoff_cap=0.2)
+    box = Outbox(tmp_path / "db.sqlite3", settle_seconds=0.2, processing_window=1.0,
+                 backoff_base=0.05, backoff_cap=0.2)
     yield box
     box.close()
 
@@ -69,7 +71,7 @@ def test_bodies_validate_against_afas_spec(tmp_path: Path) -> None:
     schema = knsubject_schema()
     long_subject = "Terugbelverzoek " * 30
     plain = make_item("1001", subject=long_subject, text="")
-    with_all = make_item("1002", tmp_path, audio=MP3, bcid=CONTACT_BCID, contact_id=CONTACT_ID)
+    with_all = make_item("1002", tmp_path, audio=MP3, bcid=CONTACT_ORG_NUMBER, contact_id=CONTACT_ID)
     too_big = make_item("1003", tmp_path, audio=MP3)
 
     body, info = build_body(plain, marker=marker_for(plain.key))
@@ -79,14 +81,14 @@ def test_bodies_validate_against_afas_spec(tmp_path: Path) -> None:
     assert "SbId" not in fields
     assert fields["Ds"] == long_subject[:255] and fields["StId"] == 7 and fields["Da"] == "2026-11-25T14:03:00"
     assert fields["SbTx"] == "{afas-tray:1001}"
-    assert doc["KnSubject"]["Element"]["Objects"] == [{"KnSubjectLink": {"Element": [{"Fields": {"ToBC": True, "BcId": ORG_BCID}}]}}]
+    assert doc["KnSubject"]["Element"]["Objects"] == [{"KnSubjectLink": {"Element": [{"Fields": {"ToBC": True, "BcId": ORG_NUMBER}}]}}]
     assert not info.attached
 
     body, info = build_body(with_all, marker=marker_for(with_all.key))
     doc = json.loads(body)
     jsonschema.validate(doc, schema)
     link, attachment = doc["KnSubject"]["Element"]["Objects"]
-    assert link["KnSubjectLink"]["Element"][0]["Fields"] == {"ToBC": True, "BcId": CONTACT_BCID, "CdId": int(CONTACT_ID)}
+    assert link["KnSubjectLink"]["Element"][0]["Fields"] == {"ToBC": True, "BcId": CONTACT_ORG_NUMBER, "CdId": int(CONTACT_ID)}
     att = attachment["KnSubjectAttachment"]["Element"][0]["Fields"]
     assert att["FileName"] == "gesprek-1002.mp3"
     assert base64.b64decode(att["FileStream"], validate=True) == MP3
@@ -118,7 +120,7 @@ async def test_each_report_arrives_once_with_link_and_recording(sim: AfasSimulat
     outbox.on_status = statuses.append
     items = [
         make_item("2001"),
-        make_item("2002", tmp_path / "spool", audio=MP3, bcid=CONTACT_BCID, contact_id=CONTACT_ID),
+        make_item("2002", tmp_path / "spool", audio=MP3, bcid=CONTACT_ORG_NUMBER, contact_id=CONTACT_ID),
         make_item("2003", tmp_path / "spool", audio=MP3 * 3),
     ]
     assert [outbox.enqueue(i) for i in items] == [True, True, True]
@@ -358,7 +360,7 @@ async def test_cli_lists_and_retries(sim: AfasSimulator) -> None:
     from afas_tray import cli_outbox
     from afas_tray.profile import Profile
 
-    box = Outbox(Profile.open().paths.database_file, settle_seconds=0.2)
+    box = Outbox(Profile.open().paths.database_file, settle_seconds=0.2, processing_window=1.0)
     box.enqueue(make_item("8001", subject=" "))
     box.enqueue(make_item("8002"))
     await drain_until_empty(box, sim)
@@ -387,4 +389,53 @@ async def test_cli_lists_and_retries(sim: AfasSimulator) -> None:
     row = box.get("8001")
     assert row is not None and row.state == OutboxState.PENDING
     assert run("outbox", "--state", "failed")[1].strip() in ("The outbox is empty.", "De outbox is leeg.")
+    box.close()
+
+
+def test_operator_text_is_not_read_as_rich_text_and_stays_readable(tmp_path: Path) -> None:
+    """SbTx renders markup (AFAS's "Rich text example" in OASContent's dossier file): what the
+    operator typed arrives as typed, only the markup escaped."""
+    afas_example = ("**VET**\n_Cursief_\n++Onderstrepen++\n~~Doorhalen~~\n- opsommingsteken\n"
+                    "1.Nummering\n# KOP 1\n## KOP 2\nNormaal")
+    item = make_item("1101", text=afas_example)
+    body, _info = build_body(item, marker=marker_for(item.key))
+    sbtx = json.loads(body)["KnSubject"]["Element"]["Fields"]["SbTx"]
+    assert sbtx.split("\n")[:9] == [
+        r"\*\*VET\*\*", r"\_Cursief\_", r"\+\+Onderstrepen\+\+", r"\~\~Doorhalen\~\~",
+        r"\- opsommingsteken", r"1\.Nummering", r"\# KOP 1", r"\## KOP 2", "Normaal"]
+    assert sbtx.endswith(marker_for(item.key))  # the marker the lookup searches for, as it was
+    plain = ("Klant jan_de_vries@example.nl belde over offerte_2026: 3 * 4 = 12 stuks, 1.5 uur\n"
+             "werk, 2-3 dagen; tel. +31 6-1234 5678. Pad C:\\temp\\x.")
+    item = make_item("1102", text=plain)
+    body, _info = build_body(item, marker=marker_for(item.key))
+    assert json.loads(body)["KnSubject"]["Element"]["Fields"]["SbTx"].startswith(plain + "\n")
+
+
+async def test_lookups_during_an_outage_wait_longer_each_time_up_to_the_cap(
+        tmp_path: Path, sim: AfasSimulator, unused_tcp_port: int) -> None:
+    """The answer was lost, then AFAS went away: the lookups that must come before any resend
+    fail, and nothing is posted, so the report's POST count stays; the waits between them grow
+    all the same (politeness), up to ``outage_cap``, instead of staying at the first one."""
+    now = [1_000_000.0]
+    box = Outbox(tmp_path / "db.sqlite3", settle_seconds=2.0, backoff_base=5.0,
+                 backoff_cap=900.0, outage_cap=60.0, clock=lambda: now[0])
+    box.enqueue(make_item("4401"))
+    sim.fail_next(1, "timeout")  # stored, the answer lost
+    async with fast_client(sim.url, timeout=0.3, retries=0) as client:
+        await box.drain(client, subjects_connector=SUBJECTS)
+    assert box.items()[0].unsure
+    waits = []
+    async with fast_client(f"http://127.0.0.1:{unused_tcp_port}", retries=0) as client:
+        for _ in range(12):
+            now[0] += 1000.0  # due again
+            result = await box.drain(client, subjects_connector=SUBJECTS)
+            assert result.backlog == 1 and result.next_due is not None
+            waits.append(result.next_due)
+    assert box.items()[0].attempts == 1  # posted once, never again
+    assert waits[0] <= 10.0 and max(waits) <= 60.0
+    assert min(waits[-4:]) >= 30.0  # grown to the cap (jitter 0.5-1x)
+    async with fast_client(sim.url) as client:  # AFAS back: found, not posted again
+        now[0] += 1000.0
+        result = await box.drain(client, subjects_connector=SUBJECTS)
+    assert result.recovered == 1 and marker_counts(sim) == {"4401": 1}
     box.close()

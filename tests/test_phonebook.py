@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,7 +77,12 @@ def test_detects_standard_profit_connectors() -> None:
     assert contacts.modified == "ModifiedDate"
     assert contacts.phones == ["TelWork", "MobWork", "TelPrivate", "MobPrivate"]
 
-    profile = detect_columns("contacts", "ProfitProfileContacts", PROFILE_CONTACTS, ColumnMapping())
+    # ProfitProfileContacts has CtId and CtCd: which is KnSubjectLink's CdId is not guessed.
+    with pytest.raises(ColumnError) as caught:
+        detect_columns("contacts", "ProfitProfileContacts", PROFILE_CONTACTS, ColumnMapping())
+    assert caught.value.missing == ("id",) and "CdId" in caught.value.text.nl
+    profile = detect_columns("contacts", "ProfitProfileContacts", PROFILE_CONTACTS,
+                             ColumnMapping(id="CtId"))
     assert (profile.id, profile.organisation) == ("CtId", "BcId")
     assert profile.phones == ["TeWo", "TeMb"]
 
@@ -564,3 +570,52 @@ def test_the_book_file_does_not_grow_with_every_refresh(tmp_path: Path) -> None:
             sizes.append(int(pages))
         # the previous book is dropped by the next refresh; its pages are reused
         assert sizes[4] <= sizes[2] + 2, sizes
+
+
+def test_a_match_carries_both_the_bcid_and_the_number(tmp_path: Path) -> None:
+    """KnSubjectLink takes the number by default, InSite pages may take either: keep both."""
+    with PhoneBook(tmp_path / "book.sqlite") as pb:
+        build(pb)
+        m = pb.lookup("010-5550303")[0]  # the organisation, before its contact person
+        assert (m.bcid, m.number, m.contact_id) == ("10", "100010", "")
+        # A contact's match carries its organisation's number (Profit_Contacts: OrgNumber).
+        contacts_map = detect_columns("contacts", "Profit_Contacts", PROFIT_CONTACTS,
+                                      ColumnMapping())
+        builder = pb.begin_refresh()
+        builder.add_rows("organisations", "AfasTray_Organisaties", ORG_MAP, ORGS)
+        builder.add_rows("contacts", "Profit_Contacts", contacts_map, [
+            {"ContactId": 9, "Name": "Eva Smit", "OrgNumber": "100010", "Blocked": False,
+             "TelWork": "010-5550999"}])
+        builder.commit()
+        [c] = pb.lookup("010 5550999")
+        assert (c.bcid, c.number, c.contact_id) == ("10", "100010", "9")
+
+
+def test_standard_connector_without_internal_id_keeps_the_number(tmp_path: Path) -> None:
+    orgs = detect_columns("organisations", "Profit_OrgPer", PROFIT_ORGPER, ColumnMapping())
+    with PhoneBook(tmp_path / "book.sqlite") as pb:
+        builder = pb.begin_refresh()
+        builder.add_rows("organisations", "Profit_OrgPer", orgs, [
+            {"BcCo": "100077", "Name": "Gemeente Zuid", "TelWork": "020-5557777"}])
+        builder.commit()
+        [m] = pb.lookup("020 5557777")
+        assert (m.bcid, m.number) == ("100077", "100077")
+
+
+def test_a_book_from_before_numbers_keeps_working(tmp_path: Path) -> None:
+    """The schema migration keeps an old book answering and makes the next sync a full one."""
+    path = tmp_path / "book.sqlite"
+    with PhoneBook(path) as pb:
+        build(pb)
+    conn = sqlite3.connect(path)
+    # Back to the book as it was before issue 12: no number column, one migration fewer.
+    conn.executescript(
+        "ALTER TABLE pb_relations DROP COLUMN number;"
+        "UPDATE schema_versions SET version = version - 1 WHERE module = 'phonebook';")
+    conn.close()
+    with PhoneBook(path) as again:
+        m = again.lookup("010-5550303")[0]
+        assert (m.bcid, m.name, m.number) == ("10", "Bouwbedrijf Jansen", "")
+        assert again.last_refresh is None  # the next sync refreshes fully, filling the numbers
+        build(again)
+        assert again.lookup("010-5550303")[0].number == "100010"

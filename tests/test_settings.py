@@ -66,6 +66,17 @@ def test_template_needs_bcid_and_dossier_type_numeric() -> None:
     s.afas.insite_url_template = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>"
     set_value(s, "afas.dossier_item_type", "7")
     assert s.afas.dossier_item_type == 7 and validate(s) == {}
+    # <BCCO> (the number) is a template too; -5 is a valid type, other negatives are not.
+    s.afas.insite_url_template = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCCO>"
+    set_value(s, "afas.dossier_item_type", "-5")
+    assert validate(s) == {}
+    set_value(s, "afas.dossier_item_type", "-4")
+    assert "-5" in validate(s)["afas.dossier_item_type"].en
+    set_value(s, "afas.connectors.link_by", "Id")
+    s.afas.dossier_item_type = 7
+    assert s.afas.connectors.link_by == "id" and validate(s) == {}
+    set_value(s, "afas.connectors.link_by", "bcco")
+    assert "afas.connectors.link_by" in validate(s)
 
 
 def test_save_is_atomic_json_without_secrets() -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from afas_tray.afas.client import AfasClient
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.doctor import run_checks
+from afas_tray.models import CheckResult
 from afas_tray.paths import app_paths
 from afas_tray.phonebook import PhoneBook
 from afas_tray.settings import Settings
@@ -74,6 +76,32 @@ async def test_failing_connector_is_named_and_old_book_stays(sim: AfasSimulator,
     assert settings.afas.connectors.contacts in err.value.text.en
     assert "contactpersonen" in err.value.text.nl
     assert book.size() == before and book.lookup(KNOWN["org_unique"].e164)
+
+
+async def test_401_on_the_contacts_connector_names_it_and_the_others_still_sync(
+        sim: AfasSimulator, book: PhoneBook) -> None:
+    settings = settings_for(sim.url, sim.token)
+    board = StatusBoard()
+    engine = SyncEngine(settings, book, board)
+    await engine.sync_once()  # full refresh: all three
+    contact = KNOWN["contact_direct"]
+    assert book.lookup(contact.e164)
+    contacts_id = settings.afas.connectors.contacts
+    sim.leave_app_connector(contacts_id)  # a consultant rebuilt the App connector without it
+    renamed = KNOWN["org_unique"].bcids[0]
+    sim._mutate({"op": "rename", "id": renamed, "value": "Nieuwe Naam B.V."})
+    full = await engine.refresh_once()  # a full refresh: the others refresh, contacts are kept
+    assert set(full.kept) == {"contacts"} and contacts_id in full.kept["contacts"].en
+    assert "App connector" in full.kept["contacts"].en
+    assert book.lookup(contact.e164), "the contact persons' previous data stays"
+    assert any(m.name == "Nieuwe Naam B.V." for m in book.lookup(KNOWN["org_unique"].e164))
+    status = board.current
+    assert status.state == State.IDLE and status.message is not None
+    assert contacts_id in status.message.en
+    cycle = await engine.sync_once()  # incremental: the same, and no fatal stop
+    assert cycle.kind == "incremental" and set(cycle.kept) == {"contacts"}
+    assert set(cycle.rows) == {"organisations", "persons"}
+    assert book.lookup(contact.e164)
 
 
 @pytest.fixture
@@ -184,13 +212,23 @@ async def test_doctor_names_each_connector(sim: AfasSimulator) -> None:
     settings = settings_for(sim.url, sim.token)
     results = [r async for r in run_checks(settings)]
     assert all(r.ok for r in results), [str(r.detail) for r in results if not r.ok]
-    connectors = [r for r in results if r.key.startswith("connector.")]
+    connectors = [r for r in results if r.key.split(".")[-1] in settings.afas.connectors.ids()]
     assert [settings.afas.connectors.ids()[r.key.split(".")[1]] in r.title.en for r in connectors] == [True] * 3
+    by_key = {r.key: r for r in results}
+    assert by_key["connector.knsubject"].ok
+    assert by_key["connector.dossier_items"].ok and "SubjectId" in by_key["connector.dossier_items"].detail.en
     sim.remove_connector(settings.afas.connectors.persons)
     results = [r async for r in run_checks(settings)]
     failed = [r for r in results if not r.ok]
     assert [r.key for r in failed] == ["connector.persons"]
     assert settings.afas.connectors.persons in failed[0].title.en
+    # Every connector the app uses is checked, KnSubject among /MetaInfo's updateConnectors.
+    sim.remove_connector(settings.afas.connectors.persons, False)
+    sim.leave_app_connector("KnSubject")
+    sim.leave_app_connector("Profit_Subjects")
+    failed = [r for r in [r async for r in run_checks(settings)] if not r.ok]
+    assert [r.key for r in failed] == ["connector.knsubject", "connector.dossier_items"]
+    assert "KnSubject" in failed[0].detail.en and "Profit_Subjects" in failed[1].detail.en
 
 
 async def test_doctor_wrong_token_and_unreachable_host(sim: AfasSimulator) -> None:
@@ -221,7 +259,7 @@ def test_cli_doctor_sync_lookup_end_to_end(tmp_path: Path) -> None:
         assert r.returncode == 0
         doctor = _cli("doctor")
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-        assert doctor.stdout.count("[OK  ] GetConnector") == 3
+        assert doctor.stdout.count("[OK  ] GetConnector") == 4  # three + the dossier connector
         sync = _cli("sync", "--once")
         assert sync.returncode == 0 and "Phone book synced" in sync.stdout
         hit = _cli("lookup", "020 555 0101")
@@ -235,3 +273,100 @@ def test_cli_doctor_sync_lookup_end_to_end(tmp_path: Path) -> None:
         assert doctor.returncode == 1 and "[FAIL] GetConnector AfasTray_Personen" in doctor.stdout
     log_text = "".join(p.read_text() for p in app_paths().log_dir.glob("*.log*"))
     assert thread.simulator.token_data not in log_text
+
+
+async def test_doctor_shows_the_link_value_and_card_of_a_sample_relation(sim: AfasSimulator) -> None:
+    settings = settings_for(sim.url, sim.token)
+    first = min(sim.data.rows(settings.afas.connectors.organisations), key=lambda r: r["Nummer"])
+    number, bcid = first["Nummer"], str(first["BcId"])
+    assert number != bcid
+    by_key = {r.key: r for r in [r async for r in run_checks(settings)]}
+    sample = by_key["link.sample"]
+    assert sample.ok and not sample.warning
+    assert f"BcId {number} (number)" in sample.detail.en  # the number by default
+    assert f"verkooprelatie-prs?BcId={bcid}" in sample.detail.en  # <BCID>: the internal id
+    settings.afas.connectors.link_by = "id"
+    settings.afas.insite_url_template = f"{sim.url}/insite/verkooprelatie-prs?BcId=<BCCO>"
+    sample = {r.key: r for r in [r async for r in run_checks(settings)]}["link.sample"]
+    assert f"BcId {bcid} (id)" in sample.detail.en
+    assert f"verkooprelatie-prs?BcId={number}" in sample.detail.nl  # <BCCO>: the number
+    # A standard connector (Profit_OrgPer) has only the number: link and <BCCO> use it.
+    settings.afas.connectors.organisations = "Profit_OrgPer"
+    settings.afas.connectors.link_by = "number"
+    sample = {r.key: r for r in [r async for r in run_checks(settings)]}["link.sample"]
+    assert sample.ok and "(number)" in sample.detail.en
+
+
+async def test_passing_403s_do_not_stop_the_sync_a_lasting_one_does(
+        sim: AfasSimulator, book: PhoneBook) -> None:
+    settings = settings_for(sim.url, sim.token)
+    sim.fail_next(2, 403)  # AFAS under load: two passing refusals
+    async with AfasClient(settings.afas.host, settings.afas.token, backoff_base=0.01) as client:
+        result = await full_refresh(client, settings, book)
+    assert result.rows["organisations"] > 0 and book.lookup(KNOWN["org_unique"].e164)
+    sim.fail_next(4, 403)  # more than the client's retries: the IP restriction is believed
+    async with AfasClient(settings.afas.host, settings.afas.token, backoff_base=0.01) as client:
+        with pytest.raises(SyncError) as err:
+            await full_refresh(client, settings, book)
+    assert err.value.fatal and "IP" in err.value.text.en
+    assert book.lookup(KNOWN["org_unique"].e164)  # the old book stays
+
+
+async def test_doctor_reads_the_dossier_item_type_settings(sim: AfasSimulator) -> None:
+    from afas_tray.demo.afas import SubjectType
+
+    settings = settings_for(sim.url, sim.token)
+    settings.afas.dossier_item_type = 7
+
+    async def check() -> CheckResult:
+        return {r.key: r for r in [r async for r in run_checks(settings)]}["dossier_type"]
+
+    result = await check()
+    assert result.ok and not result.warning and "text allowed" in result.detail.en
+    assert "organisation + contact (16)" in result.detail.en  # named: the connector cannot show it
+    sim.subject_types[7] = SubjectType(attachments=False)
+    settings.afas.sync_mp3 = True
+    result = await check()
+    assert result.ok and result.warning and "Bestand koppelen" in result.detail.nl
+    sim.subject_types[7] = SubjectType(text=False)
+    assert not (await check()).ok
+    settings.afas.dossier_item_type = 8
+    result = await check()
+    assert not result.ok and "8" in result.detail.en
+    settings.afas.dossier_item_type = -5  # AFAS: integrations may insert on free types and -5
+    result = await check()
+    assert result.ok and "-5" in result.detail.en
+    sim.leave_app_connector("Profit_SubjectTypes")  # the token may not read it: a warning
+    settings.afas.dossier_item_type = 7
+    result = await check()
+    assert result.ok and result.warning and "Profit_SubjectTypes" in result.detail.en
+
+
+async def test_full_refresh_sorts_on_the_integer_key_and_pages_by_key(
+        sim: AfasSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AFAS: sort on integer fields; past large offsets "key > last" instead of deep skips.
+    A refresh that leaves skip early builds the same book as one that never does."""
+    import afas_tray.afas.client as client_module
+    from afas_tray.phonebook import DetectedMapping
+    from afas_tray.sync import detect_mapping
+
+    monkeypatch.setattr(client_module, "MAX_ROWS_PER_PAGE", 40)  # many pages of a small book
+
+    settings = settings_for(sim.url, sim.token)
+    async with default_client(settings) as client:
+        orgs, _ = await detect_mapping(client, settings, "organisations")
+        contacts, _ = await detect_mapping(client, settings, "contacts")
+    assert isinstance(orgs, DetectedMapping) and isinstance(contacts, DetectedMapping)
+    assert (orgs.sort_key, orgs.sort_int) == ("BcId", True)  # not Nummer (a string)
+    assert contacts.sort_key == "Contact_id"
+    books = []
+    for keyset_after in (None, 50):
+        with PhoneBook(tmp_path / f"book-{keyset_after}.sqlite3") as book:
+            async with AfasClient(settings.afas.host, settings.afas.token) as client:
+                client.keyset_after = keyset_after
+                sim.reset_stats()
+                result = await full_refresh(client, settings, book)
+                assert sim.stats()["requests"] > 10  # many pages, each way
+            books.append((book.size(), book.numbers(), dict(result.rows),
+                          [m.bcid for m in book.lookup(KNOWN["org_unique"].e164)]))
+    assert books[0] == books[1] and books[0][0] > 0

@@ -26,6 +26,7 @@ from afas_tray.afas.errors import (
     AfasAuthError,
     AfasBadReply,
     AfasConnectionError,
+    AfasConnectorNotAllowed,
     AfasError,
     AfasForbidden,
     AfasNotFound,
@@ -42,6 +43,8 @@ API_PATH = "/ProfitRestServices"
 MAX_ROWS_PER_PAGE = 5000
 MAX_CELLS_PER_PAGE = 150_000  # AFAS's advice: columns x rows per request
 MAX_QUERY_CHARS = 2000  # IIS in front of Profit answers 404 past this
+# AFAS's documentation (OASContent, "limits"): a token may make up to 5 simultaneous calls.
+MAX_PARALLEL_CALLS = 5
 
 
 class Op(IntEnum):
@@ -108,6 +111,20 @@ def encode_filters(filters: FilterSpec) -> dict[str, str]:
     }
 
 
+# AFAS (OASContent, paging): "past 100,000 the speed is no longer acceptable" with skip. From
+# there on a page asks for the rows after the last key seen (key > last, operator 4) instead.
+KEYSET_AFTER = 100_000
+
+
+def _and_each(filters: FilterSpec, extra: Filter) -> list[list[Filter]]:
+    """``filters`` with ``extra`` added to every OR group (AND)."""
+    if not filters:
+        return [[extra]]
+    if isinstance(filters[0], Filter):
+        return [[*cast(Sequence[Filter], filters), extra]]
+    return [[*g, extra] for g in cast(Sequence[Sequence[Filter]], filters) if g] or [[extra]]
+
+
 def page_size(columns: int | None, take: int | None = None) -> int:
     """Rows per page: at most 5,000 and at most 150,000 cells."""
     size = MAX_ROWS_PER_PAGE if take is None else max(1, min(take, MAX_ROWS_PER_PAGE))
@@ -152,13 +169,15 @@ class AfasClient:
         host: str,
         token: str,
         *,
-        max_in_flight: int = 5,
+        max_in_flight: int = MAX_PARALLEL_CALLS,
         timeout: float = 60,
         retries: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
         max_retry_after: float = 60.0,
+        integration_id: str = "",
+        forbidden_retries: int = 3,
     ) -> None:
         host = host.strip().rstrip("/")
         if not host.lower().startswith(("http://", "https://")):
@@ -173,11 +192,22 @@ class AfasClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
+        # AFAS has been seen to answer passing 403s under load: a few retries before the IP
+        # restriction is believed (a 403 is refused before Profit handles it: safe for a POST).
+        self.forbidden_retries = forbidden_retries
+        # Rows after which iter_pages(keyset=...) leaves skip for "key > last" (None: never).
+        self.keyset_after: int | None = KEYSET_AFTER
         self.requests_made = 0  # HTTP attempts, retries included (benchmarks, tests)
-        self._semaphore = asyncio.Semaphore(max_in_flight)
+        self._semaphore = asyncio.Semaphore(min(max_in_flight, MAX_PARALLEL_CALLS))
+        # True once /ProfitVersion accepted the token: a later 401 then names its connector.
+        self._token_ok: bool | None = None
+        headers = {"Authorization": auth_header(token), "Accept": "application/json"}
+        if integration_id.strip():
+            # AFAS asks partners to identify their integration with this header (OASContent).
+            headers["IntegrationId"] = integration_id.strip()
         self._http = httpx.AsyncClient(
             base_url=host + API_PATH,
-            headers={"Authorization": auth_header(token), "Accept": "application/json"},
+            headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             limits=httpx.Limits(
                 max_connections=max_in_flight, max_keepalive_connections=max_in_flight
@@ -225,6 +255,7 @@ class AfasClient:
             {"Content-Type": "application/json; charset=utf-8"} if content is not None else None
         )
         attempt = 0
+        forbidden = 0
         while True:
             error: AfasError
             try:
@@ -251,6 +282,12 @@ class AfasClient:
                     raise error from exc
                 cause = exc
             else:
+                if response.status_code == 401 and connector and await self._token_accepted():
+                    raise AfasConnectorNotAllowed(connector)
+                if response.status_code == 403 and forbidden < self.forbidden_retries:
+                    await asyncio.sleep(self._backoff(forbidden))
+                    forbidden += 1
+                    continue
                 if response.status_code != 503:
                     self._raise_for_status(response, connector)
                     return response
@@ -268,6 +305,17 @@ class AfasClient:
                 raise error from cause
             await asyncio.sleep(self._backoff(attempt))
             attempt += 1
+
+    async def _token_accepted(self) -> bool:
+        """Whether ``/ProfitVersion`` takes the token (asked once per client, on a first 401)."""
+        if self._token_ok is None:
+            try:
+                await self.profit_version()
+            except AfasAuthError:
+                self._token_ok = False
+            except AfasError:
+                return False  # unknown: report the 401 as the token's
+        return bool(self._token_ok)
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float | None:
@@ -329,7 +377,15 @@ class AfasClient:
         data = await self._get_json("/ProfitVersion")
         if not isinstance(data, dict) or not isinstance(data.get("version"), str):
             raise AfasBadReply("no version")
+        self._token_ok = True
         return str(data["version"])
+
+    async def meta_overview(self) -> dict[str, Any]:
+        """``GET /MetaInfo`` as it is: ``getConnectors``, ``updateConnectors``, ``info``."""
+        data = await self._get_json("/MetaInfo")
+        if not isinstance(data, dict):
+            raise AfasBadReply("no MetaInfo")
+        return data
 
     async def list_connectors(self) -> list[dict[str, Any]]:
         """The GetConnectors this token may use: ``[{"id", "description"}, …]``."""
@@ -386,32 +442,49 @@ class AfasClient:
         filters: FilterSpec = (),
         fields_count: int | None = None,
         take: int | None = None,
+        keyset: str | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """All rows, page by page, in a stable order (``order_by`` fields, ``-`` = descending).
 
         ``take`` caps the page size (default: as large as AFAS advises); without ``take`` or
         ``fields_count`` the column count comes from metainfo (one extra request). The next page
-        is fetched while the caller handles the current one.
+        is fetched while the caller handles the current one. ``keyset``: the sole (ascending,
+        unique, integer) sort column; past ``keyset_after`` rows the pages ask for the rows
+        whose key is greater than the last one seen rather than skipping deeper.
         """
         if not order_by:
             raise ValueError("order_by is required: AFAS pages are only stable when sorted")
+        if keyset is not None and list(order_by) != [keyset]:
+            raise ValueError("keyset paging needs the key as the only sort column")
         if fields_count is None and take is None:
             fields_count = len((await self.metainfo(connector_id)).fields)
         size = page_size(fields_count, take)
-        base = {"orderbyfieldids": ",".join(order_by), **encode_filters(filters)}
+        order = {"orderbyfieldids": ",".join(order_by)}
+        base = {**order, **encode_filters(filters)}
 
-        def fetch(skip: int) -> asyncio.Task[list[dict[str, Any]]]:
+        def fetch(skip: int, after: Any = None) -> asyncio.Task[list[dict[str, Any]]]:
+            params = base
+            if after is not None:
+                assert keyset is not None
+                params = {**order, **encode_filters(_and_each(filters, Filter(keyset, Op.GT, after)))}
             return asyncio.ensure_future(
-                self.get_page(connector_id, {"skip": str(skip), "take": str(size), **base})
+                self.get_page(connector_id, {"skip": str(skip), "take": str(size), **params})
             )
 
         skip = 0
+        keyset_from = self.keyset_after if keyset is not None else None
         pending: asyncio.Task[list[dict[str, Any]]] | None = fetch(0)
         try:
             while pending is not None:
                 task, pending = pending, None
                 rows = await task
-                pending = fetch(skip + size) if len(rows) >= size else None
+                if len(rows) >= size:
+                    last = rows[-1].get(keyset) if keyset is not None else None
+                    if keyset_from is not None and skip + size >= keyset_from and isinstance(
+                            last, int) and not isinstance(last, bool):
+                        pending = fetch(0, last)  # the next rows after the last key: no deep skip
+                    else:
+                        pending = fetch(skip + size)
                 skip += size
                 if rows:
                     yield rows
@@ -429,9 +502,11 @@ class AfasClient:
         filters: FilterSpec = (),
         fields_count: int | None = None,
         take: int | None = None,
+        keyset: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         pages = self.iter_pages(
-            connector_id, order_by=order_by, filters=filters, fields_count=fields_count, take=take
+            connector_id, order_by=order_by, filters=filters, fields_count=fields_count, take=take,
+            keyset=keyset,
         )
         try:
             async for page in pages:

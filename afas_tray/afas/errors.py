@@ -60,6 +60,25 @@ class AfasAuthError(AfasError):
         )
 
 
+class AfasConnectorNotAllowed(AfasAuthError):
+    """401 on one connector while ``/ProfitVersion`` accepts the token: that connector is not in
+    the App connector (AFAS help: "GetConnector of UpdateConnector is niet toegevoegd aan de
+    AppConnector"). Not the token's fault: the other connectors go on working."""
+
+    def __init__(self, connector: str) -> None:
+        AfasError.__init__(
+            self,
+            T(
+                f"AFAS accepts the token but not for connector '{connector}': add it to the App "
+                "connector in Profit (General > Management > App connector).",
+                f"AFAS accepteert het token, maar niet voor connector '{connector}': voeg hem toe "
+                "aan de app connector in Profit (Algemeen > Beheer > App connector).",
+            ),
+            status=401,
+            connector=connector,
+        )
+
+
 class AfasForbidden(AfasError):
     """403: the AFAS environment only admits certain IP addresses."""
 
@@ -154,7 +173,7 @@ class AfasUnavailable(AfasError):
 
 
 class AfasTooLarge(AfasError):
-    """413: the request body passed AFAS's 75 MB limit."""
+    """413: the request body passed AFAS's limit of 75,000,000 bytes."""
 
     def __init__(self, connector: str | None = None) -> None:
         super().__init__(

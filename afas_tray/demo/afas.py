@@ -11,6 +11,11 @@ server's behaviour is not published:
 * ``KnSubjectLink.BcId`` accepts the relation's BcId or its number (BcCo).
 * Text filters and ordering ignore case, as Profit's SQL Server collation does; empty values
   sort first.
+* Refusals as Profit's: a filter or sort on a field the connector lacks is a 500 "Connector
+  field '…' not found"; ``skip`` with ``take=-1`` is a 500; a connector that exists but is not
+  in the App connector (``leave_app_connector``) answers 401 with the token still valid.
+* ``subject_types`` holds a dossier item type's settings (text, attachments, destinations);
+  the wording of Profit's refusal of an attachment on a type that forbids it is a guess.
 
 Run it on its own::
 
@@ -33,7 +38,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from itertools import islice
 from typing import Any
 
@@ -54,7 +59,7 @@ from afas_tray.demo.server_thread import ServerThread, serve_until_interrupted
 
 DEFAULT_TOKEN_DATA = "5E3C0DE5A17A5D3E40A1F0CE11DEAD00B16B00B5C0FFEE0FACADE15BADC0DE42"
 PROFIT_VERSION = "25.4.2"
-MAX_BODY_BYTES = 75 * 1024 * 1024
+MAX_BODY_BYTES = 75_000_000  # AFAS: a request is at most 75 MB
 MAX_QUERY_CHARS = 2000
 SUBJECTS_CONNECTOR = "Profit_Subjects"
 PROFIT_ERROR_NUMBER = -2146232832  # the .NET HRESULT Profit puts in most errorNumber fields
@@ -64,19 +69,53 @@ _TOKEN_RE = re.compile(
 )
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
+# Profit_Subjects with the columns of AFAS's dossiers-en-bijlagen OpenAPI file (not KnSubject's
+# field names SbId/SbTx: a filter on those is an unknown field there). ``OrgPersId`` is a string
+# in that file: the simulator fills it with the relation's number (BcCo); DateCreated is the
+# item's date (Da).
 SUBJECTS_DEF = ConnectorDef(
     SUBJECTS_CONNECTOR,
     "Dossieritems",
     (
-        FieldDef("SbId", "Dossieritem", "int", 9),
-        FieldDef("StId", "Type dossieritem", "int", 9),
-        FieldDef("Ds", "Onderwerp", "string", 255),
-        FieldDef("SbTx", "Toelichting", "string", 0),
-        FieldDef("Da", "Datum", "date", 0),
-        FieldDef("BcId", "Organisatie/persoon", "string", 15),
+        FieldDef("TypeId", "Type dossieritem", "int", 9),
+        FieldDef("SubjectId", "Dossieritem", "int", 9),
+        FieldDef("DateCreated", "Datum", "date", 0),
+        FieldDef("Subject", "Onderwerp", "string", 255),
+        FieldDef("Comment", "Toelichting", "string", 0),
+        FieldDef("Status", "Status", "string", 10),
+        FieldDef("OrgPersId", "Organisatie/persoon", "string", 15),
+        FieldDef("ContactNr", "Contact", "int", 9),
+        FieldDef("Afgehandeld", "Afgehandeld", "boolean", 1),
     ),
-    "SbId",
+    "SubjectId",
 )
+SUBJECT_TYPES_CONNECTOR = "Profit_SubjectTypes"
+SUBJECT_TYPES_DEF = ConnectorDef(
+    SUBJECT_TYPES_CONNECTOR,
+    "Typen dossieritems",
+    (
+        FieldDef("SubjectTypeId", "Type dossieritem", "int", 9),
+        FieldDef("Description", "Omschrijving", "string", 80),
+        FieldDef("Comment", "Toelichting", "boolean", 1),
+        FieldDef("SubjectText", "Aanleiding", "boolean", 1),
+        FieldDef("LinkFile", "Bestand koppelen", "boolean", 1),
+        FieldDef("VisibleInsite", "Zichtbaar in InSite", "boolean", 1),
+        # No destination columns: dossiers-en-bijlagen.openapi.json's Profit_SubjectTypes has
+        # none; AFAS's howto-workflow-acties shows a wrong destination only as a refusal.
+    ),
+    "SubjectTypeId",
+)
+
+
+@dataclass
+class SubjectType:
+    """What a dossier item type allows (Profit: Dossier > Beheer > Type dossieritem)."""
+
+    description: str = "Telefoonnotitie"
+    text: bool = True  # SbTx (Toelichting) enabled
+    attachments: bool = True  # "Bestand koppelen"
+    dest_org_person: bool = True  # destination organisation/person (3)
+    dest_org_contact: bool = True  # destination organisation + contact (16)
 
 UPDATE_CONNECTORS = [
     {"id": "KnSubject", "description": "Dossieritem"},
@@ -210,9 +249,8 @@ def parse_filters(params: dict[str, str], cdef: ConnectorDef) -> list[list[Predi
         for fid, fval, fop in zip(fids, fvals, fops, strict=True):
             field = fields.get(fid.strip().casefold())
             if field is None:
-                raise ProfitError(
-                    f"Het filterveld '{fid}' bestaat niet in de GetConnector '{cdef.id}'."
-                )
+                # What Profit answers for a filter on a column the connector does not have.
+                raise ProfitError(f"Connector field '{fid.strip()}' not found")
             try:
                 op = int(fop)
             except ValueError:
@@ -280,10 +318,16 @@ class AfasSimulator:
         self.hang_seconds = hang_seconds
         self.token_revoked = False
         self.removed_connectors: set[str] = set()
+        # Connectors that exist in Profit but are not in the token's App connector: 401, as
+        # Profit answers ("GetConnector of UpdateConnector is niet toegevoegd aan de AppConnector").
+        self.outside_app: set[str] = set()
+        self.subject_types: dict[int, SubjectType] = {}  # settings per type; others allow all
+        self.integration_ids: collections.Counter[str] = collections.Counter()
         self.dossier_item_types: set[int] | None = None  # None: any positive number is a type
         self.allowed_ips: set[str] | None = None  # None: no IP restriction (else 403 for others)
         self.subjects: list[DossierItem] = []
         self.relations_api = RelationsApi()  # POST KnPerson / KnOrganisation
+        self.sent_link_ids: list[str] = []  # KnSubjectLink BcId values as sent (number or BcId)
         self._next_sbid = 50001
         self._failures: collections.deque[tuple[str, int]] = collections.deque()
         self._cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -306,11 +350,14 @@ class AfasSimulator:
         return token_xml(self.token_data)
 
     def fail_next(self, count: int = 1, status: int | str = 500, retry_after: int = 1) -> None:
-        """Fail the next ``count`` Profit requests: 500, 503 (with ``retry_after``) or
-        ``"timeout"`` (handled, then no answer for ``hang_seconds``)."""
+        """Fail the next ``count`` Profit requests: 500, 503 (with ``retry_after``), 403 (a
+        passing IP-restriction refusal, as AFAS has been seen to answer under load; the request
+        is not handled), ``"timeout"`` (handled, then no answer for ``hang_seconds``) or
+        ``"slow"`` (handled only after ``hang_seconds``, also when the client has given up: AFAS
+        goes on processing a request for up to 900 s)."""
         kind = str(status)
-        if kind not in ("500", "503", "timeout"):
-            raise ValueError("status must be 500, 503 or 'timeout'")
+        if kind not in ("500", "503", "403", "timeout", "slow"):
+            raise ValueError("status must be 500, 503, 403, 'timeout' or 'slow'")
         self._failures.extend([(kind, retry_after)] * count)
 
     def revoke_token(self, revoked: bool = True) -> None:
@@ -322,6 +369,14 @@ class AfasSimulator:
             self.removed_connectors.add(key)
         else:
             self.removed_connectors.discard(key)
+
+    def leave_app_connector(self, connector_id: str, outside: bool = True) -> None:
+        """Take a connector out of the App connector (it answers 401) or put it back."""
+        key = connector_id.casefold()
+        if outside:
+            self.outside_app.add(key)
+        else:
+            self.outside_app.discard(key)
 
     def reset_stats(self) -> None:
         self.requests = self.rows_served = self.peak_concurrent = self.insite_hits = 0
@@ -340,16 +395,38 @@ class AfasSimulator:
         }
 
     def subject_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for s in self.subjects:
+            relation = self.data.find_relation(s.bcid) if s.bcid else None
+            contact = next((link.get("CdId") for link in s.links if link.get("CdId")), None)
+            rows.append({
+                "TypeId": s.st_id,
+                "SubjectId": s.sb_id,
+                "DateCreated": s.date,
+                "Subject": s.subject,
+                "Comment": s.text,
+                "Status": None,
+                "OrgPersId": relation.number if relation is not None else None,
+                "ContactNr": int(contact) if contact else None,
+                "Afgehandeld": False,
+            })
+        return rows
+
+    def subject_type_rows(self) -> list[dict[str, Any]]:
+        # Listed: the types with settings of their own, and the known types (any positive number
+        # is one when ``dossier_item_types`` is None: then the demo's 7 stands for them).
+        known = {7} if self.dossier_item_types is None else set(self.dossier_item_types)
+        types = {st: SubjectType() for st in known} | self.subject_types
         return [
             {
-                "SbId": s.sb_id,
-                "StId": s.st_id,
-                "Ds": s.subject,
-                "SbTx": s.text,
-                "Da": s.date,
-                "BcId": s.bcid,
+                "SubjectTypeId": st,
+                "Description": t.description,
+                "Comment": t.text,
+                "SubjectText": False,
+                "LinkFile": t.attachments,
+                "VisibleInsite": True,
             }
-            for s in self.subjects
+            for st, t in sorted(types.items())
         ]
 
     # -- life cycle ------------------------------------------------------------------------
@@ -412,6 +489,8 @@ class AfasSimulator:
             failure = self._failures.popleft() if self._failures else None
             if failure and failure[0] == "500":
                 return _error_response("Er is een onverwachte fout opgetreden.")
+            if failure and failure[0] == "403":
+                return web.Response(status=403)
             if failure and failure[0] == "503":
                 body = {
                     "error": {
@@ -432,6 +511,27 @@ class AfasSimulator:
                 return web.Response(status=403)
             if not self._authorised(request):
                 return web.Response(status=401)  # Profit: empty body
+            integration = request.headers.get("IntegrationId")
+            if integration:
+                self.integration_ids[integration] += 1
+            if len(lower) >= 2 and lower[0] in ("connectors", "metainfo"):
+                target = lower[2] if lower[:2] == ["metainfo", "get"] and len(lower) > 2 else lower[1]
+                if target in self.outside_app or (
+                    target == "knsubjectattachment" and "knsubject" in self.outside_app
+                ):
+                    return web.Response(status=401)  # valid token, connector not in the App connector
+            if failure and failure[0] == "slow":
+                await request.read()  # Profit has the request (aiohttp keeps the body)
+
+                async def work() -> web.StreamResponse:
+                    await asyncio.sleep(self.hang_seconds)
+                    try:
+                        return await self._route(request, parts, lower)
+                    except ProfitError as exc:
+                        return _error_response(exc.message)
+
+                # Shielded: the work goes on when the client hangs up, as in Profit.
+                return await asyncio.shield(asyncio.ensure_future(work()))
             try:
                 response = await self._route(request, parts, lower)
             except ProfitError as exc:
@@ -469,10 +569,12 @@ class AfasSimulator:
         if lower == ["profitversion"] and method == "GET":
             return web.json_response({"version": PROFIT_VERSION})
         if lower == ["metainfo"] and method == "GET":
-            gets = [{"id": c.id, "description": c.description} for c in self._connectors().values()]
+            gets = [{"id": c.id, "description": c.description}
+                    for c in self._connectors().values() if c.id.casefold() not in self.outside_app]
+            updates = [u for u in UPDATE_CONNECTORS if u["id"].casefold() not in self.outside_app]
             return web.json_response(
                 {
-                    "updateConnectors": UPDATE_CONNECTORS + self.relations_api.update_connectors(),
+                    "updateConnectors": updates + self.relations_api.update_connectors(),
                     "getConnectors": gets,
                     "info": {
                         "envid": "O12345AA",
@@ -513,7 +615,7 @@ class AfasSimulator:
         return web.Response(status=404)
 
     def _connectors(self) -> dict[str, ConnectorDef]:
-        all_defs = [*CONNECTORS.values(), SUBJECTS_DEF]
+        all_defs = [*CONNECTORS.values(), SUBJECTS_DEF, SUBJECT_TYPES_DEF]
         if self.key_connectors:
             all_defs += KEY_CONNECTORS.values()
         return {
@@ -529,6 +631,9 @@ class AfasSimulator:
             take = int(params.get("take", "100") or 100)
         except ValueError:
             raise ProfitError("De waarde voor skip of take is ongeldig.") from None
+        if take < 0 and "skip" in params:
+            # AFAS's documentation: skip together with take=-1 is an error.
+            raise ProfitError("Skip kan niet gebruikt worden in combinatie met take -1.")
         fields = {f.id.casefold(): f for f in cdef.fields}
         order: list[tuple[str, bool, str]] = []
         for item in (s.strip() for s in params.get("orderbyfieldids", "").split(",")):
@@ -537,15 +642,13 @@ class AfasSimulator:
             desc = item.startswith("-")
             field = fields.get(item.lstrip("-").casefold())
             if field is None:
-                raise ProfitError(
-                    f"Het sorteerveld '{item.lstrip('-')}' bestaat niet in de GetConnector '{cdef.id}'."
-                )
+                raise ProfitError(f"Connector field '{item.lstrip('-')}' not found")
             order.append((field.id, desc, field.data_type))
         groups = parse_filters(params, cdef)
         limit = None if take < 0 else take
 
         if (
-            cdef.id != SUBJECTS_CONNECTOR
+            cdef.id not in (SUBJECTS_CONNECTOR, SUBJECT_TYPES_CONNECTOR)
             and not groups
             and (
                 not order
@@ -555,6 +658,11 @@ class AfasSimulator:
         ):
             # Natural key order without filters: only the asked rows are ever generated.
             rows = list(islice(self.data.rows(cdef.id, skip), limit))
+        elif (after := self._keyset_after(cdef, order, groups)) is not None:
+            # "key > last" on the (integer) key in key order: Profit seeks its index; here a
+            # binary search over the natural order, then only the asked rows.
+            rows = list(islice(self.data.rows(cdef.id, self._position_after(cdef, after) + skip),
+                               limit))
         else:
             rows = self._query(cdef, order, groups, params)[
                 skip : None if limit is None else skip + limit
@@ -563,6 +671,32 @@ class AfasSimulator:
         body = _DUMPS({"skip": skip, "take": take, "rows": rows})
         self.bytes_served += len(body)
         return web.Response(text=body, content_type="application/json")
+
+    @staticmethod
+    def _keyset_after(cdef: ConnectorDef, order: list[tuple[str, bool, str]],
+                      groups: list[list[Predicate]]) -> int | None:
+        """The value of a lone ``key > value`` filter on an integer key sorted ascending."""
+        if cdef.id in (SUBJECTS_CONNECTOR, SUBJECT_TYPES_CONNECTOR) or len(groups) != 1:
+            return None
+        if len(groups[0]) != 1 or (order and order != [(cdef.key, False, "int")]):
+            return None
+        field, op, wanted, _raw, dtype = groups[0][0]
+        if field != cdef.key or op != 4 or dtype != "int" or not isinstance(wanted, int):
+            return None
+        return wanted
+
+    def _position_after(self, cdef: ConnectorDef, value: int) -> int:
+        """Position of the first row (natural order) whose key is greater than ``value``."""
+        lo, hi = 0, self.data.count(cdef.id)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = next(self.data.rows(cdef.id, mid), None)
+            key = row.get(cdef.key) if row is not None else None
+            if key is not None and int(key) <= value:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def _query(
         self,
@@ -576,13 +710,17 @@ class AfasSimulator:
             params.get("filtervalues"),
             params.get("operatortypes"),
         )
-        key = (cdef.id, tuple(order), filter_key, self.data.version, len(self.subjects))
+        key = (cdef.id, tuple(order), filter_key, self.data.version, len(self.subjects),
+               repr((self.subject_types, self.dossier_item_types))
+               if cdef.id == SUBJECT_TYPES_CONNECTOR else "")
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         source: Iterator[dict[str, Any]]
         if cdef.id == SUBJECTS_CONNECTOR:
             source = iter(self.subject_rows())
+        elif cdef.id == SUBJECT_TYPES_CONNECTOR:
+            source = iter(self.subject_type_rows())
         else:
             since = _changed_since(groups)
             changed = None if since is None else self.data.changed_rows(cdef.id, since)
@@ -635,11 +773,14 @@ class AfasSimulator:
         if st_id is None or st_id == "":
             raise ProfitError("Type dossieritem: verplicht veld is niet gevuld.")
         if isinstance(st_id, bool) or not (
-            isinstance(st_id, int) or (isinstance(st_id, str) and st_id.strip().isdigit())
+            isinstance(st_id, int) or (isinstance(st_id, str) and st_id.strip().lstrip("-").isdigit())
         ):
             raise ProfitError(f"Type dossieritem: de waarde '{st_id}' is geen geldig getal.")
         st = int(st_id)
-        if st <= 0 or (self.dossier_item_types is not None and st not in self.dossier_item_types):
+        # -5 is a type integrations may use (AFAS: free types and -5); 0 and other negatives not.
+        if (st <= 0 and st != -5) or (
+            self.dossier_item_types is not None and st not in self.dossier_item_types and st != -5
+        ):
             raise ProfitError(f"Type dossieritem '{st}' bestaat niet.")
         ds = fields.get("Ds")
         if not isinstance(ds, str) or not ds.strip():
@@ -660,6 +801,20 @@ class AfasSimulator:
             except ValueError:
                 raise ProfitError(f"Datum: de waarde '{date}' is geen geldige datum.") from None
         links, attachments = self._check_objects(element.get("Objects"), allow_links=True)
+        kind = self.subject_types.get(st)
+        if kind is not None:
+            # The type decides what an insert may carry (guessed wording; Profit's own is Dutch).
+            if attachments and not kind.attachments:
+                raise ProfitError(
+                    f"Bij type dossieritem '{st}' mogen geen bijlagen worden toegevoegd."
+                )
+            if text and not kind.text:
+                raise ProfitError(f"Veld 'Toelichting' is niet toegestaan bij type dossieritem '{st}'.")
+            # AFAS's words for a destination the type does not allow (howto-workflow-acties).
+            if any(link.get("CdId") for link in links) and not kind.dest_org_contact:
+                raise ProfitError("Deze bestemming is niet geldig voor dit type dossieritem")
+            if links and not (kind.dest_org_person or kind.dest_org_contact):
+                raise ProfitError("Deze bestemming is niet geldig voor dit type dossieritem")
         return DossierItem(0, st, ds, text, str(date), links, attachments)
 
     def _check_attachment_update(
@@ -702,6 +857,7 @@ class AfasSimulator:
             relation = self.data.find_relation(str(bcid))
             if relation is None:
                 raise ProfitError(f"Organisatie/persoon '{bcid}' bestaat niet.")
+            self.sent_link_ids.append(str(bcid))
             link["BcId"] = str(relation.bcid)  # stored as the relation, whichever key was sent
         cdid = fields.get("CdId")
         if cdid not in (None, "") and self.data.find_contact(str(cdid)) is None:
@@ -792,7 +948,10 @@ class AfasSimulator:
             elif what == "token":
                 self.revoke_token(bool(body.get("revoked", True)))
             elif what == "connectors" and len(parts) == 2:
-                self.remove_connector(parts[1], bool(body.get("removed", True)))
+                if "outside_app" in body:
+                    self.leave_app_connector(parts[1], bool(body["outside_app"]))
+                else:
+                    self.remove_connector(parts[1], bool(body.get("removed", True)))
             elif what == "subjects":
                 return web.json_response([asdict(s) for s in self.subjects], dumps=_DUMPS)
             elif what == "mutate":
@@ -819,6 +978,8 @@ class AfasSimulator:
             self.data.change_contact_phone(key, body["column"], body.get("value"))
         elif op == "delete":
             self.data.delete_relation(key)
+        elif op == "create":
+            self.data.create_relation(key)
         elif op == "delete_contact":
             self.data.delete_contact(key)
         elif op == "touch":

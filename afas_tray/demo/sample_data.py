@@ -341,7 +341,7 @@ class Organisation:
     tel_work: str | None
     mob_work: str | None
     email: str | None
-    modified: str
+    modified: str | None
     main_nsn: str  # the main number before formatting (contacts copy it)
 
 
@@ -356,7 +356,7 @@ class Person:
     tel_private: str | None
     mob_private: str | None
     email: str | None
-    modified: str
+    modified: str | None
 
 
 @dataclass(slots=True)
@@ -369,7 +369,7 @@ class Contact:
     tel_work: str | None
     mob_work: str | None
     blocked: bool
-    modified: str
+    modified: str | None
 
 
 def org_bcid(i: int) -> int:
@@ -554,6 +554,7 @@ CONNECTORS: dict[str, ConnectorDef] = {
                 _f("Telefoon_werk", "Telefoonnr. werk", length=40, fid="TeNr"),
                 _f("Mobiel_werk", "Mobiel werk", length=40, fid="MbNr"),
                 _f("Gewijzigd_op", "Gewijzigd op", "date", fid="DaMo"),
+                _f("Aangemaakt_op", "Aangemaakt op", "date", fid="DaCr"),
             ),
             "BcId",
             ("Nummer",),
@@ -570,6 +571,7 @@ CONNECTORS: dict[str, ConnectorDef] = {
                 _f("Telefoon_prive", "Telefoonnr. privé", length=40, fid="TeN2"),
                 _f("Mobiel_prive", "Mobiel privé", length=40, fid="MbN2"),
                 _f("Gewijzigd_op", "Gewijzigd op", "date", fid="DaMo"),
+                _f("Aangemaakt_op", "Aangemaakt op", "date", fid="DaCr"),
             ),
             "BcId",
             ("Nummer",),
@@ -586,9 +588,12 @@ CONNECTORS: dict[str, ConnectorDef] = {
                 _f("Mobiel_werk", "Mobiel werk", length=40, fid="MbNr"),
                 _f("Geblokkeerd", "Geblokkeerd", "boolean", fid="Bl"),
                 _f("Gewijzigd_op", "Gewijzigd op", "date", fid="DaMo"),
+                _f("Aangemaakt_op", "Aangemaakt op", "date", fid="DaCr"),
             ),
             "Contact_id",
         ),
+        # The standard connectors carry the columns of AFAS's organisaties-en-personen OpenAPI
+        # file, no more: Profit_OrgPer has no mobile number and no date column.
         ConnectorDef(
             "Profit_OrgPer",
             "Organisaties en personen",
@@ -597,10 +602,16 @@ CONNECTORS: dict[str, ConnectorDef] = {
                 _f("Type", "Soort basic contact", length=10),
                 _f("SearchName", "Zoeknaam", length=10),
                 _f("Name", "Naam", length=255),
+                _f("AdressLine1", "Adresregel 1 (straat - huisnummer)", length=255),
                 _f("AdressLine3", "Adresregel 3 (postcode - woonplaats)", length=255),
+                _f("AdressLine4", "Adresregel 4 (land)", length=255),
                 _f("TelWork", "Telefoonnr. werk", length=40),
-                _f("MobWork", "Mobiel werk", length=40),
                 _f("MailWork", "E-mail werk", length=255),
+                _f("Homepage", "Website", length=255),
+                _f("Note", "Opmerking", length=0),
+                _f("ChOfCommNr", "KvK-nummer", length=20),
+                _f("DateBirth", "Geboortedatum", "date"),
+                _f("BSN", "BSN", length=9),
             ),
             "BcCo",
         ),
@@ -613,11 +624,23 @@ CONNECTORS: dict[str, ConnectorDef] = {
                 _f("Name", "Naam", length=255),
                 _f("OrgNumber", "orgnummer", length=15),
                 _f("PerNumber", "persnummer", length=15),
+                _f("Department", "Afdeling", length=80),
                 _f("Blocked", "Geblokkeerd", "boolean"),
+                _f("AddressLine1", "Adresregel 1 (straat - huisnummer)", length=255),
+                _f("AddressLine3", "Adresregel 3 (postcode - woonplaats)", length=255),
+                _f("AddressLine4", "Adresregel 4 (land)", length=255),
                 _f("TelWork", "Telefoonnr. werk", length=40),
                 _f("MobWork", "Mobiel werk", length=40),
+                _f("MailWork", "E-mail werk", length=255),
+                _f("Note", "Opmerking", length=0),
+                _f("Function", "Functie", length=10),
+                _f("FunctionCard", "Functie visitekaart", length=80),
+                _f("FullName", "Roepnaam voorvoegsel achternaam", length=255),
+                _f("Gender", "Geslacht code", length=1),
                 _f("TelPrivate", "Telefoonnr. privé", length=40),
                 _f("MobPrivate", "Mobiel privé", length=40),
+                _f("MailPrivate", "E-mail privé", length=255),
+                _f("CreateDate", "Aangemaakt op", "date"),
                 _f("ModifiedDate", "Gewijzigd op", "date"),
             ),
             "ContactId",
@@ -698,9 +721,25 @@ class SampleData:
             last = f"{last}-{rng.pick(LAST_NAMES)}"
         return f"{first} {prefix} {last}" if prefix else f"{first} {last}"
 
+    def _created(self, kind: int, index: int, modified: str | None) -> str:
+        """"Aangemaakt op": a mutation's own stamp, else some days before the modification."""
+        over = self._overrides.get((kind, index))
+        if over and "created" in over:
+            return str(over["created"])
+        start = dt.datetime(2016, 1, 1)
+        try:
+            moment = dt.datetime.fromisoformat(str(modified).rstrip("Z"))
+        except ValueError:
+            moment = start
+        days = _mix((self.seed << 40) ^ (kind << 32) ^ index) % 400
+        return max(start, moment - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     def _apply(self, kind: int, index: int, record: Any) -> Any:
         over = self._overrides.get((kind, index))
-        return replace(record, **over) if over else record
+        if not over:
+            return record
+        # "created" is read by the row makers (``_created``), not a record attribute.
+        return replace(record, **{k: v for k, v in over.items() if k != "created"})
 
     def organisation(self, i: int) -> Organisation:
         rng = _Rng(self.seed, _KIND_ORG, i)
@@ -872,6 +911,23 @@ class SampleData:
         bisect.insort(self._deleted[kind], index)
         self.version += 1
 
+    def create_relation(self, bcid: str | int) -> None:
+        """A deleted organisation/person comes back as a newly created row: "Aangemaakt op" now
+        and, as Profit writes a new row, no "Gewijzigd op" yet."""
+        try:
+            n = int(str(bcid).strip())
+        except ValueError:
+            raise KeyError(f"no relation {bcid}") from None
+        for kind, base, count in ((_KIND_ORG, ORG_BCID_BASE, self.n_org),
+                                  (_KIND_PERSON, ORG_BCID_BASE + 1, self.n_person)):
+            if (n - base) % 2 == 0 and 0 <= (n - base) // 2 < count:
+                index = (n - base) // 2
+                if index in self._deleted[kind]:
+                    self._deleted[kind].remove(index)
+                self._override(kind, index, created=self.clock(), modified=None)
+                return
+        raise KeyError(f"no relation {bcid}")
+
     def delete_contact(self, cid: str | int) -> None:
         contact = self.find_contact(cid)
         if contact is None:
@@ -925,6 +981,7 @@ class SampleData:
             "Telefoon_werk": o.tel_work,
             "Mobiel_werk": o.mob_work,
             "Gewijzigd_op": o.modified,
+            "Aangemaakt_op": self._created(_KIND_ORG, i, o.modified),
         }
 
     def _person_row(self, j: int) -> dict[str, Any]:
@@ -938,6 +995,7 @@ class SampleData:
             "Telefoon_prive": p.tel_private,
             "Mobiel_prive": p.mob_private,
             "Gewijzigd_op": p.modified,
+            "Aangemaakt_op": self._created(_KIND_PERSON, j, p.modified),
         }
 
     def _contact_row(self, k: int) -> dict[str, Any]:
@@ -951,6 +1009,7 @@ class SampleData:
             "Mobiel_werk": c.mob_work,
             "Geblokkeerd": c.blocked,
             "Gewijzigd_op": c.modified,
+            "Aangemaakt_op": self._created(_KIND_CONTACT, k, c.modified),
         }
 
     def _profit_contact_row(self, k: int) -> dict[str, Any]:
@@ -966,11 +1025,23 @@ class SampleData:
             "Name": c.name,
             "OrgNumber": str(ORG_NUMBER_BASE + c.org_index),
             "PerNumber": str(PERSON_NUMBER_BASE + c.person_index),
+            "Department": None,
             "Blocked": c.blocked,
+            "AddressLine1": None,
+            "AddressLine3": None,
+            "AddressLine4": None,
             "TelWork": c.tel_work,
             "MobWork": c.mob_work,
+            "MailWork": None,
+            "Note": None,
+            "Function": None,
+            "FunctionCard": None,
+            "FullName": c.name,
+            "Gender": None,
             "TelPrivate": p.tel_private if p else None,
             "MobPrivate": p.mob_private if p else None,
+            "MailPrivate": None,
+            "CreateDate": self._created(_KIND_CONTACT, k, c.modified),
             "ModifiedDate": c.modified,
         }
 
@@ -1008,13 +1079,14 @@ class SampleData:
                 _KIND_CONTACT: self.contact,
             }
             record = makers[kind]
-            index = sorted((record(i).modified.rstrip("Z"), i) for i in range(count))
+            index = sorted(((record(i).modified or "").rstrip("Z"), i) for i in range(count))
             self._by_modified[kind] = index
         since = since.rstrip("Z")
         hits = {i for _m, i in index[bisect.bisect_left(index, (since, -1)):]}
         hits.update(
             i for (k, i), over in self._overrides.items()
-            if k == kind and str(over.get("modified", "")).rstrip("Z") >= since
+            if k == kind and max(str(over.get("modified") or "").rstrip("Z"),
+                                 str(over.get("created") or "").rstrip("Z")) >= since
         )
         return [make(i) for i in sorted(hits) if self._alive(kind, i, count)]
 
@@ -1033,10 +1105,16 @@ class SampleData:
                         "Type": "ORG",
                         "SearchName": o.name[:10].upper(),
                         "Name": o.name,
+                        "AdressLine1": None,
                         "AdressLine3": o.city,
+                        "AdressLine4": None,
                         "TelWork": o.tel_work,
-                        "MobWork": o.mob_work,
                         "MailWork": o.email,
+                        "Homepage": None,
+                        "Note": None,
+                        "ChOfCommNr": None,
+                        "DateBirth": None,
+                        "BSN": None,
                     }
             for p in self._iter_kind(
                 _KIND_PERSON, max(0, start - orgs), self.n_person, self.person
@@ -1046,10 +1124,16 @@ class SampleData:
                     "Type": "PRS",
                     "SearchName": p.name.split(" ")[-1][:10].upper(),
                     "Name": p.name,
+                    "AdressLine1": None,
                     "AdressLine3": None,
+                    "AdressLine4": None,
                     "TelWork": p.tel_work,
-                    "MobWork": p.mob_work,
                     "MailWork": p.email,
+                    "Homepage": None,
+                    "Note": None,
+                    "ChOfCommNr": None,
+                    "DateBirth": None,
+                    "BSN": None,
                 }
         else:
             raise KeyError(connector)

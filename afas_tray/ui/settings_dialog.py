@@ -312,7 +312,7 @@ class SettingsDialog(QDialog):
             "afas.dossier_item_type",
         )
         self.afas_dossier_type.setValidator(
-            QRegularExpressionValidator(QRegularExpression(r"\d{0,9}"), self.afas_dossier_type)
+            QRegularExpressionValidator(QRegularExpression(r"-?\d{0,9}"), self.afas_dossier_type)
         )
         self._add_row(
             form,
@@ -331,7 +331,8 @@ class SettingsDialog(QDialog):
             "afas.insite_url_template",
             self.tr("URL template Profit organisation/person"),
             self.afas_template,
-            self.tr("<BCID> is replaced by the caller's relation number."),
+            self.tr("<BCID> is replaced by the relation's internal id (column BcId), <BCCO> by its "
+                    "number (column BcCo, 'Nummer'): use the one your InSite page takes."),
         )
         self.afas_sync_mp3 = self._check(
             self.tr("Sync MP3 recordings"), a.sync_mp3, "afas.sync_mp3"
@@ -786,7 +787,7 @@ class SettingsDialog(QDialog):
         a.host = self.afas_host.text().strip()
         a.sync_active = self.afas_sync_active.isChecked()
         digits = self.afas_dossier_type.text().strip()
-        a.dossier_item_type = int(digits) if digits else None
+        a.dossier_item_type = int(digits) if digits.lstrip("-") else None  # -5 is allowed
         a.insite_url_template = self.afas_template.text().strip()
         a.sync_mp3 = self.afas_sync_mp3.isChecked()
         a.always_sync = self.afas_always_sync.isChecked()

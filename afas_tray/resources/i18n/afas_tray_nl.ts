@@ -396,8 +396,8 @@
         <translation>URL sjabloon Profit organisatie/persoon</translation>
     </message>
     <message>
-        <source>&lt;BCID&gt; is replaced by the caller&apos;s relation number.</source>
-        <translation>&lt;BCID&gt; wordt vervangen door het relatienummer van de beller.</translation>
+        <source>&lt;BCID&gt; is replaced by the relation&apos;s internal id (column BcId), &lt;BCCO&gt; by its number (column BcCo, &apos;Nummer&apos;): use the one your InSite page takes.</source>
+        <translation>&lt;BCID&gt; wordt vervangen door het interne id van de relatie (kolom BcId), &lt;BCCO&gt; door haar nummer (kolom BcCo, &apos;Nummer&apos;): gebruik wat uw InSite-pagina verwacht.</translation>
     </message>
     <message>
         <source>Sync MP3 recordings</source>
