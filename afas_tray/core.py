@@ -142,7 +142,8 @@ class AppCore:
     def recent_calls(self) -> list[RecentCall]:
         return self.router.recent_calls()
 
-    async def recent_dossier_items(self, bcid: str, *, timeout: float | None = None) -> list[Any]:
+    async def recent_dossier_items(self, bcid: str, *, number: str = "",
+                                   timeout: float | None = None) -> list[Any]:
         """The caller card's last dossier items of ``bcid``; raises ItemsUnavailable.
 
         A client of its own with one request in flight and no retries: the card is already on
@@ -163,8 +164,9 @@ class AppCore:
                 self._tasks.append(asyncio.ensure_future(old.aclose()))
             self._card_client = (key, AfasClient(s.afas.host, s.afas.token, max_in_flight=1,
                                                  timeout=wait, retries=0))
-        return await read_recent_items(self._card_client[1], bcid,
-                                       connector=s.card.dossier_connector, timeout=wait)
+        # The same dossier GetConnector the outbox recovers through (afas.connectors.dossier_items).
+        return await read_recent_items(self._card_client[1], bcid, number=number,
+                                       connector=s.afas.connectors.dossier_items, timeout=wait)
 
     async def create_relation(self, new: Any) -> Any:
         """The unknown-caller notice's "Create in AFAS" (an ``afas_relations.NewRelation``):

@@ -114,6 +114,7 @@ async def read_recent_items(
     client: ClientLike,
     bcid: str,
     *,
+    number: str = "",
     connector: str = DEFAULT_CONNECTOR,
     columns: DossierColumns = DossierColumns(),
     limit: int = ITEMS_SHOWN,
@@ -121,19 +122,24 @@ async def read_recent_items(
 ) -> list[DossierEntry]:
     """The newest ``limit`` dossier items linked to relation ``bcid``; raises ItemsUnavailable.
 
+    ``Profit_Subjects``' ``OrgPersId`` holds the relation's *number* (BcCo), a ``BcId`` column
+    the internal id: the filter takes ``number`` for the former when it is known.
+
     One metainfo request the first time per connector, then one GetConnector request
     (filter on the relation column, newest first, ``take=limit``).
     """
-    if not bcid.strip():
+    if not bcid.strip() and not number.strip():
         return []
 
     async def read() -> list[DossierEntry]:
         cols = await _resolve(client, connector, columns)
+        by_number = cols.relation.casefold() != "bcid" and number.strip()
+        value = number.strip() if by_number else bcid.strip()
         order = [f"-{c}" for c in (cols.date, cols.key) if c]
         params = {
             "skip": "0",
             "take": str(limit),
-            **encode_filters([Filter(cols.relation, Op.EQ, bcid.strip())]),
+            **encode_filters([Filter(cols.relation, Op.EQ, value)]),
         }
         if order:
             params["orderbyfieldids"] = ",".join(order)

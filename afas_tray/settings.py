@@ -151,7 +151,6 @@ class CardSettings:
     position: str = "tray"  # one of CARD_POSITIONS
     seconds: int = 0  # close after this long; 0: when the call ends
     stay_until_closed: bool = False  # never close by itself
-    dossier_connector: str = "Profit_Subjects"  # GetConnector for the last dossier items
 
 
 @dataclass
@@ -326,7 +325,6 @@ KEYS: dict[str, Key] = {
         Key("card.position", lambda v: v.strip().lower()),
         Key("card.seconds", int),
         Key("card.stay_until_closed", _parse_bool),
-        Key("card.dossier_connector", str),
         Key("reports.min_duration_seconds", int),
         Key("reports.log_outgoing", _parse_bool),
         Key("reports.never_log_numbers", _parse_list),
@@ -580,11 +578,6 @@ def _validate_card_and_filters(settings: Settings) -> dict[str, Text]:
                                     "Kies " + ", ".join(CARD_POSITIONS) + ".")
     if not isinstance(card.seconds, int) or not 0 <= card.seconds <= 3600:
         errors["card.seconds"] = T("Between 0 and 3600 seconds.", "Tussen 0 en 3600 seconden.")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", card.dossier_connector or ""):
-        errors["card.dossier_connector"] = T(
-            "Enter the GetConnector id (letters, digits, _ . -).",
-            "Vul het GetConnector-id in (letters, cijfers, _ . -).",
-        )
     minimum = settings.reports.min_duration_seconds
     if not isinstance(minimum, int) or not 0 <= minimum <= 24 * 3600:
         errors["reports.min_duration_seconds"] = T(

@@ -192,7 +192,7 @@ def test_stay_until_closed_keeps_the_card_after_hang_up(qtbot: QtBot, english: N
     settings = Settings()
     settings.card.stay_until_closed = True
 
-    async def no_items(_bcid: str) -> list[DossierEntry]:
+    async def no_items(_bcid: str, **_kw: object) -> list[DossierEntry]:
         return []
 
     cards = CallerCardManager(lambda: settings, no_items, Desk())

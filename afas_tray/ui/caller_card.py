@@ -230,14 +230,14 @@ def place(window: QWidget, position: str, offset: int = 0) -> None:
 class CallerCardManager:
     """Implements ``pop_gate.CardSink``: one card per call, filled in from AFAS, closed at hang-up.
 
-    ``fetch(bcid)`` reads the dossier items (``AppCore.recent_dossier_items``) and raises on any
+    ``fetch(bcid, number=)`` reads the dossier items (``AppCore.recent_dossier_items``) and raises on any
     trouble; it is started after the card is on screen and never awaited by the pop.
     """
 
     def __init__(
         self,
         settings: Callable[[], Settings],
-        fetch: Callable[[str], Awaitable[Sequence[DossierEntry]]],
+        fetch: Callable[..., Awaitable[Sequence[DossierEntry]]],
         controller: CardController,
     ) -> None:
         self._settings = settings
@@ -265,22 +265,22 @@ class CallerCardManager:
         self.cards.append((request, card))
         card.popup(s.card.position, offset, s.card.seconds)
         self.shown_at.append(time.perf_counter())
-        self._start_fill(card, request.match.bcid)
+        self._start_fill(card, request.match)
         return card
 
-    def _start_fill(self, card: CallerCard, bcid: str) -> None:
+    def _start_fill(self, card: CallerCard, match: Match) -> None:
         try:
             loop = asyncio.get_running_loop()  # qasync's, in the app
         except RuntimeError:  # no event loop (a bare widget test): nothing to fill in with
             card.set_unavailable()
             return
-        task = loop.create_task(self._fill(card, bcid))
+        task = loop.create_task(self._fill(card, match))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _fill(self, card: CallerCard, bcid: str) -> None:
+    async def _fill(self, card: CallerCard, match: Match) -> None:
         try:
-            items = await self._fetch(bcid)
+            items = await self._fetch(match.bcid, number=match.number)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
