@@ -1,3 +1,3 @@
-from afas_tray.cli import main
+from afas_tray.cli.main import main
 
 raise SystemExit(main())

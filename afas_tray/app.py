@@ -13,17 +13,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from afas_tray import APP_NAME, __version__, autostart
-from afas_tray.handoff import (
+from afas_tray import APP_NAME, __version__
+from afas_tray.pop.handoff import (
     HandoffError,
     event_from_line,
     event_to_line,
     is_call_url,
     parse_call_url,
 )
-from afas_tray.instance_client import instance_name, send_to_instance
-from afas_tray.logs import setup_logging
-from afas_tray.profile import Profile
+from afas_tray.system import autostart
+from afas_tray.system.instance_client import instance_name, send_to_instance
+from afas_tray.system.logs import setup_logging
+from afas_tray.system.profile import Profile
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def _UrlOpenFilter(shell: TrayShell) -> Any:
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
                 url = event.url().toString()
-                from afas_tray.dial import is_dial_url
+                from afas_tray.pop.dial import is_dial_url
 
                 if is_dial_url(url):  # tel:/callto: (issue 16): macOS sends links this way
                     shell.call_back(url)
@@ -210,7 +211,7 @@ class TrayShell:
 
     def display_number(self, number: str) -> str:
         """National format for the default region, international for others."""
-        from afas_tray.phone import display
+        from afas_tray.phonebook.numbers import display
 
         return display(number, self.core.settings.phone.default_region)
 
@@ -280,7 +281,7 @@ class TrayShell:
 
     # -- Controller ------------------------------------------------------------------------
     def on_instance_message(self, line: str) -> None:
-        from afas_tray.dial import dial_from_line
+        from afas_tray.pop.dial import dial_from_line
 
         if (number := dial_from_line(line)) is not None:  # a tel:/callto: link (issue 16)
             self.call_back(number)
@@ -308,7 +309,7 @@ class TrayShell:
         return self.core.recent_calls()
 
     def open_recent(self, call: Any) -> None:
-        from afas_tray.calls import card_url
+        from afas_tray.pop.router import card_url
 
         url = card_url(self.core.settings.afas.insite_url_template, call.match_bcid or "",
                        getattr(call, "match_number", ""))
@@ -323,8 +324,8 @@ class TrayShell:
     def write_report(self, call: Any) -> Any:
         from datetime import datetime
 
-        from afas_tray.calls import relations
-        from afas_tray.reports import format_duration
+        from afas_tray.pop.router import relations
+        from afas_tray.reports.service import format_duration
         from afas_tray.ui.report_dialog import CallReportDialog
 
         matches = self.core.router.match_for_call(call.call_id) if call.call_id else []
@@ -457,7 +458,7 @@ class TrayShell:
 
     def restart_hotkey(self) -> None:
         """(Re)register the global dial hotkey of the settings, if any (pynput; optional)."""
-        from afas_tray import hotkey
+        from afas_tray.system import hotkey
 
         stop = getattr(self, "_hotkey_stop", None)
         if stop is not None:
@@ -476,7 +477,7 @@ class TrayShell:
         clipboard."""
         from PySide6.QtGui import QClipboard, QGuiApplication
 
-        from afas_tray.dial import DialError, dial_target
+        from afas_tray.pop.dial import DialError, dial_target
 
         board = QGuiApplication.clipboard()
         if board.supportsSelection():
@@ -500,7 +501,7 @@ class TrayShell:
         self.core.missed.mark_seen()
 
     def open_missed_card(self, row: Any) -> None:
-        from afas_tray.calls import card_url
+        from afas_tray.pop.router import card_url
 
         url = card_url(self.core.settings.afas.insite_url_template, row.bcid or "")
         if row.bcid and url:

@@ -12,20 +12,20 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from afas_tray.calls import CallRouter, Decision, RecentCall
-from afas_tray.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.config.settings import Settings, new_trigger_secret, validate
 from afas_tray.i18n import T
-from afas_tray.opener import Opener
-from afas_tray.outbox import DossierLookup, Outbox, OutboxRow, OutboxState, OutboxStatus
-from afas_tray.phonebook import PhoneBook
-from afas_tray.pop_gate import PopGate
-from afas_tray.profile import Profile
-from afas_tray.reports import DesktopCall, Draft, ReportService, WriteResult
-from afas_tray.settings import Settings, new_trigger_secret, validate
+from afas_tray.phonebook.book import PhoneBook
+from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client
+from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.pop.gate import PopGate
+from afas_tray.pop.opener import Opener
+from afas_tray.pop.router import CallRouter, Decision, RecentCall
+from afas_tray.reports.outbox import DossierLookup, Outbox, OutboxRow, OutboxState, OutboxStatus
+from afas_tray.reports.service import DesktopCall, Draft, ReportService, WriteResult
 from afas_tray.status import State, StatusBoard
 from afas_tray.store import open_db
-from afas_tray.sync import ClientFactory, SyncEngine, default_client
-from afas_tray.wakeup import watch_for_wakeup
+from afas_tray.system.profile import Profile
+from afas_tray.system.wakeup import watch_for_wakeup
 
 log = logging.getLogger(__name__)
 XELION_SESSION_KEY = "xelion.session"
@@ -151,7 +151,7 @@ class AppCore:
         is kept (keep-alive, no set-up per call) until the host or token changes.
         """
         from afas_tray.afas.client import AfasClient
-        from afas_tray.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
+        from afas_tray.pop.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
 
         s = self.settings
         if not self.configured:
@@ -174,8 +174,8 @@ class AppCore:
 
         Raises ``afas_relations.RelationError`` or ``AfasError`` with a text for the notice.
         """
-        from afas_tray.afas_relations import create_relation, phonebook_mapping, phonebook_row
-        from afas_tray.calls import card_url
+        from afas_tray.afas.relations import create_relation, phonebook_mapping, phonebook_row
+        from afas_tray.pop.router import card_url
 
         region = self.settings.phone.default_region
         async with self._client_factory(self.settings) as client:
@@ -198,7 +198,7 @@ class AppCore:
         s = self.settings
         if s.xelion.configured:
             from afas_tray.xelion.client import XelionClient
-            from afas_tray.xelion.events import XelionEventStream
+            from afas_tray.xelion.stream import XelionEventStream
 
             secrets = self.profile.secrets
             client = XelionClient(
@@ -229,7 +229,7 @@ class AppCore:
 
             self._tasks.append(asyncio.ensure_future(run_stream()))
         if s.trigger.http_enabled and s.trigger.secret:
-            from afas_tray.trigger_http import TriggerServer, default_port_for_user
+            from afas_tray.pop.trigger_http import TriggerServer, default_port_for_user
 
             port = s.trigger.http_port or default_port_for_user(self.profile.paths)
             self._trigger = TriggerServer(self._on_event, s.trigger.secret, port)
@@ -255,14 +255,14 @@ class AppCore:
     def _push_addressbook(self, _cycle: Any) -> None:
         """After a phone-book cycle: push what changed into Xelion's address book, when on."""
         if self.settings.xelion.addressbook_sync and self._xelion_stream is not None:
-            from afas_tray.addressbook_sync import AppPusher
+            from afas_tray.phonebook.xelion_push import AppPusher
 
             if self.addressbook is None:
                 self.addressbook = AppPusher(self.book, self.profile.paths.database_file)
             self.addressbook.kick(self._xelion_stream[0], self.settings.phone.default_region)
     def _xelion_notification(self, kind: str, payload: Mapping[str, Any]) -> None:
         """doNotDisturbEvent: remembered always, obeyed only with pop.follow_do_not_disturb."""
-        from afas_tray.pop_gate import dnd_from_payload
+        from afas_tray.pop.gate import dnd_from_payload
 
         if kind == "doNotDisturbEvent":
             on = dnd_from_payload(payload)
@@ -270,7 +270,7 @@ class AppCore:
                 self.pop.set_do_not_disturb(on)
 
     def _xelion_status(self, status: Any) -> None:
-        from afas_tray.xelion.events import StreamState
+        from afas_tray.xelion.stream import StreamState
 
         connected = status.state is StreamState.CONNECTED
         self.board.update(xelion=status.text, xelion_connected=connected)
@@ -408,7 +408,7 @@ class AppCore:
 
     # -- dialling and missed calls (issue 16) ------------------------------------------------------
     def _init_missed(self) -> None:
-        from afas_tray.missed import MissedCalls
+        from afas_tray.pop.missed import MissedCalls
 
         self.missed = MissedCalls(
             self.profile.paths.database_file, self.settings,
@@ -425,7 +425,7 @@ class AppCore:
         return added
 
     def _missed_from_event(self, payload: Any) -> None:
-        from afas_tray.missed import MissedCall
+        from afas_tray.pop.missed import MissedCall
         from afas_tray.xelion.missed_call import parse_missed_call
 
         fields = parse_missed_call(payload)
@@ -433,7 +433,7 @@ class AppCore:
             self.add_missed(MissedCall(source="xelion", **fields))
 
     def _missed_from_log(self, details: Any) -> None:
-        from afas_tray.missed import from_call_log
+        from afas_tray.pop.missed import from_call_log
 
         call = from_call_log(details)
         if call is not None:
@@ -442,7 +442,7 @@ class AppCore:
     async def dial(self, raw: str) -> Any:
         """Place a call for the operator (``dial.DialResult``): through this app's Xelion
         session, or the softphone when preferred or Xelion is not set up."""
-        from afas_tray.dial import Dialler, xelion_call_through
+        from afas_tray.pop.dial import Dialler, xelion_call_through
 
         client = self._xelion_stream[0] if self._xelion_stream is not None else None
         through = xelion_call_through(client, self.settings) if client is not None else None

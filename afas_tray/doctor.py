@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.errors import AfasAuthError, AfasConnectionError, AfasError, AfasTimeout
+from afas_tray.config.settings import ROLES, ColumnMapping, Settings, validate
 from afas_tray.i18n import T
 from afas_tray.models import CheckResult
-from afas_tray.phonebook import ColumnError, detect_columns
-from afas_tray.secrets import SecretStore
-from afas_tray.settings import ROLES, ColumnMapping, Settings, validate
-from afas_tray.sync import ROLE_NAMES, sync_mode
+from afas_tray.phonebook.book import ColumnError, detect_columns
+from afas_tray.phonebook.sync import ROLE_NAMES, sync_mode
+from afas_tray.system.secrets import SecretStore
 
 OK = T("OK", "OK")
 
@@ -70,7 +70,7 @@ def _trigger_check() -> CheckResult:
     """Whether a Xelion trigger event (the caller's number) has reached this desk's app."""
     import datetime as dt
 
-    from afas_tray.paths import app_paths
+    from afas_tray.system.paths import app_paths
     from afas_tray.xelion.trigger import TRIGGER_VALUE, trigger_seen
 
     title = T("Xelion trigger on this desk", "Xelion-trigger op dit toestel")
@@ -171,7 +171,7 @@ async def _check_relation_connectors(client: AfasClient) -> CheckResult:
 async def _dossier_checks(client: AfasClient, settings: Settings) -> AsyncIterator[CheckResult]:
     """KnSubject among the App connector's UpdateConnectors, the dossier-item GetConnector the
     outbox recovers through (its columns), and the dossier item type's settings."""
-    from afas_tray.outbox import DossierColumnError, DossierLookup, detect_dossier_fields
+    from afas_tray.reports.outbox import DossierColumnError, DossierLookup, detect_dossier_fields
 
     title = T("UpdateConnector KnSubject (call reports)", "UpdateConnector KnSubject (gespreksverslagen)")
     try:
@@ -213,9 +213,9 @@ async def _dossier_checks(client: AfasClient, settings: Settings) -> AsyncIterat
 async def _sample_link(client: AfasClient, settings: Settings) -> CheckResult:
     """For one organisation: the value KnSubjectLink's BcId would carry (``link_by``) and the
     card URL the template gives, so the consultant sees both before the first call."""
-    from afas_tray.calls import card_url
-    from afas_tray.knsubject import link_value
+    from afas_tray.afas.knsubject import link_value
     from afas_tray.models import Match, RelationKind
+    from afas_tray.pop.router import card_url
 
     connector_id = settings.afas.connectors.organisations
     link_by = settings.afas.connectors.link_by

@@ -40,8 +40,8 @@ NUMBERS_PER_RELATION = 1.5  # what the sample data gives (blank, junk and mobile
 PAGE = 1000
 BOOK_SEED = 7
 # Files whose change can change the book's bytes or its sample: any edit rebuilds the cache.
-_BOOK_SOURCES = ("afas_tray/phonebook.py", "afas_tray/phone.py", "afas_tray/store.py",
-                 "afas_tray/demo/sample_data.py", "afas_tray/settings.py", "bench/_common.py")
+_BOOK_SOURCES = ("afas_tray/phonebook/book.py", "afas_tray/phonebook/numbers.py", "afas_tray/store.py",
+                 "afas_tray/demo/sample_data.py", "afas_tray/config/settings.py", "bench/_common.py")
 
 
 class PeakRss:
@@ -156,9 +156,9 @@ def pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 def refresh_pages(data: Any) -> Iterator[tuple[str, str, Any, list[dict[str, Any]]]]:
     """(role, connector, column mapping, page) for every page of ``data`` (a ``SampleData``)
     that a full refresh adds to the book: organisations, persons, contacts."""
+    from afas_tray.config.settings import ColumnMapping, ConnectorSettings
     from afas_tray.demo.sample_data import CONNECTORS
-    from afas_tray.phonebook import FieldInfo, detect_columns
-    from afas_tray.settings import ColumnMapping, ConnectorSettings
+    from afas_tray.phonebook.book import FieldInfo, detect_columns
 
     for role, connector in ConnectorSettings().ids().items():
         if role not in ("organisations", "persons", "contacts"):
@@ -178,10 +178,10 @@ def phones_on(page: list[dict[str, Any]], mapping: Any) -> Iterator[str]:
 
 
 def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[SampleNumber]]:
-    from afas_tray.calls import relations as distinct_relations
     from afas_tray.demo.sample_data import SampleData
-    from afas_tray.phone import normalise
-    from afas_tray.phonebook import PhoneBook
+    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.phonebook.numbers import normalise
+    from afas_tray.pop.router import relations as distinct_relations
 
     data = SampleData(relations=max(100, int(numbers / NUMBERS_PER_RELATION)), seed=BOOK_SEED)
     every = max(1, numbers // (want_sample * 4))

@@ -49,7 +49,7 @@ from afas_tray.afas.client import AfasClient
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN, ORG_BCID_BASE, ORG_NUMBER_BASE
 from afas_tray.models import ReportItem
-from afas_tray.outbox import DossierLookup, Outbox, OutboxState
+from afas_tray.reports.outbox import DossierLookup, Outbox, OutboxState
 
 TOKEN = "E1E1E1E1C0FFEE00E1E1E1E1C0FFEE00E1E1E1E1C0FFEE00E1E1E1E1C0FFEE00"
 SUBJECTS = "Profit_Subjects"

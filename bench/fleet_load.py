@@ -59,12 +59,11 @@ import httpx
 from _common import percentile
 
 from afas_tray.afas.client import AfasClient, ConnectorMeta
+from afas_tray.config.settings import Settings
 from afas_tray.demo.afas import DEFAULT_TOKEN_DATA, AfasSimulator, token_xml
 from afas_tray.demo.sample_data import SampleData, org_bcid, person_bcid
-from afas_tray.phonebook import PhoneBook
-from afas_tray.settings import Settings
-from afas_tray.status import StatusBoard
-from afas_tray.sync import (
+from afas_tray.phonebook.book import PhoneBook
+from afas_tray.phonebook.sync import (
     AMSTERDAM,
     BACKGROUND_IN_FLIGHT,
     CycleResult,
@@ -72,6 +71,7 @@ from afas_tray.sync import (
     SyncEngine,
     SyncPolicy,
 )
+from afas_tray.status import StatusBoard
 
 SEED = 1
 START = dt.datetime(2026, 3, 3, 9, 0, tzinfo=AMSTERDAM).timestamp()  # a Tuesday morning

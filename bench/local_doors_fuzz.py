@@ -3,7 +3,7 @@
 Both doors can end in a card opening in the operator's browser, so both must refuse everything
 but a proper request, never fall over, and not grow while being hammered.
 
-- **HTTP trigger** (``afas_tray.trigger_http.TriggerServer``, the real server on 127.0.0.1): raw
+- **HTTP trigger** (``afas_tray.pop.trigger_http.TriggerServer``, the real server on 127.0.0.1): raw
   bytes over TCP, one request at a time, each one of: a proper call (secret in the query, in the
   header, in a form or JSON body; ``Host`` 127.0.0.1 or localhost with the port); a proper call
   but a wrong, missing, shortened, lengthened, re-cased or doubled secret; a proper call with
@@ -54,9 +54,9 @@ from _common import MB
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from afas_tray.events import CallEvent, CallSource
-from afas_tray.handoff import HandoffError, event_from_line, event_to_line, make_event
-from afas_tray.trigger_http import SECRET_HEADER, TriggerServer
+from afas_tray.pop.events import CallEvent, CallSource
+from afas_tray.pop.handoff import HandoffError, event_from_line, event_to_line, make_event
+from afas_tray.pop.trigger_http import SECRET_HEADER, TriggerServer
 
 SECRET = "k3Y-0f-th1s-1nstall-" + "Zq9" * 6
 GROWTH_LIMIT_MB = 8.0
@@ -477,7 +477,7 @@ def junk_payload(rng: random.Random, i: int) -> tuple[str, bytes]:
 def fuzz_socket(count: int, seed: int) -> SockTally:
     from PySide6.QtCore import QCoreApplication
 
-    from afas_tray.instance_client import STATUS_REQUEST, socket_path
+    from afas_tray.system.instance_client import STATUS_REQUEST, socket_path
     from afas_tray.ui.single_instance import SingleInstanceServer
 
     app = QCoreApplication.instance() or QCoreApplication([])

@@ -24,12 +24,12 @@ import httpx
 from _common import MB, PeakRss
 
 from afas_tray.afas.client import AfasClient
+from afas_tray.afas.knsubject import build_body, marker_for
 from afas_tray.afas.token import auth_header
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
-from afas_tray.knsubject import build_body, marker_for
 from afas_tray.models import ReportItem
-from afas_tray.outbox import Outbox
+from afas_tray.reports.outbox import Outbox
 
 TOKEN = "B0B0B0B0C0FFEE00B0B0B0B0C0FFEE00B0B0B0B0C0FFEE00B0B0B0B0C0FFEE00"
 

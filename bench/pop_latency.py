@@ -56,15 +56,15 @@ from _common import (
     qt_app_loop,
 )
 
+from afas_tray.config.settings import Settings, new_trigger_secret
 from afas_tray.core import AppCore
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
-from afas_tray.handoff import HandoffError, event_from_line, validate_number
-from afas_tray.instance_client import instance_name
-from afas_tray.logs import setup_logging
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import HOME_ENV, app_paths
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings, new_trigger_secret
+from afas_tray.pop.handoff import HandoffError, event_from_line, validate_number
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.system.instance_client import instance_name
+from afas_tray.system.logs import setup_logging
+from afas_tray.system.paths import HOME_ENV, app_paths
+from afas_tray.system.profile import Profile
 
 TARGETS_MS = {"websocket": 20.0, "http": 20.0, "cli": 150.0}
 CARD_TARGETS_MS = {"websocket": 50.0, "http": 50.0, "cli": 200.0}

@@ -46,15 +46,15 @@ from typing import Any
 
 from _common import PeakRss, afas_simulator, fmt_ms, percentile, qt_app_loop
 
+from afas_tray.config.settings import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.sample_data import KNOWN
-from afas_tray.logs import setup_logging
 from afas_tray.models import ReportItem
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings
+from afas_tray.pop.opener import RecordingOpener
 from afas_tray.status import State, Status
+from afas_tray.system.logs import setup_logging
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 TARGET_MS = 50.0
 TICK_S = 0.005
@@ -213,7 +213,7 @@ def watched_work(origin: float, windows: list[Window], min_seconds: float = 0.01
                  ) -> Iterator[None]:
     """Record, from any thread, garbage collections and phone-book writes (whose SQLite write
     transactions make other writers wait) that take ``min_seconds`` or more."""
-    from afas_tray.phonebook import RefreshBuilder
+    from afas_tray.phonebook.book import RefreshBuilder
 
     def note(what: str, t0: float) -> None:
         dt = time.perf_counter() - t0

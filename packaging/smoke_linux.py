@@ -169,8 +169,8 @@ def socket_path_for(env: dict[str, str]) -> str:
     try:
         for k in saved:
             os.environ[k] = env[k]
-        from afas_tray.instance_client import instance_name, socket_path
-        from afas_tray.paths import app_paths
+        from afas_tray.system.instance_client import instance_name, socket_path
+        from afas_tray.system.paths import app_paths
 
         return socket_path(instance_name(app_paths()))
     finally:

@@ -15,7 +15,7 @@ if __name__ == "__main__":
 from PySide6.QtWidgets import QApplication, QWidget
 
 from afas_tray.models import Match, RelationKind
-from afas_tray.recent_items import DossierEntry
+from afas_tray.pop.recent_items import DossierEntry
 from afas_tray.ui.i18n_qt import install_translator
 
 ITEMS = [

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from afas_tray.config.settings import Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.settings import Settings
 
 XELION_USER, XELION_PASSWORD, XELION_TENANT = "op", "geheim-wachtwoord", "acme"
 

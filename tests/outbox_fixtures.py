@@ -23,7 +23,7 @@ from afas_tray.afas.client import AfasClient
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN, ORG_BCID_BASE, ORG_NUMBER_BASE
 from afas_tray.models import ReportItem
-from afas_tray.outbox import Outbox
+from afas_tray.reports.outbox import Outbox
 
 TOKEN_DATA = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
 SUBJECTS = "Profit_Subjects"

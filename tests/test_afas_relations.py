@@ -15,16 +15,16 @@ from afas_fixtures import TOKEN_DATA, afas_sim_fixture
 
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.errors import AfasAuthError, AfasServerError
-from afas_tray.afas_relations import NewRelation, RelationError, build_body
-from afas_tray.calls import OpenCard
+from afas_tray.afas.relations import NewRelation, RelationError, build_body
+from afas_tray.config.settings import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.doctor import run_checks
-from afas_tray.events import CallEvent
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings
+from afas_tray.pop.events import CallEvent
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.pop.router import OpenCard
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 SCHEMAS = Path(__file__).parent / "specs" / "afas" / "organisaties-en-personen.post-schemas.json"
 __all__ = ["afas_sim_fixture"]  # registers the afas_sim fixture

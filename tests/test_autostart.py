@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from afas_tray import autostart
+from afas_tray.system import autostart
 
 ROOT = Path(__file__).resolve().parent.parent
 

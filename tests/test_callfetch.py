@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from afas_tray.callfetch import MIN_POLL_SECONDS, CallFetcher, RecordingFetcher
 from afas_tray.demo.xelion import XelionSimulator, fake_mp3
+from afas_tray.reports.calllog import MIN_POLL_SECONDS, CallFetcher, RecordingFetcher
 from afas_tray.store import open_db
 from afas_tray.xelion.client import CallDetails, XelionClient
 

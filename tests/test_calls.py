@@ -17,7 +17,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from afas_tray.calls import (
+from afas_tray.config.settings import Settings
+from afas_tray.models import Match, RelationKind
+from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.pop.opener import RecordingOpener, WebbrowserOpener
+from afas_tray.pop.router import (
     RECENT_LIMIT,
     CallRouter,
     Choice,
@@ -27,10 +31,6 @@ from afas_tray.calls import (
     UnknownCaller,
     card_url,
 )
-from afas_tray.events import CallEvent, CallSource, CallState, Direction
-from afas_tray.models import Match, RelationKind
-from afas_tray.opener import RecordingOpener, WebbrowserOpener
-from afas_tray.settings import Settings
 from afas_tray.store import open_db
 
 TEMPLATE = "https://12345.afasinsite.nl/verkooprelatie-prs?BcId=<BCID>"
@@ -528,7 +528,7 @@ def test_webbrowser_opener_uses_the_browser_from_the_environment(tmp_path):
     script, log = _browser_script(tmp_path)
     url = TEMPLATE.replace("<BCID>", "A%20B")
     code = (
-        "from afas_tray.opener import WebbrowserOpener; "
+        "from afas_tray.pop.opener import WebbrowserOpener; "
         f"WebbrowserOpener(background=False).open_url({url!r})"
     )
     env = {**os.environ, "BROWSER": str(script), "DISPLAY": "", "WAYLAND_DISPLAY": ""}

@@ -10,10 +10,10 @@ from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
+from afas_tray.pop.opener import RecordingOpener
 from afas_tray.status import State
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 
 async def test_ring_opens_card_and_report_reaches_afas_once(

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from afas_tray import cli
+from afas_tray.cli import main as cli
+from afas_tray.config.settings import Settings
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
-from afas_tray.dial import DialError, Dialler, dial_target, number_from_url
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings
+from afas_tray.pop.dial import DialError, Dialler, dial_target, number_from_url
+from afas_tray.system.profile import Profile
 
 USER, PASSWORD = "jan", "Dial-Wachtwoord-5521"
 
@@ -105,7 +105,7 @@ def test_session_renewal_registers_the_device_again(sim: XelionSimulator) -> Non
     """A device belongs to one session: after a new login it is registered again."""
     import asyncio
 
-    from afas_tray.dial import xelion_call_through
+    from afas_tray.pop.dial import xelion_call_through
     from afas_tray.xelion.client import XelionClient
 
     settings = _save(sim)
@@ -137,7 +137,7 @@ def test_prefer_softphone_hands_a_tel_uri_to_the_os(sim: XelionSimulator) -> Non
 def test_loop_guard_stops_a_tel_ping_pong(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from afas_tray.dial import LOOP_GUARD_ENV
+    from afas_tray.pop.dial import LOOP_GUARD_ENV
 
     settings = Settings()
     settings.dial.prefer_softphone = True
@@ -176,9 +176,9 @@ def test_without_xelion_and_without_softphone_nothing_is_opened() -> None:
 
 
 def test_dial_lines_for_the_running_app() -> None:
-    from afas_tray.dial import dial_from_line, dial_to_line
-    from afas_tray.events import CallEvent
-    from afas_tray.handoff import event_to_line
+    from afas_tray.pop.dial import dial_from_line, dial_to_line
+    from afas_tray.pop.events import CallEvent
+    from afas_tray.pop.handoff import event_to_line
 
     assert dial_from_line(dial_to_line("tel:+31206221234")) == "tel:+31206221234"
     assert dial_from_line(event_to_line(CallEvent("+31206221234"))) is None
@@ -191,9 +191,9 @@ def test_tel_link_goes_to_the_running_app(sim: XelionSimulator) -> None:
     """With the app running, a link's number is handed over instead of dialled here."""
     import threading
 
-    from afas_tray.dial import dial_from_line
-    from afas_tray.instance_client import instance_name, socket_path
-    from afas_tray.paths import app_paths
+    from afas_tray.pop.dial import dial_from_line
+    from afas_tray.system.instance_client import instance_name, socket_path
+    from afas_tray.system.paths import app_paths
 
     _save(sim)
     import socket
@@ -221,7 +221,7 @@ def test_tel_link_goes_to_the_running_app(sim: XelionSimulator) -> None:
 def test_linux_entry_offers_afas_tray_for_phone_links(tmp_path: object) -> None:
     from pathlib import Path
 
-    from afas_tray.url_links import install
+    from afas_tray.system.url_links import install
 
     folder = Path(str(tmp_path)) / "applications"
     path = install(["/opt/afas tray/afas-tray"], folder=folder)

@@ -27,8 +27,8 @@ from x11_fixtures import (
 
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 TOOLS = ("Xvfb", "tint2", "xdotool", "xwininfo")
 pytestmark = pytest.mark.skipif(

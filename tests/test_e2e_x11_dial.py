@@ -22,9 +22,9 @@ from afas_tray.demo.afas import SimulatorThread as AfasThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import SimulatorThread as XelionThread
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.paths import app_paths
-from afas_tray.phone import normalise
-from afas_tray.profile import Profile
+from afas_tray.phonebook.numbers import normalise
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 TOOLS = ("Xvfb", "tint2", "xdotool", "xwininfo")
 pytestmark = pytest.mark.skipif(

@@ -3,7 +3,7 @@
 - the network drops under the websocket (server closes it; connections refused for a while):
   the next ringing call still pops;
 - after a wake from sleep or a network change, the Xelion session is valid and the websocket
-  back within 10 s (``afas_tray.wakeup`` notices the sleep by its clocks; ``NetworkWatch`` hears
+  back within 10 s (``afas_tray.system.wakeup`` notices the sleep by its clocks; ``NetworkWatch`` hears
   it from the OS);
 - internal extensions and the company's own numbers ringing over the websocket never pop and
   never become dossier items; a shared main number opens its organisation, a contact's direct
@@ -28,15 +28,15 @@ import httpx
 import pytest
 from core_fixtures import servers_fixture, settings_for, until, wait_for  # noqa: F401
 
+from afas_tray.config.settings import Settings, new_trigger_secret
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings, new_trigger_secret
-from afas_tray.wakeup import watch_for_wakeup
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
+from afas_tray.system.wakeup import watch_for_wakeup
 
 WS_CONNECT = "GET /websocket/{key}"
 LOGIN = "POST me/login"
@@ -283,7 +283,7 @@ async def test_a_failing_wake_callback_does_not_stop_the_watch() -> None:
 
 WATCHER = """
 import asyncio, time
-from afas_tray.wakeup import watch_for_wakeup
+from afas_tray.system.wakeup import watch_for_wakeup
 async def main():
     print("watching", flush=True)
     await watch_for_wakeup(lambda: print("woke", time.monotonic(), flush=True), 0.2, slack=1.5)

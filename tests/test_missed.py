@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 import pytest
 from core_fixtures import servers_fixture, settings_for, until  # noqa: F401
 
+from afas_tray.config.settings import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.missed import MissedCall, MissedCalls, from_call_log, unseen_missed_calls
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings
+from afas_tray.pop.missed import MissedCall, MissedCalls, from_call_log, unseen_missed_calls
+from afas_tray.pop.opener import RecordingOpener
 from afas_tray.store import open_db
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 from afas_tray.xelion.client import CallDetails
 from afas_tray.xelion.missed_call import parse_missed_call
 
@@ -211,7 +211,7 @@ def test_missed_submenu_lists_calls_and_opening_it_clears_the_count(qtbot: objec
 def test_missed_cli_lists_unseen_calls(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from afas_tray import cli
+    from afas_tray.cli import main as cli
 
     paths = app_paths().ensure()
     store = MissedCalls(paths.database_file, Settings())

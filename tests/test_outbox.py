@@ -28,9 +28,9 @@ from outbox_fixtures import (
     marker_counts,
 )
 
+from afas_tray.afas.knsubject import NOTE_TOO_LARGE, build_body, marker_for
 from afas_tray.demo.afas import AfasSimulator
-from afas_tray.knsubject import NOTE_TOO_LARGE, build_body, marker_for
-from afas_tray.outbox import PAUSED_TOKEN, DrainResult, Outbox, OutboxState, OutboxStatus
+from afas_tray.reports.outbox import PAUSED_TOKEN, DrainResult, Outbox, OutboxState, OutboxStatus
 
 MP3 = bytes(range(256)) * 40 + b"ID3-end"  # 10 KB that is not valid text, with an odd length
 
@@ -357,8 +357,8 @@ async def test_cli_lists_and_retries(sim: AfasSimulator) -> None:
     import contextlib
     import io
 
-    from afas_tray import cli_outbox
-    from afas_tray.profile import Profile
+    from afas_tray.cli import outbox as cli_outbox
+    from afas_tray.system.profile import Profile
 
     box = Outbox(Profile.open().paths.database_file, settle_seconds=0.2, processing_window=1.0)
     box.enqueue(make_item("8001", subject=" "))

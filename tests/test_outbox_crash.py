@@ -17,7 +17,7 @@ import pytest
 from outbox_fixtures import TOKEN_DATA, make_item, marker_counts
 
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
-from afas_tray.outbox import Outbox, OutboxState
+from afas_tray.reports.outbox import Outbox, OutboxState
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 

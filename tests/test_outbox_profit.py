@@ -21,7 +21,7 @@ from outbox_fixtures import (
 
 from afas_tray.afas.client import FieldMeta
 from afas_tray.demo.afas import AfasSimulator
-from afas_tray.outbox import (
+from afas_tray.reports.outbox import (
     DossierColumnError,
     DossierLookup,
     Outbox,

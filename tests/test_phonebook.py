@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from afas_tray.config.settings import ColumnMapping
 from afas_tray.demo.sample_data import CONNECTORS, KNOWN, SampleData
 from afas_tray.models import RelationKind
-from afas_tray.phonebook import (
+from afas_tray.phonebook.book import (
     ColumnError,
     FieldInfo,
     PhoneBook,
@@ -21,7 +22,6 @@ from afas_tray.phonebook import (
     detect_columns,
     fields_from_metainfo,
 )
-from afas_tray.settings import ColumnMapping
 
 
 def F(id: str, label: str = "", data_type: str = "string") -> FieldInfo:
@@ -489,7 +489,7 @@ def test_remove_missing_deletes_relations_gone_from_afas(book: PhoneBook) -> Non
 
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Raw numbers the phone book had to normalise (rather than take from the last book)."""
-    import afas_tray.phonebook as phonebook_module
+    import afas_tray.phonebook.book as phonebook_module
 
     parsed: list[str] = []
     real = phonebook_module.normalise_uncached

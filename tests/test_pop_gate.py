@@ -7,16 +7,16 @@ import json
 
 from core_fixtures import servers_fixture, settings_for, until
 
-from afas_tray.calls import UnknownCaller
+from afas_tray.config.settings import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.pop_gate import PopGate, dnd_from_payload
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings
+from afas_tray.pop.gate import PopGate, dnd_from_payload
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.pop.router import UnknownCaller
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 __all__ = ["servers_fixture"]
 
@@ -139,7 +139,7 @@ def test_do_not_disturb_payload_shapes() -> None:
 
 
 def test_new_settings_parse_validate_and_survive_a_round_trip() -> None:
-    from afas_tray.settings import from_dict, set_value, to_dict, validate
+    from afas_tray.config.settings import from_dict, set_value, to_dict, validate
 
     s = Settings()
     assert (s.card.open_browser, s.card.show, s.reports.min_duration_seconds,
@@ -162,7 +162,7 @@ def test_new_settings_parse_validate_and_survive_a_round_trip() -> None:
 
 
 def test_numbers_read_nationally_at_home_and_internationally_abroad() -> None:
-    from afas_tray.phone import display
+    from afas_tray.phonebook.numbers import display
 
     assert display("+31201234567", "NL") == "020 123 4567"
     assert display("0031 6 12345678", "NL") == "06 12345678"

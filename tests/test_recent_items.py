@@ -14,7 +14,7 @@ import pytest
 
 from afas_tray.afas.client import ConnectorMeta, FieldMeta
 from afas_tray.afas.errors import AfasNotFound
-from afas_tray.recent_items import DossierColumns, ItemsUnavailable, read_recent_items
+from afas_tray.pop.recent_items import DossierColumns, ItemsUnavailable, read_recent_items
 
 PROFIT_SUBJECTS = ("TypeId", "SubjectId", "DateCreated", "Subject", "Comment", "Status",
                    "OrgPersId", "ContactNr", "Responsible", "StartDate")

@@ -17,16 +17,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from afas_tray.afas.client import AfasClient
-from afas_tray.calls import CallRouter
+from afas_tray.config.settings import ColumnMapping, Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.xelion import XelionSimulator, fake_mp3
-from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import Text
 from afas_tray.models import ReportItem
-from afas_tray.opener import RecordingOpener
-from afas_tray.outbox import Outbox, OutboxState
-from afas_tray.phonebook import PhoneBook
-from afas_tray.reports import (
+from afas_tray.phonebook.book import PhoneBook
+from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.pop.router import CallRouter
+from afas_tray.reports.outbox import Outbox, OutboxState
+from afas_tray.reports.service import (
     Draft,
     Outcome,
     ReportService,
@@ -37,7 +38,6 @@ from afas_tray.reports import (
     item_subject,
     item_text,
 )
-from afas_tray.settings import ColumnMapping, Settings
 from afas_tray.store import open_db
 from afas_tray.xelion.client import CallDetails, Participant, XelionClient
 
@@ -546,7 +546,7 @@ async def test_a_pick_after_the_hang_up_settles_the_waiting_call_at_once(
 async def test_a_call_xelion_never_logs_goes_up_from_the_desktop_data(
     make_env: EnvFactory,
 ) -> None:
-    from afas_tray.reports import DesktopCall
+    from afas_tray.reports.service import DesktopCall
 
     env = await make_env()
     started = time.time() - 300

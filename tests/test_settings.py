@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from afas_tray import logs
+from afas_tray.config.settings import Settings, load, save, set_value, validate
 from afas_tray.i18n import set_language
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings, load, save, set_value, validate
+from afas_tray.system import logs
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 TOKEN = "<token><version>1</version><data>5EC12E7DA7A0000000000000000000000000000000000000000000000000CAFE</data></token>"
 

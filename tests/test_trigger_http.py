@@ -18,16 +18,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from afas_tray.events import CallEvent, CallSource
-from afas_tray.paths import app_paths
-from afas_tray.settings import new_trigger_secret as new_secret
-from afas_tray.trigger_http import (
+from afas_tray.config.settings import new_trigger_secret as new_secret
+from afas_tray.pop.events import CallEvent, CallSource
+from afas_tray.pop.trigger_http import (
     PORT_RANGE,
     TriggerPortInUse,
     TriggerServer,
     default_port_for_user,
     preferred_port,
 )
+from afas_tray.system.paths import app_paths
 
 SECRET = "s3cret-" + "k" * 20
 

@@ -14,19 +14,19 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from ui_fixtures import dutch, english, qloop, until
 
-from afas_tray import recent_items
 from afas_tray.afas.client import AfasClient
+from afas_tray.config.settings import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
-from afas_tray.events import CallEvent, CallState, Direction
 from afas_tray.models import Match, RelationKind
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.pop_gate import CardRequest
-from afas_tray.profile import Profile
-from afas_tray.recent_items import DossierEntry
-from afas_tray.settings import Settings
+from afas_tray.pop import recent_items
+from afas_tray.pop.events import CallEvent, CallState, Direction
+from afas_tray.pop.gate import CardRequest
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.pop.recent_items import DossierEntry
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 from afas_tray.ui.caller_card import CallerCard, CallerCardManager
 
 __all__ = ["dutch", "english", "qloop"]

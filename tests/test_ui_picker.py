@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 from ui_fixtures import CANDIDATES, NUMBER, PickChoice, dutch, english
 
-from afas_tray.calls import UnknownCaller
+from afas_tray.pop.router import UnknownCaller
 from afas_tray.ui.picker import MatchPicker
 from afas_tray.ui.qt_opener import QtOpener
 

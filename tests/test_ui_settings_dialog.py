@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QDialog, QLineEdit
 from pytestqt.qtbot import QtBot
 from ui_fixtures import dutch, english, qloop, slow_checks, until, valid_settings
 
+from afas_tray.config.settings import Settings, validate
 from afas_tray.i18n import T
-from afas_tray.settings import Settings, validate
 from afas_tray.ui.settings_dialog import SettingsDialog
 
 __all__ = ["dutch", "english", "qloop"]  # fixtures used by name below

@@ -26,18 +26,18 @@ from pytestqt.qtbot import QtBot
 from ui_fixtures import english, qloop, until
 
 from afas_tray.app import TrayShell
+from afas_tray.config.settings import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.afas import SimulatorThread as AfasThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import SimulatorThread as XelionThread
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.events import CallEvent, CallSource, CallState
-from afas_tray.handoff import event_to_line
-from afas_tray.opener import RecordingOpener
-from afas_tray.paths import app_paths
-from afas_tray.profile import Profile
-from afas_tray.settings import Settings
+from afas_tray.pop.events import CallEvent, CallSource, CallState
+from afas_tray.pop.handoff import event_to_line
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 from afas_tray.ui.picker import MatchPicker
 from afas_tray.ui.report_dialog import CallReportDialog
 
@@ -332,7 +332,7 @@ def test_status_command_asks_the_running_app(
 ) -> None:
     """`afas-tray status` over the single-instance socket: one line per part; 0 when all is
     well, 1 once a report was refused (with AFAS's text), 2 when no app runs."""
-    from afas_tray.instance_client import instance_name
+    from afas_tray.system.instance_client import instance_name
     from afas_tray.ui.single_instance import SingleInstanceServer
 
     afas, xelion = sims

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from afas_tray.addressbook_sync import AddressBookSync
+from afas_tray.config.settings import ColumnMapping
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.phonebook import PhoneBook
-from afas_tray.settings import ColumnMapping
+from afas_tray.phonebook.book import PhoneBook
+from afas_tray.phonebook.xelion_push import AddressBookSync
 from afas_tray.xelion.addressables import AddressablesApi
 from afas_tray.xelion.client import XelionClient
 
@@ -198,7 +198,7 @@ async def test_connection_lost_halfway_and_rerun_leave_no_duplicates(
 async def test_killed_cli_and_rerun_leave_no_duplicates(
         xelion_sim: XelionSimulator, profile_home: Path) -> None:
     """A real crash: the CLI process is killed in the middle of its first push."""
-    from afas_tray.profile import Profile
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     settings = profile.load().settings
@@ -244,8 +244,8 @@ async def test_busy_answers_back_off_and_finish(
 async def test_dry_run_prints_the_plan_and_writes_nothing(
         xelion_sim: XelionSimulator, profile_home: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from afas_tray.cli import main
-    from afas_tray.profile import Profile
+    from afas_tray.cli.main import main
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     book = PhoneBook(profile.paths.phonebook_file)
@@ -273,13 +273,13 @@ async def test_app_pushes_after_sync_and_channel_events_carry_names(
     sync, and a known caller's channel then carries the name (what --demo shows)."""
     from core_fixtures import XELION_PASSWORD, XELION_TENANT, XELION_USER, settings_for, until
 
-    import afas_tray.addressbook_sync as ab
+    import afas_tray.phonebook.xelion_push as ab
     from afas_tray.core import AppCore
     from afas_tray.demo.afas import AfasSimulator
     from afas_tray.demo.sample_data import KNOWN
-    from afas_tray.opener import RecordingOpener
-    from afas_tray.paths import app_paths
-    from afas_tray.profile import Profile
+    from afas_tray.pop.opener import RecordingOpener
+    from afas_tray.system.paths import app_paths
+    from afas_tray.system.profile import Profile
 
     monkeypatch.setattr(ab, "APP_RATE", 0.0)
     afas = AfasSimulator(relations=120, seed=4)

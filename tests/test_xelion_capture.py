@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from afas_tray.cli_xelion import run_capture
+from afas_tray.cli.xelion import run_capture
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.events import CallEvent
+from afas_tray.pop.events import CallEvent
 from afas_tray.xelion.capture import Capture, active_channels_reply, replay
 from afas_tray.xelion.client import XelionClient
-from afas_tray.xelion.events import XelionEventStream
+from afas_tray.xelion.stream import XelionEventStream
 
 DATA = Path(__file__).parent / "data" / "xelion"
 
@@ -84,7 +84,7 @@ async def test_a_live_capture_is_redacted_and_replays_alike() -> None:
 def test_the_settings_dialog_shows_the_trigger_with_a_copy_button(qtbot: Any) -> None:
     from PySide6.QtGui import QGuiApplication
 
-    from afas_tray.settings import Settings
+    from afas_tray.config.settings import Settings
     from afas_tray.ui.settings_dialog import SettingsDialog
     from afas_tray.xelion.trigger import TRIGGER_VALUE
 

@@ -23,9 +23,9 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from afas_tray.config.settings import Settings
 from afas_tray.i18n import T, set_language
 from afas_tray.models import CheckResult, RelationKind
-from afas_tray.settings import Settings
 from afas_tray.ui.i18n_qt import install_translator
 
 
@@ -297,7 +297,7 @@ def render_shell_shots(out: Path) -> list[Path]:
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QMenu, QWidget
 
-    from afas_tray.events import CallSource, CallState, Direction
+    from afas_tray.pop.events import CallSource, CallState, Direction
     from afas_tray.status import State, Status
     from afas_tray.ui.report_dialog import CallReportDialog
     from afas_tray.ui.tray import StatusWindow, build_menu

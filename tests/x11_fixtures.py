@@ -17,8 +17,8 @@ from pathlib import Path
 
 from core_fixtures import wait_for
 
+from afas_tray.config.settings import Settings
 from afas_tray.demo.afas import SimulatorThread
-from afas_tray.settings import Settings
 
 __all__ = ["afas_settings", "end", "openbox", "run", "running_app", "stand_in_browser", "tint2_panel",
            "wait_for", "x_server"]

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.events import CallEvent
+from afas_tray.pop.events import CallEvent
 from afas_tray.xelion.client import XelionClient
-from afas_tray.xelion.events import StreamStatus
+from afas_tray.xelion.stream import StreamStatus
 
 USER = "jan"
 PASSWORD = "Geheim-Wachtwoord-8431"

@@ -8,13 +8,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
+from afas_tray.config.settings import Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.afas import SimulatorThread as AfasThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import SimulatorThread as XelionThread
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.paths import HOME_ENV
-from afas_tray.settings import Settings
+from afas_tray.system.paths import HOME_ENV
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # the simulator's own, not a secret

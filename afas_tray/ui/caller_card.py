@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from afas_tray.events import Direction
+from afas_tray.config.settings import Settings
 from afas_tray.models import Match, RelationKind
-from afas_tray.phone import display
-from afas_tray.pop_gate import CardRequest
-from afas_tray.recent_items import DossierEntry
-from afas_tray.settings import Settings
+from afas_tray.phonebook.numbers import display
+from afas_tray.pop.events import Direction
+from afas_tray.pop.gate import CardRequest
+from afas_tray.pop.recent_items import DossierEntry
 from afas_tray.ui.icons import app_icon
 from afas_tray.ui.picker import hint_label, keep_focus_elsewhere, kind_label
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from afas_tray.afas_relations import NewRelation, RelationError, check
+from afas_tray.afas.relations import NewRelation, RelationError, check
 
 log = logging.getLogger(__name__)
 ERROR_COLOUR = "#c62828"  # as the settings dialog's field messages

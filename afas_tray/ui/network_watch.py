@@ -2,7 +2,7 @@
 
 Qt's QNetworkInformation asks the OS (Network List Manager on Windows, the system configuration
 framework on macOS, NetworkManager or GLib on Linux). Where no backend loads, this does nothing:
-the websocket heartbeat and the wake-up watch (``afas_tray.wakeup``) still recover, only slower.
+the websocket heartbeat and the wake-up watch (``afas_tray.system.wakeup``) still recover, only slower.
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QEnterEvent, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from afas_tray.opener import WebbrowserOpener
+from afas_tray.pop.opener import WebbrowserOpener
 from afas_tray.ui.create_relation import CreateFn, CreateRelationForm
 from afas_tray.ui.icons import app_icon
 from afas_tray.ui.picker import MatchPicker, accept_focus, keep_focus_elsewhere, place_near_tray
 
 if TYPE_CHECKING:
-    from afas_tray.calls import Candidate, Choice, UnknownCaller
+    from afas_tray.pop.router import Candidate, Choice, UnknownCaller
 
 PickHandler = Callable[["Choice", "Candidate", bool], None]
 
@@ -137,7 +137,7 @@ class UnknownCallerNotice(QWidget):
 
 
 class QtOpener:
-    """Implements ``afas_tray.opener.Opener`` for the tray app.
+    """Implements ``afas_tray.pop.opener.Opener`` for the tray app.
 
     ``remember(number, bcid)`` is called when the user ticks "remember" in the picker (hand it
     ``CallRouter.remember_choice``); ``notify(title, message)``, when given, shows the unknown-caller
@@ -162,7 +162,7 @@ class QtOpener:
         self.create_relation: CreateFn | None = None  # "Create in AFAS" (app.py sets it)
 
     def _display(self, number: str) -> str:
-        from afas_tray.phone import display
+        from afas_tray.phonebook.numbers import display
 
         return display(number, self.region())
 

@@ -37,9 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from afas_tray.config.settings import ROLES, ColumnMapping, Settings, new_trigger_secret, validate
 from afas_tray.i18n import Text
 from afas_tray.models import CheckResult
-from afas_tray.settings import ROLES, ColumnMapping, Settings, new_trigger_secret, validate
 from afas_tray.ui.icons import app_icon
 from afas_tray.ui.picker import hint_label
 

@@ -1,7 +1,7 @@
 """The running instance's end of the single-instance channel (QLocalServer, no widgets).
 
 A second ``afas-tray`` (a phone hook's ``afas-tray call …``, a clicked ``afas-tray://`` link)
-connects, sends one JSON line per call and gets ``ok``; see ``afas_tray.instance_client`` for
+connects, sends one JSON line per call and gets ``ok``; see ``afas_tray.system.instance_client`` for
 the Qt-free sending side and the per-user, per-profile name.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
 
-from afas_tray.instance_client import STATUS_REQUEST
+from afas_tray.system.instance_client import STATUS_REQUEST
 from afas_tray.ui.qt_compat import guard_bool_refcounts
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@
   #define InstallDir "{autopf}\" + AppName
 #endif
 #define UrlScheme "afas-tray"
-; The app's own "start at login" switch (afas_tray/autostart.py) uses this same key and value name.
+; The app's own "start at login" switch (afas_tray/system/autostart.py) uses this same key and value name.
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
 #define ApprovedKey "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 ; platformdirs' folder for settings, phone book and logs: %LOCALAPPDATA%\afas-tray

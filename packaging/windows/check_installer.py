@@ -478,9 +478,9 @@ def run_checks(wine: Wine, iscc: Path, work: Path, report: Report) -> None:
             return None
 
     exe = f'"{app_win}\\afas-tray.exe"'
-    # What the app's own "Start at login" switch writes (afas_tray/autostart.py).
+    # What the app's own "Start at login" switch writes (afas_tray/system/autostart.py).
     sys.path.insert(0, str(ROOT))
-    from afas_tray.autostart import windows_run_value
+    from afas_tray.system.autostart import windows_run_value
     switch_value = windows_run_value([f"{app_win}\\afas-tray.exe"])
 
     def phone_links(reg: dict[str, dict[str, str]]) -> dict[str, tuple[dict[str, str | None], dict[str, str]]]:

@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 import phonenumbers
 
 from afas_tray.i18n import T, Text
-from afas_tray.phone import normalise
+from afas_tray.phonebook.numbers import normalise
 
 Kind = Literal["person", "organisation"]
 CONNECTORS: dict[str, str] = {"person": "KnPerson", "organisation": "KnOrganisation"}
@@ -156,7 +156,7 @@ def phonebook_row(created: CreatedRelation) -> tuple[str, dict[str, Any]]:
 
 
 def phonebook_mapping() -> Any:
-    from afas_tray.settings import ColumnMapping
+    from afas_tray.config.settings import ColumnMapping
 
     # Keyed by the number (BcCo), as the sync keys organisations and persons: the next sync
     # replaces this row with AFAS's own instead of adding a second one.

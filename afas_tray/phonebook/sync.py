@@ -60,15 +60,15 @@ from afas_tray.afas.errors import (
     AfasError,
     AfasForbidden,
 )
+from afas_tray.config.settings import ROLES, ColumnMapping, Settings
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook import (
+from afas_tray.phonebook.book import (
     ChangeSet,
     ColumnError,
     PhoneBook,
     RefreshBuilder,
     detect_columns,
 )
-from afas_tray.settings import ROLES, ColumnMapping, Settings
 from afas_tray.status import State, StatusBoard
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from afas_tray.events import CallEvent, CallState
+from afas_tray.config.settings import Settings
 from afas_tray.models import Match
-from afas_tray.settings import Settings
+from afas_tray.pop.events import CallEvent, CallState
 
 if TYPE_CHECKING:
-    from afas_tray.calls import Choice, Decision, UnknownCaller
-    from afas_tray.opener import Opener
+    from afas_tray.pop.opener import Opener
+    from afas_tray.pop.router import Choice, Decision, UnknownCaller
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class CardSink(Protocol):
 
 
 class PopGate:
-    """Implements ``afas_tray.opener.Opener`` around the real one; see the module text."""
+    """Implements ``afas_tray.pop.opener.Opener`` around the real one; see the module text."""
 
     def __init__(self, inner: Opener, settings: Callable[[], Settings],
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -134,19 +134,19 @@ class PopGate:
 
     def after(self, event: CallEvent, decision: Decision) -> None:
         """Show the caller card for an opened relation; close cards of calls that ended."""
-        from afas_tray.calls import OpenCard
+        from afas_tray.pop.router import OpenCard
 
         sink = self.card_sink
         if sink is None:
             return
         try:
             if event.state in (CallState.HUNG_UP, CallState.TRANSFERRED):
-                from afas_tray.phone import normalise
+                from afas_tray.phonebook.numbers import normalise
 
                 region = self._settings().phone.default_region
                 sink.call_ended(event.call_id, normalise(event.number, region) or "")
             elif isinstance(decision, OpenCard) and self._settings().card.show and not self.held:
-                from afas_tray.phone import normalise
+                from afas_tray.phonebook.numbers import normalise
 
                 region = self._settings().phone.default_region
                 sink.show_card(CardRequest(

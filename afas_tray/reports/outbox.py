@@ -6,7 +6,7 @@ Exactly once across crashes and lost answers:
 
 1. Before the POST the row is marked ``sending`` and committed with ``synchronous=FULL``, so the
    mark is on disk before a single byte goes to AFAS.
-2. SbTx carries a marker line unique to the call (:func:`afas_tray.knsubject.marker_for`).
+2. SbTx carries a marker line unique to the call (:func:`afas_tray.afas.knsubject.marker_for`).
 3. A row found in ``sending`` (the process died mid-POST) or flagged ``unsure`` (the POST timed
    out or the connection dropped after sending) is never posted blindly: the dossier GetConnector
    (``afas.connectors.dossier_items``, its columns read from metainfo: Profit_Subjects calls
@@ -54,9 +54,9 @@ from afas_tray.afas.errors import (
     AfasTooLarge,
     AfasUnavailable,
 )
+from afas_tray.afas.knsubject import build_body, marker_for
 from afas_tray.backoff import jittered_backoff
 from afas_tray.i18n import T, Text
-from afas_tray.knsubject import build_body, marker_for
 from afas_tray.models import ReportItem
 from afas_tray.store import ensure_schema, open_db
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from afas_tray.i18n import T
 
 if TYPE_CHECKING:
-    from afas_tray.dial import DialResult
+    from afas_tray.pop.dial import DialResult
 
 DIAL_USER_SPACE_SUFFIX = "-dial"
 
@@ -30,7 +30,7 @@ def wants_dial(args: Sequence[str]) -> bool:
 
 
 def number_from_args(args: Sequence[str]) -> str:
-    from afas_tray.dial import DialError, is_dial_url
+    from afas_tray.pop.dial import DialError, is_dial_url
 
     items = list(args)
     if items[:1] == ["dial"]:
@@ -48,8 +48,8 @@ def number_from_args(args: Sequence[str]) -> str:
 
 async def dial_headless(raw: str) -> DialResult:
     """Dial with the saved settings and a session of our own."""
-    from afas_tray.dial import Dialler, xelion_call_through
-    from afas_tray.profile import Profile
+    from afas_tray.pop.dial import Dialler, xelion_call_through
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     loaded = profile.load()
@@ -67,7 +67,7 @@ async def dial_headless(raw: str) -> DialResult:
 
 
 def cmd_dial(args: Sequence[str]) -> int:
-    from afas_tray.dial import DialError, dial_target
+    from afas_tray.pop.dial import DialError, dial_target
 
     try:
         raw = number_from_args(args)
@@ -89,9 +89,9 @@ def cmd_dial(args: Sequence[str]) -> int:
 def _hand_to_app(raw: str) -> bool:
     """Give a link's number to the running app (its session, its notification); False when
     no app runs. ``dial`` typed in a terminal dials itself, so its answer is printed there."""
-    from afas_tray.dial import dial_to_line
-    from afas_tray.instance_client import instance_name, send_to_instance
-    from afas_tray.paths import app_paths
+    from afas_tray.pop.dial import dial_to_line
+    from afas_tray.system.instance_client import instance_name, send_to_instance
+    from afas_tray.system.paths import app_paths
 
     return send_to_instance(instance_name(app_paths()), dial_to_line(raw))
 
@@ -108,7 +108,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def _cmd_links(args: Any) -> int:
-    from afas_tray.url_links import cmd_links
+    from afas_tray.system.url_links import cmd_links
 
     return cmd_links(args)
 
@@ -117,7 +117,7 @@ def missed_lines(db_path: Any) -> list[str]:
     """One line per unseen missed call, newest first (for ``missed`` and ``status``)."""
     from datetime import datetime
 
-    from afas_tray.missed import unseen_missed_calls
+    from afas_tray.pop.missed import unseen_missed_calls
 
     lines = []
     for call in unseen_missed_calls(db_path):
@@ -130,8 +130,8 @@ def missed_lines(db_path: Any) -> list[str]:
 def cmd_missed(args: Any) -> int:
     import json
 
-    from afas_tray.missed import unseen_missed_calls
-    from afas_tray.paths import app_paths
+    from afas_tray.pop.missed import unseen_missed_calls
+    from afas_tray.system.paths import app_paths
 
     db = app_paths().database_file
     if getattr(args, "json", False):
@@ -159,7 +159,7 @@ def _start_app_then_hand(raw: str, wait: float = 20.0) -> bool:
     import subprocess
     import time
 
-    from afas_tray.autostart import default_command
+    from afas_tray.system.autostart import default_command
 
     kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
                               "stderr": subprocess.DEVNULL, "close_fds": True}

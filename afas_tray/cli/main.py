@@ -16,7 +16,7 @@ from afas_tray import __version__
 from afas_tray.i18n import T, Text
 
 if TYPE_CHECKING:
-    from afas_tray.profile import Profile
+    from afas_tray.system.profile import Profile
 
 
 def _fail(message: Text | str, code: int = 2) -> int:
@@ -39,8 +39,8 @@ def _shown(value: Any, *, secret: bool) -> str:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from afas_tray.profile import Profile
-    from afas_tray.settings import KEYS, SettingsError, flatten, get_value
+    from afas_tray.config.settings import KEYS, SettingsError, flatten, get_value
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     loaded = profile.load()
@@ -84,7 +84,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def _apply(profile: Profile, settings: Any, values: dict[str, Any]) -> int:
     """Set all values or none: validate the touched keys before anything is written."""
-    from afas_tray.settings import SettingsError, mapping_from_json, set_value, validate
+    from afas_tray.config.settings import SettingsError, mapping_from_json, set_value, validate
 
     work = settings.copy()
     try:
@@ -118,7 +118,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import asyncio
 
     from afas_tray.doctor import run_checks
-    from afas_tray.profile import Profile
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     settings = _load_settings(profile)
@@ -139,10 +139,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     import asyncio
     import time
 
-    from afas_tray.phonebook import PhoneBook
-    from afas_tray.profile import Profile
-    from afas_tray.settings import validate
-    from afas_tray.sync import ROLE_NAMES, SyncError
+    from afas_tray.config.settings import validate
+    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.phonebook.sync import ROLE_NAMES, SyncError
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     settings = _load_settings(profile)
@@ -160,8 +160,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             last[0] = now
             print(f"\r{ROLE_NAMES[role]}: {rows:,} …".ljust(50), end="", file=sys.stderr, flush=True)
 
+    from afas_tray.phonebook.sync import SyncEngine
     from afas_tray.status import StatusBoard
-    from afas_tray.sync import SyncEngine
 
     async def go() -> Any:
         # The app's own engine: incremental when the book and its marks allow, else full.
@@ -191,9 +191,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
-    from afas_tray.calls import card_url
-    from afas_tray.phonebook import PhoneBook
-    from afas_tray.profile import Profile
+    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.pop.router import card_url
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     settings = _load_settings(profile)
@@ -245,15 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("number")
     lk.set_defaults(func=cmd_lookup)
 
-    from afas_tray.cli_dial import add_parsers as add_dial_parsers
+    from afas_tray.cli.dial import add_parsers as add_dial_parsers
 
     add_dial_parsers(sub)
-    from afas_tray.cli_outbox import add_parser as add_outbox_parser
+    from afas_tray.cli.outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)
-    from afas_tray.cli_addressbook import add_addressbook_parser
-    from afas_tray.cli_status import add_parser as add_status_parser
-    from afas_tray.cli_xelion import add_parser as add_xelion_parser
+    from afas_tray.cli.addressbook import add_addressbook_parser
+    from afas_tray.cli.status import add_parser as add_status_parser
+    from afas_tray.cli.xelion import add_parser as add_xelion_parser
 
     add_status_parser(sub)
     add_addressbook_parser(add_xelion_parser(sub).xelion_subparsers)  # type: ignore[attr-defined]
@@ -265,9 +265,9 @@ def cmd_call(args_list: list[str]) -> int:
 
     On the hot path of every ringing call: imports only the hand-off modules.
     """
-    from afas_tray.handoff import HandoffError, event_to_line, parse_call_args
-    from afas_tray.instance_client import instance_name, send_to_instance
-    from afas_tray.paths import app_paths
+    from afas_tray.pop.handoff import HandoffError, event_to_line, parse_call_args
+    from afas_tray.system.instance_client import instance_name, send_to_instance
+    from afas_tray.system.paths import app_paths
 
     try:
         event = parse_call_args(args_list)
@@ -308,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["call"]:
         return cmd_call(args_list[1:])
-    from afas_tray.cli_dial import cmd_dial, wants_dial
+    from afas_tray.cli.dial import cmd_dial, wants_dial
 
     if wants_dial(args_list):  # `dial NUMBER`, or a tel:/callto: link opened by the OS
         return cmd_dial(args_list)

@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from afas_tray.config.settings import Settings
 from afas_tray.models import Match, ReportItem
-from afas_tray.phone import normalise
-from afas_tray.settings import Settings
+from afas_tray.phonebook.numbers import normalise
 from afas_tray.store import ensure_schema, open_db
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class MissedCalls:
         """The one relation that has this number, or None (unknown, or several to choose)."""
         if self._lookup is None:
             return None
-        from afas_tray.calls import relations
+        from afas_tray.pop.router import relations
 
         try:
             found = relations(self._lookup(number))
@@ -171,7 +171,7 @@ class MissedCalls:
             log.info("missed call not filed: %s", "no outbox" if self._outbox is None
                      else "no dossier item type set")
             return
-        from afas_tray.reports import afas_date, afas_local, display_number
+        from afas_tray.reports.service import afas_date, afas_local, display_number
 
         when = afas_local(datetime.fromtimestamp(at, UTC))
         shown = display_number(number, self.settings.phone.default_region) or number

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from afas_tray.calls import Choice, UnknownCaller
+    from afas_tray.pop.router import Choice, UnknownCaller
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +104,13 @@ class RecordingOpener:
 
     @property
     def choices(self) -> list[Choice]:
-        from afas_tray.calls import Choice
+        from afas_tray.pop.router import Choice
 
         return [c.value for c in self.calls if isinstance(c.value, Choice)]
 
     @property
     def unknown(self) -> list[UnknownCaller]:
-        from afas_tray.calls import UnknownCaller
+        from afas_tray.pop.router import UnknownCaller
 
         return [c.value for c in self.calls if isinstance(c.value, UnknownCaller)]
 

@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from afas_tray import APP_NAME
-from afas_tray.autostart import _write_atomic, default_command, desktop_exec
+from afas_tray.system.autostart import _write_atomic, default_command, desktop_exec
 
 APP_DESKTOP_FILE = "afas-tray.desktop"
 SCHEMES = ("tel", "callto", "afas-tray")

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from afas_tray.i18n import T, Text
-from afas_tray.paths import HOME_ENV, AppPaths
+from afas_tray.system.paths import HOME_ENV, AppPaths
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """`afas-tray xelion …`: the trigger Xelion needs (`trigger show|create`) and a field capture
 (`capture [--minutes N] [--keep-numbers] FILE`) for checking a new tenant.
 
-Registered by afas_tray.cli with ``cli_xelion.add_parser(sub)``; imports stay light at module
+Registered by afas_tray.cli.main with ``cli_xelion.add_parser(sub)``; imports stay light at module
 level (the CLI builds its parser on every start, also for `afas-tray call`).
 """
 
@@ -61,7 +61,7 @@ def cmd_xelion(args: argparse.Namespace) -> int:
     if args.xelion_action == "trigger" and args.trigger_action == "show":
         _print_trigger(args.json)
         return 0
-    from afas_tray.profile import Profile
+    from afas_tray.system.profile import Profile
 
     settings = Profile.open().load().settings
     if not settings.xelion.configured:
@@ -112,7 +112,7 @@ async def run_capture(client: Any, minutes: float, keep_numbers: bool,
                       stop: asyncio.Event | None = None) -> Any:
     """Capture for ``minutes`` (or until ``stop`` is set); returns the Capture."""
     from afas_tray.xelion.capture import Capture
-    from afas_tray.xelion.events import XelionEventStream
+    from afas_tray.xelion.stream import XelionEventStream
 
     capture = Capture(keep_numbers=keep_numbers)
     client.on_exchange = capture.exchange

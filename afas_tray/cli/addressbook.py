@@ -53,9 +53,9 @@ def _print_plan(plan: Any) -> None:
 def cmd_addressbook_sync(args: argparse.Namespace) -> int:
     import asyncio
 
-    from afas_tray.addressbook_sync import AddressBookSync
-    from afas_tray.phonebook import PhoneBook
-    from afas_tray.profile import Profile
+    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.phonebook.xelion_push import AddressBookSync
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     loaded = profile.load()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from afas_tray import logs
-from afas_tray import settings as settings_mod
-from afas_tray.paths import AppPaths, app_paths
-from afas_tray.secrets import SecretStore, load_into, save_from
-from afas_tray.settings import LoadResult, Settings
+from afas_tray.config import settings as settings_mod
+from afas_tray.config.settings import LoadResult, Settings
+from afas_tray.system import logs
+from afas_tray.system.paths import AppPaths, app_paths
+from afas_tray.system.secrets import SecretStore, load_into, save_from
 
 
 @dataclass

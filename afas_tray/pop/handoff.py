@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
-from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T, Text
+from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 
 URL_SCHEME = "afas-tray"
 MAX_NUMBER_CHARS = 32

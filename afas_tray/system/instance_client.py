@@ -28,7 +28,7 @@ from pathlib import Path
 import platformdirs
 
 from afas_tray import APP_ID
-from afas_tray.paths import AppPaths
+from afas_tray.system.paths import AppPaths
 
 # sun_path is 108 bytes on Linux and 104 on macOS/BSD; stay clear of both.
 MAX_SOCKET_PATH = 100

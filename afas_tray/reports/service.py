@@ -50,20 +50,20 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from afas_tray.callfetch import (
+from afas_tray.afas.knsubject import link_value
+from afas_tray.config.settings import Settings
+from afas_tray.i18n import T, Text
+from afas_tray.models import Match, RelationKind, ReportItem
+from afas_tray.phonebook.numbers import normalise
+from afas_tray.phonebook.search import search_by_name
+from afas_tray.pop.events import CallEvent, CallSource, CallState
+from afas_tray.pop.router import relations
+from afas_tray.reports.calllog import (
     DEFAULT_DEBOUNCE_SECONDS,
     DEFAULT_POLL_SECONDS,
     CallFetcher,
     RecordingFetcher,
 )
-from afas_tray.calls import relations
-from afas_tray.events import CallEvent, CallSource, CallState
-from afas_tray.i18n import T, Text
-from afas_tray.knsubject import link_value
-from afas_tray.models import Match, RelationKind, ReportItem
-from afas_tray.phone import normalise
-from afas_tray.relation_search import search_by_name
-from afas_tray.settings import Settings
 from afas_tray.store import ensure_schema, open_db
 from afas_tray.xelion.client import CallDetails, Participant, XelionClient
 from afas_tray.xelion.errors import XelionError
@@ -462,7 +462,7 @@ class ReportDrafts:
 
 
 class OutboxLike(Protocol):
-    """What the report pipeline needs of the outbox (afas_tray/outbox.py)."""
+    """What the report pipeline needs of the outbox (afas_tray/reports/outbox.py)."""
 
     def enqueue(self, item: ReportItem) -> bool:
         """Queue ``item``; False when an item with its key exists already (idempotent)."""

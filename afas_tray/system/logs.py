@@ -7,7 +7,7 @@ import logging.handlers
 import re
 import threading
 
-from afas_tray.paths import AppPaths
+from afas_tray.system.paths import AppPaths
 
 _known: set[str] = set()
 _lock = threading.Lock()

@@ -2,7 +2,7 @@
 
 One line each for the phone book, Xelion and the call reports; exit 0 when all is well, 1 when
 something needs attention, 2 when no app runs. For IT on terminal servers and support calls.
-Registered by afas_tray.cli with ``cli_status.add_parser(sub)``; imports stay light (no Qt).
+Registered by afas_tray.cli.main with ``cli_status.add_parser(sub)``; imports stay light (no Qt).
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def format_status(state: dict[str, Any]) -> list[str]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from afas_tray.instance_client import ask_status, instance_name
-    from afas_tray.paths import app_paths
+    from afas_tray.system.instance_client import ask_status, instance_name
+    from afas_tray.system.paths import app_paths
 
     reply = ask_status(instance_name(app_paths()))
     if reply is None:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from afas_tray.i18n import T, Text
-from afas_tray.paths import AppPaths
+from afas_tray.system.paths import AppPaths
 
 SCHEMA_VERSION = 1
 ROLES = ("organisations", "persons", "contacts")
@@ -555,7 +555,7 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
 
 def _validate_dial(settings: Settings) -> dict[str, Text]:
     """Dialling (issue 16): the operator's own number must be a number Xelion can ring."""
-    from afas_tray.phone import is_internal, normalise
+    from afas_tray.phonebook.numbers import is_internal, normalise
 
     errors: dict[str, Text] = {}
     own = settings.dial.device_number.strip()
@@ -594,7 +594,7 @@ def _validate_card_and_filters(settings: Settings) -> dict[str, Text]:
 
 
 def _is_number(raw: str, region: str) -> bool:
-    from afas_tray.phone import normalise
+    from afas_tray.phonebook.numbers import normalise
 
     return normalise(raw, region) is not None
 

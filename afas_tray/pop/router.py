@@ -25,15 +25,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from afas_tray.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.config.settings import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
-from afas_tray.phone import is_anonymous, is_internal, normalise
-from afas_tray.settings import Settings
+from afas_tray.phonebook.numbers import is_anonymous, is_internal, normalise
+from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.store import ensure_schema
 
 if TYPE_CHECKING:
-    from afas_tray.opener import Opener
+    from afas_tray.pop.opener import Opener
 
 log = logging.getLogger(__name__)
 

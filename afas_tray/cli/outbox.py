@@ -1,6 +1,6 @@
 """`afas-tray outbox`: list the call reports on their way to AFAS; `outbox retry ID|--failed`.
 
-Registered by afas_tray.cli with ``cli_outbox.add_parser(sub)``. Imports stay light at module
+Registered by afas_tray.cli.main with ``cli_outbox.add_parser(sub)``. Imports stay light at module
 level: the CLI builds its parser on every start, also for `afas-tray call`.
 """
 
@@ -35,8 +35,8 @@ def _when(epoch: float) -> str:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from afas_tray.outbox import Outbox, OutboxState
-    from afas_tray.profile import Profile
+    from afas_tray.reports.outbox import Outbox, OutboxState
+    from afas_tray.system.profile import Profile
 
     profile = Profile.open()
     outbox = Outbox(profile.paths.database_file)
