@@ -104,7 +104,7 @@ def test_dial_hotkey_fires_on_x11(tmp_path: Path) -> None:
     script = tmp_path / "hotkey.py"
     script.write_text(
         "import sys, threading\n"
-        "from afas_tray import hotkey\n"
+        "from afas_tray.system import hotkey\n"
         "done = threading.Event()\n"
         "stop, problem = hotkey.start('<ctrl>+<alt>+d', done.set)\n"
         "print('problem' if problem else 'ready', flush=True)\n"

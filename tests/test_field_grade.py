@@ -97,8 +97,9 @@ async def test_websocket_closed_and_network_refused_then_the_next_ring_still_pop
     connects = xelion.counts[WS_CONNECT]
     xelion.refuse_connections(3.0)
     await until(lambda: xelion.websocket_count == 0, what="the websocket to go")
+    # Reconnects start at 10 s and grow (Xelion blocks clients that retry too often).
     await until(lambda: xelion.counts[WS_CONNECT] > connects and xelion.websocket_count == 1,
-                what="the websocket after the network came back")
+                timeout=75, what="the websocket after the network came back")
     other = KNOWN["contact_direct"]
     await ring_until_popped(xelion, opener, other.written[0], "the ring after the outage")
     assert opener.urls[-1] == card(afas, other.bcids[0])

@@ -1,5 +1,2 @@
-"""The command line: ``afas-tray`` and its subcommands (kept free of Qt imports)."""
-
-from afas_tray.cli.main import main
-
-__all__ = ["main"]
+"""The command line: ``afas-tray`` and its subcommands (kept free of Qt imports at module
+level, so ``afas-tray call`` starts fast). The entry point is ``afas_tray.cli.main:main``."""
