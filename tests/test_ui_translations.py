@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import (
@@ -30,13 +31,14 @@ from ui_fixtures import CANDIDATES, NUMBER, SAMPLE_DATA, PickChoice, valid_setti
 
 from afas_tray.config.settings import Settings
 from afas_tray.i18n import T, current_language, set_language
-from afas_tray.ui.i18n_qt import I18N_DIR, catalogue_path, install_translator, resolve_language
+from afas_tray.ui.i18n_qt import catalogue_path, install_translator, resolve_language
 from afas_tray.ui.picker import MatchPicker
 from afas_tray.ui.qt_opener import UnknownCallerNotice
 from afas_tray.ui.report_dialog import CallReportDialog
 from afas_tray.ui.settings_dialog import SettingsDialog
 
-TS_FILE = I18N_DIR / "afas_tray_nl.ts"
+# The Qt Linguist source is not shipped: it lives in the repository's top-level resources/.
+TS_FILE = Path(__file__).resolve().parents[1] / "resources" / "i18n" / "afas_tray_nl.ts"
 
 
 def catalogue() -> list[tuple[str, str, str, str | None]]:

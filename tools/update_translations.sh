@@ -1,13 +1,13 @@
 #!/bin/sh
 # Refresh the Dutch Qt Linguist catalogue from the source strings, then compile it.
 #   tools/update_translations.sh          (uses ./.venv; set VENV=... for another venv)
-# New strings appear in afas_tray/resources/i18n/afas_tray_nl.ts as "unfinished": translate them
+# New strings appear in resources/i18n/afas_tray_nl.ts as "unfinished": translate them
 # (pyside6-linguist, or edit the XML) and run this again. tests/test_ui_translations.py fails
 # while any string is untranslated.
 set -eu
 cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
-TS=afas_tray/resources/i18n/afas_tray_nl.ts
+TS=resources/i18n/afas_tray_nl.ts
 SOURCES=$(ls afas_tray/ui/*.py afas_tray/app.py 2>/dev/null || true)
 # shellcheck disable=SC2086  # word splitting of the file list is intended
 "$BIN/pyside6-lupdate" -no-obsolete -locations none -source-language en -target-language nl \

@@ -1,7 +1,7 @@
 """Qt translations: load the compiled Dutch catalogue (and Qt's own) and keep the core in step.
 
-Source strings in the code are English; ``resources/i18n/afas_tray_nl.ts`` holds the Dutch, compiled
-to ``.qm`` by ``tools/update_translations.sh``. English needs no catalogue.
+Source strings in the code are English; the repository's top-level ``resources/i18n/afas_tray_nl.ts``
+holds the Dutch, compiled to the package's ``.qm`` by ``tools/update_translations.sh``. English needs no catalogue.
 """
 
 from __future__ import annotations
