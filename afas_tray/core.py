@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from afas_tray.config.settings import Settings, new_trigger_secret, validate
+from afas_tray.config import Settings, new_trigger_secret, validate
 from afas_tray.i18n import T
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from afas_tray.afas.client import AfasClient
-from afas_tray.config.settings import ColumnMapping, Settings
+from afas_tray.config import ColumnMapping, Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.xelion import XelionSimulator, fake_mp3
 from afas_tray.i18n import Text

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.models import Match, ReportItem
 from afas_tray.phonebook.numbers import normalise
 from afas_tray.store import ensure_schema, open_db

@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from afas_tray.afas.knsubject import link_value
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind, ReportItem
 from afas_tray.phonebook.numbers import normalise
