@@ -325,7 +325,7 @@ class TrayShell:
         from datetime import datetime
 
         from afas_tray.pop.router import relations
-        from afas_tray.reports.service import format_duration
+        from afas_tray.reports.rules import format_duration
         from afas_tray.ui.report_dialog import CallReportDialog
 
         matches = self.core.router.match_for_call(call.call_id) if call.call_id else []

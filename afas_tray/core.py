@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from afas_tray.config.settings import Settings, new_trigger_secret, validate
+from afas_tray.config import Settings, new_trigger_secret, validate
 from afas_tray.i18n import T
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client
@@ -20,8 +20,9 @@ from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.pop.gate import PopGate
 from afas_tray.pop.opener import Opener
 from afas_tray.pop.router import CallRouter, Decision, RecentCall
+from afas_tray.reports.drafts import Draft
 from afas_tray.reports.outbox import DossierLookup, Outbox, OutboxRow, OutboxState, OutboxStatus
-from afas_tray.reports.service import DesktopCall, Draft, ReportService, WriteResult
+from afas_tray.reports.service import DesktopCall, ReportService, WriteResult
 from afas_tray.status import State, StatusBoard
 from afas_tray.store import open_db
 from afas_tray.system.profile import Profile

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.errors import AfasAuthError, AfasConnectionError, AfasError, AfasTimeout
-from afas_tray.config.settings import ROLES, ColumnMapping, Settings, validate
+from afas_tray.config import ROLE_TEXT, ROLES, ColumnMapping, Settings, validate
 from afas_tray.i18n import T
 from afas_tray.models import CheckResult
 from afas_tray.phonebook.book import ColumnError, detect_columns
-from afas_tray.phonebook.sync import ROLE_NAMES, sync_mode
+from afas_tray.phonebook.sync import sync_mode
 from afas_tray.system.secrets import SecretStore
 
 OK = T("OK", "OK")
@@ -121,7 +121,7 @@ async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
 
 async def _check_connector(client: AfasClient, settings: Settings, role: str) -> CheckResult:
     connector_id = settings.afas.connectors.ids()[role]
-    name = ROLE_NAMES[role]
+    name = ROLE_TEXT[role]
     title = T(f"GetConnector {connector_id} ({name.en})", f"GetConnector {connector_id} ({name.nl})")
     key = f"connector.{role}"
     try:

@@ -51,7 +51,7 @@ class CheckResult:
 class ReportItem:
     """One call report on its way to AFAS as a dossier item (KnSubject), keyed by the Xelion call.
 
-    Built by the report pipeline (reports.py) from a finished call; queued and sent by the outbox.
+    Built by the report pipeline (reports/rules.py) from a finished call; queued and sent by the outbox.
     """
 
     key: str  # the Xelion communication oid: one dossier item per finished call, ever

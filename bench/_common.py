@@ -41,7 +41,7 @@ PAGE = 1000
 BOOK_SEED = 7
 # Files whose change can change the book's bytes or its sample: any edit rebuilds the cache.
 _BOOK_SOURCES = ("afas_tray/phonebook/book.py", "afas_tray/phonebook/numbers.py", "afas_tray/store.py",
-                 "afas_tray/demo/sample_data.py", "afas_tray/config/settings.py", "bench/_common.py")
+                 "afas_tray/demo/sample_data.py", "afas_tray/config/model.py", "bench/_common.py")
 
 
 class PeakRss:
@@ -156,12 +156,12 @@ def pages(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 def refresh_pages(data: Any) -> Iterator[tuple[str, str, Any, list[dict[str, Any]]]]:
     """(role, connector, column mapping, page) for every page of ``data`` (a ``SampleData``)
     that a full refresh adds to the book: organisations, persons, contacts."""
-    from afas_tray.config.settings import ColumnMapping, ConnectorSettings
+    from afas_tray.config import ROLES, ColumnMapping, ConnectorSettings
     from afas_tray.demo.sample_data import CONNECTORS
     from afas_tray.phonebook.book import FieldInfo, detect_columns
 
     for role, connector in ConnectorSettings().ids().items():
-        if role not in ("organisations", "persons", "contacts"):
+        if role not in ROLES:
             continue
         fields = [FieldInfo(f.id, f.label, f.data_type) for f in CONNECTORS[connector].fields]
         mapping = detect_columns(role, connector, fields, ColumnMapping())

@@ -56,7 +56,7 @@ from _common import (
     qt_app_loop,
 )
 
-from afas_tray.config.settings import Settings, new_trigger_secret
+from afas_tray.config import Settings, new_trigger_secret
 from afas_tray.core import AppCore
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
 from afas_tray.pop.handoff import HandoffError, event_from_line, validate_number

@@ -46,7 +46,7 @@ from typing import Any
 
 from _common import PeakRss, afas_simulator, fmt_ms, percentile, qt_app_loop
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.models import ReportItem

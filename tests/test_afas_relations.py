@@ -16,7 +16,7 @@ from afas_fixtures import TOKEN_DATA, afas_sim_fixture
 from afas_tray.afas.client import AfasClient
 from afas_tray.afas.errors import AfasAuthError, AfasServerError
 from afas_tray.afas.relations import NewRelation, RelationError, build_body
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.doctor import run_checks

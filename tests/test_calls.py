@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.models import Match, RelationKind
 from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.pop.opener import RecordingOpener, WebbrowserOpener

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from afas_tray.cli import main as cli
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
 from afas_tray.pop.dial import DialError, Dialler, dial_target, number_from_url
 from afas_tray.system.profile import Profile

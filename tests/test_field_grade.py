@@ -28,7 +28,7 @@ import httpx
 import pytest
 from core_fixtures import servers_fixture, settings_for, until, wait_for  # noqa: F401
 
-from afas_tray.config.settings import Settings, new_trigger_secret
+from afas_tray.config import Settings, new_trigger_secret
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KEY_CONNECTORS, org_bcid, person_bcid
 from afas_tray.doctor import run_checks

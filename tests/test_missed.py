@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from core_fixtures import servers_fixture, settings_for, until  # noqa: F401
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from afas_tray.config.settings import ColumnMapping
+from afas_tray.config import ColumnMapping
 from afas_tray.demo.sample_data import CONNECTORS, KNOWN, SampleData
 from afas_tray.models import RelationKind
 from afas_tray.phonebook.book import (

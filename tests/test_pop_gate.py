@@ -7,7 +7,7 @@ import json
 
 from core_fixtures import servers_fixture, settings_for, until
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
@@ -139,7 +139,7 @@ def test_do_not_disturb_payload_shapes() -> None:
 
 
 def test_new_settings_parse_validate_and_survive_a_round_trip() -> None:
-    from afas_tray.config.settings import from_dict, set_value, to_dict, validate
+    from afas_tray.config import from_dict, set_value, to_dict, validate
 
     s = Settings()
     assert (s.card.open_browser, s.card.show, s.reports.min_duration_seconds,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from afas_tray.config.settings import Settings, load, save, set_value, validate
+from afas_tray.config import Settings, load, save, set_value, validate
 from afas_tray.i18n import set_language
 from afas_tray.system import logs
 from afas_tray.system.paths import app_paths

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from afas_tray.config.settings import new_trigger_secret as new_secret
+from afas_tray.config import new_trigger_secret as new_secret
 from afas_tray.pop.events import CallEvent, CallSource
 from afas_tray.pop.trigger_http import (
     PORT_RANGE,

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QLineEdit
 from pytestqt.qtbot import QtBot
 from ui_fixtures import dutch, english, qloop, slow_checks, until, valid_settings
 
-from afas_tray.config.settings import Settings, validate
+from afas_tray.config import Settings, validate
 from afas_tray.i18n import T
 from afas_tray.ui.settings_dialog import SettingsDialog
 

@@ -26,7 +26,7 @@ from pytestqt.qtbot import QtBot
 from ui_fixtures import english, qloop, until
 
 from afas_tray.app import TrayShell
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.afas import SimulatorThread as AfasThread

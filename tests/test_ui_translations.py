@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 from ui_fixtures import CANDIDATES, NUMBER, SAMPLE_DATA, PickChoice, valid_settings
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.i18n import T, current_language, set_language
 from afas_tray.ui.i18n_qt import catalogue_path, install_translator, resolve_language
 from afas_tray.ui.picker import MatchPicker

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from afas_tray.config.settings import ColumnMapping
+from afas_tray.config import ColumnMapping
 from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.xelion_push import AddressBookSync

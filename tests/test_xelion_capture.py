@@ -84,7 +84,7 @@ async def test_a_live_capture_is_redacted_and_replays_alike() -> None:
 def test_the_settings_dialog_shows_the_trigger_with_a_copy_button(qtbot: Any) -> None:
     from PySide6.QtGui import QGuiApplication
 
-    from afas_tray.config.settings import Settings
+    from afas_tray.config import Settings
     from afas_tray.ui.settings_dialog import SettingsDialog
     from afas_tray.xelion.trigger import TRIGGER_VALUE
 

@@ -23,7 +23,7 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.i18n import T, set_language
 from afas_tray.models import CheckResult, RelationKind
 from afas_tray.ui.i18n_qt import install_translator

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core_fixtures import wait_for
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.demo.afas import SimulatorThread
 
 __all__ = ["afas_settings", "end", "openbox", "run", "running_app", "stand_in_browser", "tint2_panel",

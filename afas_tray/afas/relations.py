@@ -156,7 +156,7 @@ def phonebook_row(created: CreatedRelation) -> tuple[str, dict[str, Any]]:
 
 
 def phonebook_mapping() -> Any:
-    from afas_tray.config.settings import ColumnMapping
+    from afas_tray.config import ColumnMapping
 
     # Keyed by the number (BcCo), as the sync keys organisations and persons: the next sync
     # replaces this row with AFAS's own instead of adding a second one.

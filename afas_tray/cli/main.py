@@ -39,7 +39,7 @@ def _shown(value: Any, *, secret: bool) -> str:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from afas_tray.config.settings import KEYS, SettingsError, flatten, get_value
+    from afas_tray.config import KEYS, SettingsError, flatten, get_value
     from afas_tray.system.profile import Profile
 
     profile = Profile.open()
@@ -84,7 +84,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def _apply(profile: Profile, settings: Any, values: dict[str, Any]) -> int:
     """Set all values or none: validate the touched keys before anything is written."""
-    from afas_tray.config.settings import SettingsError, mapping_from_json, set_value, validate
+    from afas_tray.config import SettingsError, mapping_from_json, set_value, validate
 
     work = settings.copy()
     try:
@@ -139,9 +139,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     import asyncio
     import time
 
-    from afas_tray.config.settings import validate
+    from afas_tray.config import ROLE_TEXT, validate
     from afas_tray.phonebook.book import PhoneBook
-    from afas_tray.phonebook.sync import ROLE_NAMES, SyncError
+    from afas_tray.phonebook.sync import SyncError
     from afas_tray.system.profile import Profile
 
     profile = Profile.open()
@@ -158,7 +158,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         now = time.monotonic()
         if tty and now - last[0] > 0.1:
             last[0] = now
-            print(f"\r{ROLE_NAMES[role]}: {rows:,} …".ljust(50), end="", file=sys.stderr, flush=True)
+            print(f"\r{ROLE_TEXT[role]}: {rows:,} …".ljust(50), end="", file=sys.stderr, flush=True)
 
     from afas_tray.phonebook.sync import SyncEngine
     from afas_tray.status import StatusBoard
@@ -180,7 +180,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return _fail(exc.text, 1)
     if tty:
         print("\r".ljust(50), end="\r", file=sys.stderr)
-    parts = ", ".join(f"{n:,} {ROLE_NAMES[r]}" for r, n in rows.items())
+    parts = ", ".join(f"{n:,} {ROLE_TEXT[r]}" for r, n in rows.items())
     how = (T(f"full refresh ({reason})", f"volledig verversen ({reason})") if kind == "full"
            else T("incremental (changed rows)", "incrementeel (gewijzigde rijen)"))
     print(T(f"Phone book synced, {how.en}: {parts}; {book.numbers():,} numbers in {seconds:.1f} s.",

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.afas import SimulatorThread as AfasThread
 from afas_tray.demo.sample_data import KNOWN

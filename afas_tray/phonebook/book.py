@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from afas_tray.config.settings import ROLES, ColumnMapping
+from afas_tray.config import ROLES, ColumnMapping
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
 from afas_tray.phonebook.numbers import KEY_RULES, normalise, normalise_uncached

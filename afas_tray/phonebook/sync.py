@@ -60,7 +60,7 @@ from afas_tray.afas.errors import (
     AfasError,
     AfasForbidden,
 )
-from afas_tray.config.settings import ROLES, ColumnMapping, Settings
+from afas_tray.config import ROLES, ColumnMapping, Settings
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.book import (
     ChangeSet,

@@ -30,7 +30,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.numbers import extension_of, is_anonymous, is_internal, normalise
 

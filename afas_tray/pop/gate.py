@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.models import Match
 from afas_tray.pop.events import CallEvent, CallState
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.models import Match, ReportItem
 from afas_tray.phonebook.numbers import normalise
 from afas_tray.store import ensure_schema, open_db
@@ -171,7 +171,7 @@ class MissedCalls:
             log.info("missed call not filed: %s", "no outbox" if self._outbox is None
                      else "no dossier item type set")
             return
-        from afas_tray.reports.service import afas_date, afas_local, display_number
+        from afas_tray.reports.rules import afas_date, afas_local, display_number
 
         when = afas_local(datetime.fromtimestamp(at, UTC))
         shown = display_number(number, self.settings.phone.default_region) or number

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
 from afas_tray.phonebook.numbers import is_anonymous, is_internal, normalise

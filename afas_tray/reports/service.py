@@ -1,8 +1,8 @@
 """Call reports: which finished Xelion calls become AFAS dossier items, and with what in them.
 
-``decide`` holds the rules of the manual's settings; ``ReportDrafts`` stores what the operator
-writes on the desktop; ``ReportService`` ties the Xelion call log (``callfetch``), the caller-pop
-router's matches, the drafts and the outbox together for the app.
+``decide`` (``rules``) holds the rules of the manual's settings; ``ReportDrafts`` (``drafts``)
+stores what the operator writes on the desktop; ``ReportService`` (here) ties the Xelion call log
+(``calllog``), the caller-pop router's matches, the drafts and the outbox together for the app.
 
 Per finished call (keyed by its Xelion oid, table ``report_calls`` of module ``reports``):
 
@@ -36,22 +36,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
-import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from typing import Protocol
 
-import phonenumbers
-
-from afas_tray.afas.knsubject import link_value
-from afas_tray.config.settings import Settings
+from afas_tray.afas.knsubject import MAX_SUBJECT_CHARS
+from afas_tray.config import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind, ReportItem
 from afas_tray.phonebook.numbers import normalise
@@ -64,15 +59,23 @@ from afas_tray.reports.calllog import (
     CallFetcher,
     RecordingFetcher,
 )
-from afas_tray.store import ensure_schema, open_db
-from afas_tray.xelion.client import CallDetails, Participant, XelionClient
+from afas_tray.reports.drafts import Draft, ReportDrafts, details_from_json, details_to_json
+from afas_tray.reports.rules import (
+    Decision,
+    Outcome,
+    afas_date,
+    build_item,
+    call_time,
+    decide,
+    item_subject,
+    item_text,
+)
+from afas_tray.store import open_db
+from afas_tray.xelion.client import CallDetails, XelionClient
 from afas_tray.xelion.errors import XelionError
 
 log = logging.getLogger(__name__)
 
-MODULE = "reports"
-SUBJECT_MAX = 255  # KnSubject Ds
-AFAS_ZONE = ZoneInfo("Europe/Amsterdam")  # AFAS dates are Dutch local time; Xelion's are UTC
 KEEP_SECONDS = 14 * 24 * 3600  # drafts and call records: as long as the router keeps matches
 DATABASE_NAME = "afas-tray.sqlite3"  # AppPaths.database_file, when only the data dir is given
 # A desktop call and a log entry of the same number this close together are the same call,
@@ -89,292 +92,6 @@ NEEDS_DOSSIER_TYPE = T(
     "{n} gesprek(ken) wachten en gaan mee zodra het is ingevuld.",
 )
 
-_MIGRATIONS = (
-    """
-    CREATE TABLE report_drafts (
-        call_id TEXT PRIMARY KEY,
-        subject TEXT NOT NULL,
-        text TEXT NOT NULL,
-        bcid TEXT,
-        contact_id TEXT NOT NULL DEFAULT '',
-        updated REAL NOT NULL
-    );
-    CREATE TABLE report_calls (
-        oid TEXT PRIMARY KEY,
-        call_id TEXT NOT NULL,
-        details TEXT NOT NULL,
-        state TEXT NOT NULL,
-        outcome TEXT NOT NULL DEFAULT '',
-        has_recording INTEGER,
-        audio_file TEXT NOT NULL DEFAULT '',
-        audio_deadline REAL NOT NULL,
-        item_key TEXT NOT NULL DEFAULT '',
-        item_bcid TEXT NOT NULL DEFAULT '',
-        item_contact TEXT NOT NULL DEFAULT '',
-        sent_subject TEXT NOT NULL DEFAULT '',
-        sent_text TEXT NOT NULL DEFAULT '',
-        supplements INTEGER NOT NULL DEFAULT 0,
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE INDEX report_calls_call_id ON report_calls(call_id);
-    CREATE INDEX report_calls_state ON report_calls(state);
-    """,
-)
-
-
-# --- the rules ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What the operator wrote for one call; ``bcid`` is a relation picked by hand (or None)."""
-
-    call_id: str
-    subject: str = ""
-    text: str = ""
-    bcid: str | None = None
-    contact_id: str = ""
-    updated: float = 0.0
-
-    @property
-    def has_report(self) -> bool:
-        return bool(self.subject.strip() or self.text.strip())
-
-
-class Outcome(StrEnum):
-    UPLOAD = "upload"
-    WAIT_AUDIO = "wait_audio"  # sync_mp3: find out whether Xelion has a recording first
-    NEEDS_PICK = "needs_pick"  # several relations, none picked
-    NO_MATCH = "no_match"  # no relation: only a relation picked by hand sends it
-    NOTHING_TO_SEND = "nothing_to_send"  # no report, no recording, not "always"
-    NO_DOSSIER_TYPE = "no_dossier_type"  # would go up, but no dossier item type is set
-    NOT_LOGGABLE = "not_loggable"  # internal, own or withheld number: never
-    FILTERED = "filtered"  # too short, or outgoing: only a written report sends it
-
-    @property
-    def text(self) -> Text:
-        return _OUTCOME_TEXT[self]
-
-
-_OUTCOME_TEXT = {
-    Outcome.UPLOAD: T("Goes to AFAS.", "Gaat naar AFAS."),
-    Outcome.WAIT_AUDIO: T("Waiting for the recording.", "Wacht op de opname."),
-    Outcome.NEEDS_PICK: T("Several relations match: pick one to send the report.",
-                          "Meerdere relaties passen: kies er een om het verslag te sturen."),
-    Outcome.NO_MATCH: T("No relation matches: pick one to send a report.",
-                        "Geen relatie gevonden: kies er een om een verslag te sturen."),
-    Outcome.NOTHING_TO_SEND: T("No report written.", "Geen verslag geschreven."),
-    Outcome.NO_DOSSIER_TYPE: T("No dossier item type set.", "Geen type dossier item ingesteld."),
-    Outcome.NOT_LOGGABLE: T("Internal, own or withheld number: not logged.",
-                            "Intern, eigen of afgeschermd nummer: niet gelogd."),
-    Outcome.FILTERED: T("Too short or outgoing: not logged unless you write a report.",
-                        "Te kort of uitgaand: niet gelogd, tenzij u een verslag schrijft."),
-}
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: Outcome
-    match: Match | None = None  # the relation the dossier item links to (CdId: contact_id)
-    attach_audio: bool = False
-    subject: str = ""  # Ds
-    text: str = ""  # SbTx
-    date: str = ""  # Da, AFAS local time
-
-    @property
-    def upload(self) -> bool:
-        return self.outcome is Outcome.UPLOAD
-
-
-def decide(
-    call: CallDetails,
-    matches: Sequence[Match],
-    report: Draft | None,
-    has_recording: bool | None,
-    settings: Settings,
-    *,
-    loggable: bool,
-) -> Decision:
-    """Whether and how ``call`` becomes a dossier item.
-
-    ``matches``: one per distinct relation (``calls.relations``), narrowed to the operator's pick
-    when there was one. ``has_recording``: None while unknown. ``loggable``:
-    ``CallRouter.is_loggable(call.number)``.
-    """
-    if not loggable:
-        return Decision(Outcome.NOT_LOGGABLE)
-    filtered = log_filter(call, report, settings)
-    if filtered is not None:
-        return Decision(filtered)
-    if report is not None and report.bcid:
-        # Picked by hand: that relation, and the contact only if the operator named one.
-        known = next((m for m in matches if m.bcid == report.bcid), None)
-        match = Match(
-            bcid=report.bcid,
-            name=known.name if known else "",
-            kind=known.kind if known else RelationKind.ORGANISATION,
-            contact_id=report.contact_id,
-            number=known.number if known else "",
-        )
-    elif len(matches) == 1:
-        match = matches[0]
-    elif matches:
-        return Decision(Outcome.NEEDS_PICK)
-    else:
-        return Decision(Outcome.NO_MATCH)
-    a = settings.afas
-    has_report = report is not None and report.has_report
-    wanted = has_report or a.always_sync or (a.sync_mp3 and has_recording is not False)
-    if not wanted:
-        return Decision(Outcome.NOTHING_TO_SEND, match)
-    if a.dossier_item_type is None:
-        return Decision(Outcome.NO_DOSSIER_TYPE, match)
-    if a.sync_mp3 and has_recording is None:
-        return Decision(Outcome.WAIT_AUDIO, match)
-    attach = a.sync_mp3 and has_recording is True
-    return Decision(
-        Outcome.UPLOAD,
-        match,
-        attach_audio=attach,
-        subject=item_subject(report.subject if report else "", settings),
-        text=item_text(report.text if report else "", call, settings),
-        date=afas_date(call_time(call)),
-    )
-
-
-def log_filter(call: CallDetails, report: Draft | None, settings: Settings) -> Outcome | None:
-    """The operator's logging filters (``reports.*`` settings); None when the call may go up."""
-    f = settings.reports
-    if f.never_log_numbers:
-        region = settings.phone.default_region
-        key = normalise(call.number, region)
-        if key is not None and key in {normalise(n, region) for n in f.never_log_numbers}:
-            return Outcome.NOT_LOGGABLE
-    if report is not None and report.has_report:
-        return None  # written by hand: the operator wants it in AFAS
-    if not call.incoming and not f.log_outgoing:
-        return Outcome.FILTERED
-    if call.duration_sec < f.min_duration_seconds:
-        return Outcome.FILTERED
-    return None
-
-
-# --- the contents -------------------------------------------------------------------------------
-
-
-def call_time(call: CallDetails) -> datetime:
-    """The call's start (UTC); its end, or now, when Xelion gave no start."""
-    return call.date or call.end_time or datetime.now(UTC)
-
-
-def afas_local(value: datetime) -> datetime:
-    """A UTC moment as AFAS keeps it: Europe/Amsterdam wall-clock time (summer time included)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(AFAS_ZONE)
-
-
-def afas_date(value: datetime) -> str:
-    """KnSubject ``Da``: local time, ``YYYY-MM-DDTHH:MM:SS`` without offset."""
-    return afas_local(value).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def item_subject(subject: str, settings: Settings) -> str:
-    """``Ds``: one line, at most 255 characters; the manual's text for an empty subject."""
-    text = " ".join(subject.split())
-    if not text:
-        text = " ".join(settings.afas.empty_subject_text.split()) or "Telefoongesprek"
-    return text[:SUBJECT_MAX]
-
-
-def format_duration(seconds: int) -> str:
-    """Dutch short form: ``45 s``, ``4 min 12 s``, ``1 u 02 min 05 s``."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} u {minutes:02d} min {secs:02d} s"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
-
-
-def display_number(raw: str, region: str) -> str:
-    e164 = normalise(raw, region)
-    if e164 is None:
-        return raw.strip()
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-def call_facts(call: CallDetails, settings: Settings) -> str:
-    """The call's facts in Dutch (AFAS users read Dutch), one per line."""
-    number = display_number(call.number, settings.phone.default_region) or "onbekend"
-    if call.other_name and call.other_name not in (call.number, number):
-        number = f"{number} ({call.other_name})"
-    local = afas_local(call_time(call))
-    when = local.strftime("%d-%m-%Y %H:%M:%S")
-    if call.end_time is not None:
-        when += " tot " + afas_local(call.end_time).strftime("%H:%M:%S")
-    lines = [
-        "Gespreksgegevens",
-        f"Richting: {'inkomend' if call.incoming else 'uitgaand'} gesprek",
-        f"Nummer: {number}",
-        f"Datum/tijd: {when}",
-    ]
-    if call.duration_sec >= 0:  # a desktop-only call whose end was never seen: no duration
-        lines.append(f"Duur: {format_duration(call.duration_sec)}")
-    if call.operator:
-        lines.append(f"Medewerker: {call.operator}")
-    return "\n".join(lines)
-
-
-def item_text(report_text: str, call: CallDetails, settings: Settings) -> str:
-    """``SbTx``: the operator's text, then the call's facts."""
-    body = report_text.strip()
-    facts = call_facts(call, settings)
-    return f"{body}\n\n{facts}" if body else facts
-
-
-def build_item(
-    key: str,
-    call: CallDetails,
-    decision: Decision,
-    dossier_type: int,
-    audio_file: Path | None,
-    link_by: str = "number",
-) -> ReportItem:
-    """The outbox item for an UPLOAD decision; ``link_by`` (``afas.connectors.link_by``) says
-    whether KnSubjectLink's BcId gets the relation's number or its internal id.
-
-    A recording that would break AFAS's 75 MB request limit is left out when the body is written
-    (``knsubject.write_body`` knows the exact size), with a line in the text saying so.
-    """
-    assert decision.match is not None
-    audio = ""
-    name = ""
-    if decision.attach_audio and audio_file is not None and audio_file.exists():
-        audio = str(audio_file)
-        name = "gesprek-" + afas_local(call_time(call)).strftime("%Y-%m-%d-%H%M") + ".mp3"
-    link, held = link_value(decision.match, link_by)
-    return ReportItem(
-        key=key,
-        call_id=call.call_id,
-        bcid=link,
-        link_by=held,
-        subject=decision.subject,
-        text=decision.text,
-        date=decision.date,
-        dossier_type=dossier_type,
-        contact_id=decision.match.contact_id,
-        audio_file=audio,
-        audio_name=name,
-    )
-
 
 def _id_variants(call_id: str) -> list[str]:
     """A log entry's call id as the desktop may know it: as is, and without ``caller_``."""
@@ -382,83 +99,6 @@ def _id_variants(call_id: str) -> list[str]:
         return []
     bare = call_id.removeprefix("caller_")
     return [call_id] if bare == call_id else [call_id, bare]
-
-
-# --- storage of call details ----------------------------------------------------------------------
-
-
-def _dt(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-def _parse_dt(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-def details_to_json(call: CallDetails) -> str:
-    return json.dumps({
-        "oid": call.oid, "call_id": call.call_id, "date": _dt(call.date),
-        "end_time": _dt(call.end_time), "duration_sec": call.duration_sec,
-        "incoming": call.incoming, "number": call.number, "other_name": call.other_name,
-        "operator": call.operator, "subject": call.subject,
-        "participants": [[p.role, p.address, p.name] for p in call.participants],
-        "contents": call.contents,
-    })
-
-
-def details_from_json(text: str) -> CallDetails:
-    d = json.loads(text)
-    return CallDetails(
-        oid=d["oid"], call_id=d["call_id"], date=_parse_dt(d["date"]),
-        end_time=_parse_dt(d["end_time"]), duration_sec=int(d["duration_sec"]),
-        incoming=bool(d["incoming"]), number=d["number"], other_name=d["other_name"],
-        operator=d["operator"], subject=d["subject"],
-        participants=tuple(Participant(r, a, n) for r, a, n in d["participants"]),
-        contents=d.get("contents", ""),
-    )
-
-
-# --- drafts ---------------------------------------------------------------------------------------
-
-
-class ReportDrafts:
-    """Reports written on the desktop, per call id; also before Xelion published the call."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        ensure_schema(conn, MODULE, _MIGRATIONS)
-
-    def write_report(
-        self, call_id: str, subject: str, text: str, bcid: str | None = None,
-        contact_id: str = "",
-    ) -> Draft:
-        if not call_id:
-            raise ValueError("a report belongs to a call id")
-        draft = Draft(call_id, subject[:SUBJECT_MAX], text, bcid or None, contact_id, time.time())
-        self._conn.execute(
-            "INSERT INTO report_drafts(call_id, subject, text, bcid, contact_id, updated)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT(call_id) DO UPDATE SET subject=excluded.subject,"
-            " text=excluded.text, bcid=excluded.bcid, contact_id=excluded.contact_id,"
-            " updated=excluded.updated",
-            (draft.call_id, draft.subject, draft.text, draft.bcid, draft.contact_id,
-             draft.updated),
-        )
-        return draft
-
-    def draft_for(self, call_id: str) -> Draft | None:
-        row = self._conn.execute(
-            "SELECT call_id, subject, text, bcid, contact_id, updated FROM report_drafts"
-            " WHERE call_id=?", (call_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        return Draft(row[0], row[1], row[2], row[3], row[4], row[5])
-
-    def prune(self, older_than: float) -> None:
-        self._conn.execute("DELETE FROM report_drafts WHERE updated < ?", (older_than,))
-
-
-# --- the service ----------------------------------------------------------------------------------
 
 
 class OutboxLike(Protocol):
@@ -874,7 +514,7 @@ class ReportService:
         if draft is not None and draft.has_report:
             return draft
         if call.subject.strip() or call.contents.strip():
-            return Draft(desk_id, call.subject[:SUBJECT_MAX], call.contents,
+            return Draft(desk_id, call.subject[:MAX_SUBJECT_CHARS], call.contents,
                          draft.bcid if draft else None, draft.contact_id if draft else "",
                          draft.updated if draft else 0.0)
         return draft
@@ -1043,7 +683,7 @@ class ReportService:
         number = row.supplements + 2
         supplement = Decision(
             Outcome.UPLOAD, match,
-            subject=("Aanvulling: " + item_subject(draft.subject, self.settings))[:SUBJECT_MAX],
+            subject=("Aanvulling: " + item_subject(draft.subject, self.settings))[:MAX_SUBJECT_CHARS],
             text=item_text(draft.text, call, self.settings),
             date=afas_date(datetime.now(UTC)),
         )
@@ -1145,4 +785,3 @@ class ReportService:
                 Path(audio).unlink()
         self._conn.execute("DELETE FROM report_calls WHERE created < ?", (old,))
         self.drafts.prune(old)
-

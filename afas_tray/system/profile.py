@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from afas_tray.config import settings as settings_mod
-from afas_tray.config.settings import LoadResult, Settings
+from afas_tray import config
+from afas_tray.config import SECRET_KEYS, LoadResult, Settings, get_value
 from afas_tray.system import logs
 from afas_tray.system.paths import AppPaths, app_paths
 from afas_tray.system.secrets import SecretStore, load_into, save_from
@@ -24,15 +24,14 @@ class Profile:
         return cls(app_paths().ensure())
 
     def load(self) -> LoadResult:
-        result = settings_mod.load(self.paths)
+        result = config.load(self.paths)
         load_into(self.secrets, result.settings)
-        for secret in (result.settings.afas.token, result.settings.xelion.password,
-                       result.settings.trigger.secret):
-            logs.register_secret(secret)
+        for key in SECRET_KEYS:
+            logs.register_secret(get_value(result.settings, key))
         return result
 
     def save(self, settings: Settings) -> None:
         save_from(self.secrets, settings)
-        settings_mod.save(self.paths, settings)
-        for secret in (settings.afas.token, settings.xelion.password, settings.trigger.secret):
-            logs.register_secret(secret)
+        config.save(self.paths, settings)
+        for key in SECRET_KEYS:
+            logs.register_secret(get_value(settings, key))

@@ -14,6 +14,7 @@ import logging
 import os
 from pathlib import Path
 
+from afas_tray.config.model import SECRET_KEYS
 from afas_tray.i18n import T, Text
 from afas_tray.system.paths import HOME_ENV, AppPaths
 
@@ -113,8 +114,8 @@ def _usable_keyring():  # type: ignore[no-untyped-def]
         return None
 
 
-SECRET_FIELDS = {"afas.token": ("afas", "token"), "xelion.password": ("xelion", "password"),
-                 "trigger.secret": ("trigger", "secret")}
+# dotted key -> (section, field), from the one list in the settings model
+SECRET_FIELDS = {key: (key.split(".")[0], key.split(".")[1]) for key in SECRET_KEYS}
 
 
 def load_into(store: SecretStore, settings: object) -> None:

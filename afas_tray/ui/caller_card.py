@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from afas_tray.config.settings import Settings
+from afas_tray.config import Settings
 from afas_tray.models import Match, RelationKind
 from afas_tray.phonebook.numbers import display
 from afas_tray.pop.events import Direction

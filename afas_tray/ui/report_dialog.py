@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from afas_tray.afas.knsubject import MAX_SUBJECT_CHARS
 from afas_tray.ui.icons import app_icon
 from afas_tray.ui.picker import hint_label, kind_label
 
-SUBJECT_MAX = 255  # AFAS limit for KnSubject Ds
 SEARCH_DELAY_MS = 250  # search once the operator pauses typing, not on every key
 
 
@@ -124,15 +124,16 @@ class CallReportDialog(QDialog):
         relation_label.setBuddy(self.relation)
         form.addRow(relation_label, self.relation)
 
-        self.subject = QLineEdit(subject[:SUBJECT_MAX])
-        self.subject.setMaxLength(SUBJECT_MAX)
+        self.subject = QLineEdit(subject[:MAX_SUBJECT_CHARS])
+        self.subject.setMaxLength(MAX_SUBJECT_CHARS)
         self.subject.setPlaceholderText(
             self.tr("Empty: “{text}” is used").format(text=empty_subject)
             if empty_subject
             else self.tr("Short summary of the call")
         )
         self.counter = QLabel()
-        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance("255/255") + 4)
+        widest = f"{MAX_SUBJECT_CHARS}/{MAX_SUBJECT_CHARS}"
+        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance(widest) + 4)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         subject_row = QHBoxLayout()
         subject_row.addWidget(self.subject, 1)
@@ -247,7 +248,7 @@ class CallReportDialog(QDialog):
         return self.candidates[index] if isinstance(index, int) else None
 
     def _update(self) -> None:
-        self.counter.setText(f"{len(self.subject.text())}/{SUBJECT_MAX}")
+        self.counter.setText(f"{len(self.subject.text())}/{MAX_SUBJECT_CHARS}")
         self.save_button.setEnabled(self.selected_candidate() is not None)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from afas_tray.config.settings import ROLES, ColumnMapping, Settings, new_trigger_secret, validate
+from afas_tray.afas.knsubject import MAX_SUBJECT_CHARS
+from afas_tray.config import ROLES, ColumnMapping, Settings, new_trigger_secret, validate
 from afas_tray.i18n import Text
 from afas_tray.models import CheckResult
 from afas_tray.ui.icons import app_icon
@@ -357,7 +358,7 @@ class SettingsDialog(QDialog):
         self.afas_empty_subject = self._line(
             a.empty_subject_text, self.tr("e.g. Phone call"), "afas.empty_subject_text"
         )
-        self.afas_empty_subject.setMaxLength(255)
+        self.afas_empty_subject.setMaxLength(MAX_SUBJECT_CHARS)
         self._add_row(
             form,
             "afas.empty_subject_text",
