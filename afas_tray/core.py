@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from afas_tray.config.settings import Settings, new_trigger_secret, validate
+from afas_tray.afas import CreatedRelation
+from afas_tray.config.settings import ColumnMapping, Settings, new_trigger_secret, validate
 from afas_tray.i18n import T
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client
@@ -28,6 +29,18 @@ from afas_tray.system.profile import Profile
 from afas_tray.system.wakeup import watch_for_wakeup
 
 log = logging.getLogger(__name__)
+
+
+def _phonebook_row(created: CreatedRelation) -> tuple[str, dict[str, Any]]:
+    """(phone-book role, row) of a relation just created in AFAS, for ``_PHONEBOOK_MAPPING``."""
+    role = "persons" if created.kind == "person" else "organisations"
+    return role, {"BcCo": created.number_id, "BcId": created.bcid, "Name": created.name,
+                  created.phone_field: created.phone}
+
+
+# Keyed by the number (BcCo), as the sync keys organisations and persons: the next sync replaces
+# the row of a just-created relation with AFAS's own instead of adding a second one.
+_PHONEBOOK_MAPPING = ColumnMapping(id="BcCo", bcid="BcId", name="Name", phones=["TeNr", "MbNr"])
 XELION_SESSION_KEY = "xelion.session"
 
 
@@ -150,7 +163,7 @@ class AppCore:
         screen, and a slow AFAS must not hold up the sync's or the outbox's requests either. It
         is kept (keep-alive, no set-up per call) until the host or token changes.
         """
-        from afas_tray.afas.client import AfasClient
+        from afas_tray.afas import AfasClient
         from afas_tray.pop.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
 
         s = self.settings
@@ -174,17 +187,17 @@ class AppCore:
 
         Raises ``afas_relations.RelationError`` or ``AfasError`` with a text for the notice.
         """
-        from afas_tray.afas.relations import create_relation, phonebook_mapping, phonebook_row
+        from afas_tray.afas import create_relation
         from afas_tray.pop.router import card_url
 
         region = self.settings.phone.default_region
         async with self._client_factory(self.settings) as client:
             created = await create_relation(client, new, region)
         log.info("created %s %s in AFAS", new.kind, created.bcid)
-        role, row = phonebook_row(created)
+        role, row = _phonebook_row(created)
         try:
             self.book.apply_changes(role, self.settings.afas.connectors.ids()[role],
-                                    phonebook_mapping(), [row], region=region)
+                                    _PHONEBOOK_MAPPING, [row], region=region)
             self.board.update(book_size=self.book.size())
         except Exception:  # AFAS has it; the next sync brings it in anyway
             log.exception("phone book could not learn the new relation")
@@ -197,8 +210,7 @@ class AppCore:
     async def _start_sources(self) -> None:
         s = self.settings
         if s.xelion.configured:
-            from afas_tray.xelion.client import XelionClient
-            from afas_tray.xelion.stream import XelionEventStream
+            from afas_tray.xelion import XelionClient, XelionEventStream
 
             secrets = self.profile.secrets
             client = XelionClient(
@@ -209,7 +221,7 @@ class AppCore:
                 previous_session=secrets.get(XELION_SESSION_KEY) or None,
                 on_session=lambda token: secrets.set(XELION_SESSION_KEY, token or ""),
             )
-            from afas_tray.xelion.trigger import mark_trigger_seen
+            from afas_tray.xelion import mark_trigger_seen
 
             data_dir = self.profile.paths.data_dir
             stream = XelionEventStream(
@@ -270,7 +282,7 @@ class AppCore:
                 self.pop.set_do_not_disturb(on)
 
     def _xelion_status(self, status: Any) -> None:
-        from afas_tray.xelion.stream import StreamState
+        from afas_tray.xelion import StreamState
 
         connected = status.state is StreamState.CONNECTED
         self.board.update(xelion=status.text, xelion_connected=connected)
@@ -426,7 +438,7 @@ class AppCore:
 
     def _missed_from_event(self, payload: Any) -> None:
         from afas_tray.pop.missed import MissedCall
-        from afas_tray.xelion.missed_call import parse_missed_call
+        from afas_tray.xelion import parse_missed_call
 
         fields = parse_missed_call(payload)
         if fields is not None:
@@ -459,7 +471,7 @@ def _warm_up_http() -> None:
     (tens of ms) and httpcore's lazy import of anyio's asyncio backend (about 25 ms)."""
     import importlib
 
-    from afas_tray.afas.client import shared_ssl_context
+    from afas_tray.afas import shared_ssl_context
 
     shared_ssl_context()
     importlib.import_module("anyio._backends._asyncio")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from afas_tray.afas.client import AfasClient
+from afas_tray.afas import AfasClient
 from afas_tray.config.settings import ColumnMapping, Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.xelion import XelionSimulator, fake_mp3
@@ -39,7 +39,7 @@ from afas_tray.reports.service import (
     item_text,
 )
 from afas_tray.store import open_db
-from afas_tray.xelion.client import CallDetails, Participant, XelionClient
+from afas_tray.xelion import CallDetails, Participant, XelionClient
 
 USER, PASSWORD, TENANT = "jan", "Geheim-Wachtwoord-8431", "demo"
 AFAS_TOKEN = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"

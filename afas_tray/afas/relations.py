@@ -147,17 +147,3 @@ async def create_relation(client: PostingClient, new: NewRelation, region: str) 
     return CreatedRelation(new.kind, bcid, number_id or bcid, new.display_name,
                            fields[field], field)
 
-
-def phonebook_row(created: CreatedRelation) -> tuple[str, dict[str, Any]]:
-    """(phone-book role, row) for ``PhoneBook.apply_changes`` with ``PHONEBOOK_MAPPING``."""
-    role = "persons" if created.kind == "person" else "organisations"
-    return role, {"BcCo": created.number_id, "BcId": created.bcid, "Name": created.name,
-                  created.phone_field: created.phone}
-
-
-def phonebook_mapping() -> Any:
-    from afas_tray.config.settings import ColumnMapping
-
-    # Keyed by the number (BcCo), as the sync keys organisations and persons: the next sync
-    # replaces this row with AFAS's own instead of adding a second one.
-    return ColumnMapping(id="BcCo", bcid="BcId", name="Name", phones=["TeNr", "MbNr"])

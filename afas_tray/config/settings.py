@@ -455,8 +455,7 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
     if require_secrets and not a.token.strip():
         errors["afas.token"] = T("API token is required.", "API token is verplicht.")
     elif a.token.strip():
-        from afas_tray.afas.errors import AfasTokenError
-        from afas_tray.afas.token import token_xml
+        from afas_tray.afas import AfasTokenError, token_xml
 
         try:
             token_xml(a.token)

@@ -160,7 +160,7 @@ def _shown(text: str) -> str:
 
 def refusal_text(code: int | None, status: int | None, reason: str = "") -> Text:
     """A sentence for each documented refusal of pbx_call, with Xelion's reason appended."""
-    from afas_tray.xelion.errors import (
+    from afas_tray.xelion import (
         CODE_BAD_PAYLOAD,
         CODE_NO_DEVICE,
         CODE_NO_DEVICE_NUMBER,
@@ -251,7 +251,7 @@ class Dialler:
                            self.settings.pop.internal_max_digits)
 
     async def dial(self, raw: str) -> DialResult:
-        from afas_tray.xelion.errors import XelionDialRefused, XelionError
+        from afas_tray.xelion import XelionDialRefused, XelionError
 
         try:
             target = self.target(raw)
@@ -304,7 +304,7 @@ class Dialler:
 
 def xelion_call_through(client: object, settings: Settings) -> CallThrough:
     """``XelionClient.pbx_call`` with this operator's device (registered once per session)."""
-    from afas_tray.xelion.client import XelionClient
+    from afas_tray.xelion import XelionClient
 
     assert isinstance(client, XelionClient)
     device_number = settings.dial.device_number.strip()

@@ -41,10 +41,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from afas_tray.afas.client import AfasClient, FieldMeta, Filter, Op
-from afas_tray.afas.errors import (
+from afas_tray.afas import (
     AfasAuthError,
     AfasBadReply,
+    AfasClient,
     AfasConnectionError,
     AfasConnectorNotAllowed,
     AfasError,
@@ -53,8 +53,12 @@ from afas_tray.afas.errors import (
     AfasTimeout,
     AfasTooLarge,
     AfasUnavailable,
+    FieldMeta,
+    Filter,
+    Op,
+    build_body,
+    marker_for,
 )
-from afas_tray.afas.knsubject import build_body, marker_for
 from afas_tray.backoff import jittered_backoff
 from afas_tray.i18n import T, Text
 from afas_tray.models import ReportItem

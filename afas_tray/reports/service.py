@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from afas_tray.afas.knsubject import link_value
+from afas_tray.afas import link_value
 from afas_tray.config.settings import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind, ReportItem
@@ -65,8 +65,7 @@ from afas_tray.reports.calllog import (
     RecordingFetcher,
 )
 from afas_tray.store import ensure_schema, open_db
-from afas_tray.xelion.client import CallDetails, Participant, XelionClient
-from afas_tray.xelion.errors import XelionError
+from afas_tray.xelion import CallDetails, Participant, XelionClient, XelionError
 
 log = logging.getLogger(__name__)
 

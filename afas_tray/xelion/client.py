@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from afas_tray.i18n import T, Text
-from afas_tray.system.logs import register_secret
+from afas_tray.redact import register_secret
 from afas_tray.xelion.errors import (
     CODE_ACCOUNT_DISABLED,
     CODE_ALREADY_LOGGED_IN,
