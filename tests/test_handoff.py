@@ -67,7 +67,7 @@ def test_cli_arguments_accepted(args: list[str], number: str, call_id: str) -> N
 def test_cli_arguments_refused_with_a_message_in_both_languages(args: list[str]) -> None:
     with pytest.raises(HandoffError) as info:
         parse_call_args(args)
-    message = info.value.message
+    message = info.value.text
     assert message.en and message.nl and message.en != message.nl
     assert "\n" not in message.en and "\x00" not in message.en
 
@@ -128,7 +128,7 @@ def test_urls_accepted(url: str, number: str, call_id: str) -> None:
 def test_urls_refused(url: str) -> None:
     with pytest.raises(HandoffError) as info:
         parse_call_url(url)
-    assert info.value.message.nl
+    assert info.value.text.nl
 
 
 def test_argv_tells_calls_links_and_other_arguments_apart() -> None:

@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 import phonenumbers
 
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.numbers import normalise
 
@@ -61,10 +62,12 @@ class CreatedRelation:
     phone_field: str  # TeNr or MbNr
 
 
-class RelationError(Exception):
-    def __init__(self, text: Text) -> None:
-        super().__init__(text.en)
-        self.text = text
+class RelationError(AppError):
+    """The form cannot go up as filled in; ``text`` says why."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 def check(new: NewRelation, region: str) -> Text | None:

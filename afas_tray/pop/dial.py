@@ -31,6 +31,7 @@ from urllib.parse import unquote
 import phonenumbers
 
 from afas_tray.config.settings import Settings
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.numbers import extension_of, is_anonymous, is_internal, normalise
 
@@ -46,12 +47,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ALLOWED = re.compile(r"[0-9+ ()./\-#*;=,xX\w]+")
 
 
-class DialError(ValueError):
+class DialError(AppError, ValueError):
     """A number or link we cannot dial; ``text`` is for the user (NL/EN)."""
 
-    def __init__(self, text: Text) -> None:
-        super().__init__(text.en)
-        self.text = text
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from afas_tray.afas import (
     marker_for,
 )
 from afas_tray.backoff import jittered_backoff
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 from afas_tray.models import ReportItem
 from afas_tray.store import ensure_schema, open_db
@@ -181,10 +182,12 @@ class DossierFields:
     relation_type: str = ""
 
 
-class DossierColumnError(Exception):
-    def __init__(self, text: Text) -> None:
-        super().__init__(text.en)
-        self.text = text
+class DossierColumnError(AppError):
+    """The dossier connector lacks a column the report needs; someone must fix the connector."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 def detect_dossier_fields(connector: str, fields: Sequence[FieldMeta],
