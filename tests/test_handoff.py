@@ -11,7 +11,6 @@ from afas_tray.pop.handoff import (
     HandoffError,
     event_from_line,
     event_to_line,
-    parse_argv,
     parse_call_args,
     parse_call_url,
 )
@@ -131,18 +130,6 @@ def test_urls_refused(url: str) -> None:
     assert info.value.text.nl
 
 
-def test_argv_tells_calls_links_and_other_arguments_apart() -> None:
-    assert parse_argv([]) is None
-    assert parse_argv(["--demo"]) is None
-    assert parse_argv(["settings", "show"]) is None
-    cli = parse_argv(["call", "0201234567", "--call-id", "9"])
-    assert cli is not None and cli.source is CallSource.CLI and cli.call_id == "9"
-    url = parse_argv(["afas-tray://call?number=0201234567"])
-    assert url is not None and url.source is CallSource.URL and url.number == "0201234567"
-    with pytest.raises(HandoffError):
-        parse_argv(["afas-tray://call?number=0201234567", "--more"])
-    with pytest.raises(HandoffError):
-        parse_argv(["call", "not-a-number"])
 
 
 def test_instance_line_round_trip_keeps_every_field() -> None:

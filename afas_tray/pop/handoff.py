@@ -243,23 +243,6 @@ def parse_call_url(url: str) -> CallEvent:
     return event_from_params(parse_query(parts.query), source=CallSource.URL)
 
 
-def parse_argv(args: Sequence[str]) -> CallEvent | None:
-    """The call in a program's arguments (without the program name), or None if there is none.
-
-    ``call …`` and an ``afas-tray:`` URL (how Windows and Linux launch URL handlers) are calls;
-    anything else (no arguments, ``--demo``, …) is not. Malformed calls raise ``HandoffError``.
-    """
-    if not args:
-        return None
-    if is_call_url(args[0]):
-        if len(args) > 1:
-            raise HandoffError(T("Extra arguments after the link.", "Extra argumenten na de link."))
-        return parse_call_url(args[0])
-    if args[0] == "call":
-        return parse_call_args(args)
-    return None
-
-
 # --- instance channel ---------------------------------------------------------------------------
 
 

@@ -89,10 +89,6 @@ def parse_xelion_date(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def format_xelion_date(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(_XELION_DATE)
-
-
 @dataclass(frozen=True)
 class CommunicationItem:
     """One entry of ``GET communications`` (a CallLog)."""
@@ -426,11 +422,6 @@ class XelionClient:
             params["after"] = after
         resp = await self._request("GET", "communications", params=params)
         return self._page(self._checked_json(resp, "communications"), limit)
-
-    async def newest_cursor(self) -> str | None:
-        """The oid of the newest CallLog (a first start skips everything up to it)."""
-        page = await self.communications(None, 1)
-        return page.items[0].oid if page.items else None
 
     async def active_channels(self) -> list[dict[str, Any]]:
         """``GET communications/active_channels``: the channels now active (the objects)."""
