@@ -67,12 +67,17 @@ class AppCore:
         self._client_factory = client_factory
         self._tasks: list[asyncio.Task[Any]] = []
         self._drain_wake = asyncio.Event()
+        self._drain_loop_of: asyncio.AbstractEventLoop | None = None  # set when the loop runs
+        self.drain_wakeups = 0  # passes of the drain loop (a test counts them: no polling)
+        self.outbox.on_work = self._wake_drain
         self._xelion_stream: Any = None
         self._trigger: Any = None
         self._card_client: tuple[Any, Any] | None = None  # (host, token, timeout), AfasClient
         self.trigger_port: int = 0
         self.addressbook: Any = None  # the push into Xelion's address book (when switched on)
         self.engine.on_cycle.append(self._push_addressbook)
+        # ``afas-tray outbox retry`` (another process) promises "at the next sync".
+        self.engine.on_cycle.append(lambda _cycle: self._wake_drain())
         failed = self.outbox.failed_count()
         self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book),
                           outbox_backlog=self.outbox.backlog(), reports_failed=failed,
@@ -133,6 +138,7 @@ class AppCore:
         self.missed.settings = settings
         self.outbox.resume()  # a refused token may have been fixed
         self._refresh_configured_state()
+        self._wake_drain()  # a backlog may have waited for these settings
         await self._stop_sources()
         await self._start_sources()
 
@@ -399,12 +405,33 @@ class AppCore:
     def _refresh_report_counts(self) -> None:
         self.board.update(reports_waiting=self.reports.held_count())
 
+    def _wake_drain(self) -> None:
+        """Reports became sendable: the drain loop runs now (from any thread)."""
+        loop = self._drain_loop_of
+        if loop is None or loop.is_closed():
+            return  # not running yet: its first pass drains what is queued
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._drain_wake.set()
+        else:
+            loop.call_soon_threadsafe(self._drain_wake.set)
+
     async def _drain_loop(self) -> None:
-        """Send queued reports whenever there are any; AFAS trouble is handled by the outbox."""
+        """Send queued reports when woken (queued, requeued, settings, a sync cycle); a timer
+        only for the outbox's next scheduled retry. AFAS trouble is handled by the outbox."""
+        self._drain_loop_of = asyncio.get_running_loop()
+        self._drain_wake.set()  # the backlog of the last run goes first
+        next_due: float | None = None
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drain_wake.wait(), timeout=2.0)
+                await asyncio.wait_for(self._drain_wake.wait(),
+                                       timeout=None if next_due is None else min(max(next_due, 1.0), 60.0))
             self._drain_wake.clear()
+            self.drain_wakeups += 1
+            next_due = None
             if not self.outbox.backlog() or self.outbox.paused_reason is not None \
                     or not self.configured:
                 continue
@@ -412,11 +439,10 @@ class AppCore:
                 async with self._client_factory(self.settings) as client:
                     result = await self.outbox.drain(
                         client, lookup=DossierLookup.from_settings(self.settings.afas.connectors))
-                if result.next_due:
-                    await asyncio.sleep(min(result.next_due, 60.0))
+                next_due = result.next_due
             except Exception:
                 log.exception("outbox drain crashed")
-                await asyncio.sleep(10)
+                next_due = 10.0
 
     # -- dialling and missed calls (issue 16) ------------------------------------------------------
     def _init_missed(self) -> None:

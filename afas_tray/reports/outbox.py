@@ -328,6 +328,9 @@ class Outbox:
             self._reader = open_db(db)
             self._reader.execute("PRAGMA query_only=ON")
         self.on_status = on_status
+        # Called (on the caller's thread) whenever reports became sendable: queued, requeued, or
+        # uploads resumed. The app's drain loop waits on it instead of polling.
+        self.on_work: Callable[[], None] | None = None
         self.settle_seconds = settle_seconds  # first lookup after a POST whose answer was lost
         self.processing_window = processing_window  # no re-post before this has passed
         self._dossier_fields: dict[DossierLookup, DossierFields] = {}
@@ -379,6 +382,7 @@ class Outbox:
         added = cur.rowcount == 1
         if added:
             self._notify()
+            self._work()
         return added
 
     def update_report(self, key: str, subject: str, text: str) -> bool:
@@ -419,6 +423,7 @@ class Outbox:
         changed = cur.rowcount == 1
         if changed:
             self._notify()
+            self._work()
         return changed
 
     def retry_failed(self) -> int:
@@ -430,6 +435,7 @@ class Outbox:
             )
         if cur.rowcount:
             self._notify()
+            self._work()
         return int(cur.rowcount)
 
     # -- reading ---------------------------------------------------------------------------
@@ -472,6 +478,7 @@ class Outbox:
         if self._paused is not None:
             self._paused = None
             self._notify()
+            self._work()
 
     def status(self) -> OutboxStatus:
         backlog, failed = self._counts(self._read)
@@ -480,6 +487,10 @@ class Outbox:
     def _notify(self) -> None:
         if self.on_status is not None:
             self.on_status(self.status())
+
+    def _work(self) -> None:
+        if self.on_work is not None:
+            self.on_work()
 
     # -- drain -----------------------------------------------------------------------------
 
