@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             lines.append(event_to_line(parse_call_url(url)))
         except HandoffError as exc:
-            print(f"afas-tray: {exc.message}", file=sys.stderr)
+            print(f"afas-tray: {exc.text}", file=sys.stderr)
             return 2
     # A second start (URL scheme, double-click) hands its calls to the running instance.
     if lines and demo_env is None and all(send_to_instance(name, line) for line in lines):
@@ -112,7 +112,7 @@ def _UrlOpenFilter(shell: TrayShell) -> Any:
                     try:
                         shell.on_instance_message(event_to_line(parse_call_url(url)))
                     except HandoffError as exc:
-                        log.warning("refused URL: %s", exc.message.en)
+                        log.warning("refused URL: %s", exc.text.en)
                     return True
             return False
 
@@ -289,7 +289,7 @@ class TrayShell:
         try:
             event = event_from_line(line)
         except HandoffError as exc:
-            log.warning("refused hand-off: %s", exc.message.en)
+            log.warning("refused hand-off: %s", exc.text.en)
             return
         self.core.handle_event(event)
 

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from afas_tray.config import Settings, new_trigger_secret, validate
+from afas_tray.afas import CreatedRelation
+from afas_tray.config import ColumnMapping, Settings, new_trigger_secret, validate
 from afas_tray.i18n import T
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client
@@ -29,6 +30,18 @@ from afas_tray.system.profile import Profile
 from afas_tray.system.wakeup import watch_for_wakeup
 
 log = logging.getLogger(__name__)
+
+
+def _phonebook_row(created: CreatedRelation) -> tuple[str, dict[str, Any]]:
+    """(phone-book role, row) of a relation just created in AFAS, for ``_PHONEBOOK_MAPPING``."""
+    role = "persons" if created.kind == "person" else "organisations"
+    return role, {"BcCo": created.number_id, "BcId": created.bcid, "Name": created.name,
+                  created.phone_field: created.phone}
+
+
+# Keyed by the number (BcCo), as the sync keys organisations and persons: the next sync replaces
+# the row of a just-created relation with AFAS's own instead of adding a second one.
+_PHONEBOOK_MAPPING = ColumnMapping(id="BcCo", bcid="BcId", name="Name", phones=["TeNr", "MbNr"])
 XELION_SESSION_KEY = "xelion.session"
 
 
@@ -55,12 +68,17 @@ class AppCore:
         self._client_factory = client_factory
         self._tasks: list[asyncio.Task[Any]] = []
         self._drain_wake = asyncio.Event()
+        self._drain_loop_of: asyncio.AbstractEventLoop | None = None  # set when the loop runs
+        self.drain_wakeups = 0  # passes of the drain loop (a test counts them: no polling)
+        self.outbox.on_work = self._wake_drain
         self._xelion_stream: Any = None
         self._trigger: Any = None
         self._card_client: tuple[Any, Any] | None = None  # (host, token, timeout), AfasClient
         self.trigger_port: int = 0
         self.addressbook: Any = None  # the push into Xelion's address book (when switched on)
         self.engine.on_cycle.append(self._push_addressbook)
+        # ``afas-tray outbox retry`` (another process) promises "at the next sync".
+        self.engine.on_cycle.append(lambda _cycle: self._wake_drain())
         failed = self.outbox.failed_count()
         self.board.update(book_size=self.book.size(), last_sync=_last_sync(self.book),
                           outbox_backlog=self.outbox.backlog(), reports_failed=failed,
@@ -121,6 +139,7 @@ class AppCore:
         self.missed.settings = settings
         self.outbox.resume()  # a refused token may have been fixed
         self._refresh_configured_state()
+        self._wake_drain()  # a backlog may have waited for these settings
         await self._stop_sources()
         await self._start_sources()
 
@@ -151,7 +170,7 @@ class AppCore:
         screen, and a slow AFAS must not hold up the sync's or the outbox's requests either. It
         is kept (keep-alive, no set-up per call) until the host or token changes.
         """
-        from afas_tray.afas.client import AfasClient
+        from afas_tray.afas import AfasClient
         from afas_tray.pop.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
 
         s = self.settings
@@ -175,17 +194,17 @@ class AppCore:
 
         Raises ``afas_relations.RelationError`` or ``AfasError`` with a text for the notice.
         """
-        from afas_tray.afas.relations import create_relation, phonebook_mapping, phonebook_row
+        from afas_tray.afas import create_relation
         from afas_tray.pop.router import card_url
 
         region = self.settings.phone.default_region
         async with self._client_factory(self.settings) as client:
             created = await create_relation(client, new, region)
         log.info("created %s %s in AFAS", new.kind, created.bcid)
-        role, row = phonebook_row(created)
+        role, row = _phonebook_row(created)
         try:
             self.book.apply_changes(role, self.settings.afas.connectors.ids()[role],
-                                    phonebook_mapping(), [row], region=region)
+                                    _PHONEBOOK_MAPPING, [row], region=region)
             self.board.update(book_size=self.book.size())
         except Exception:  # AFAS has it; the next sync brings it in anyway
             log.exception("phone book could not learn the new relation")
@@ -198,8 +217,7 @@ class AppCore:
     async def _start_sources(self) -> None:
         s = self.settings
         if s.xelion.configured:
-            from afas_tray.xelion.client import XelionClient
-            from afas_tray.xelion.stream import XelionEventStream
+            from afas_tray.xelion import XelionClient, XelionEventStream
 
             secrets = self.profile.secrets
             client = XelionClient(
@@ -210,7 +228,7 @@ class AppCore:
                 previous_session=secrets.get(XELION_SESSION_KEY) or None,
                 on_session=lambda token: secrets.set(XELION_SESSION_KEY, token or ""),
             )
-            from afas_tray.xelion.trigger import mark_trigger_seen
+            from afas_tray.xelion import mark_trigger_seen
 
             data_dir = self.profile.paths.data_dir
             stream = XelionEventStream(
@@ -271,7 +289,7 @@ class AppCore:
                 self.pop.set_do_not_disturb(on)
 
     def _xelion_status(self, status: Any) -> None:
-        from afas_tray.xelion.stream import StreamState
+        from afas_tray.xelion import StreamState
 
         connected = status.state is StreamState.CONNECTED
         self.board.update(xelion=status.text, xelion_connected=connected)
@@ -388,12 +406,33 @@ class AppCore:
     def _refresh_report_counts(self) -> None:
         self.board.update(reports_waiting=self.reports.held_count())
 
+    def _wake_drain(self) -> None:
+        """Reports became sendable: the drain loop runs now (from any thread)."""
+        loop = self._drain_loop_of
+        if loop is None or loop.is_closed():
+            return  # not running yet: its first pass drains what is queued
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._drain_wake.set()
+        else:
+            loop.call_soon_threadsafe(self._drain_wake.set)
+
     async def _drain_loop(self) -> None:
-        """Send queued reports whenever there are any; AFAS trouble is handled by the outbox."""
+        """Send queued reports when woken (queued, requeued, settings, a sync cycle); a timer
+        only for the outbox's next scheduled retry. AFAS trouble is handled by the outbox."""
+        self._drain_loop_of = asyncio.get_running_loop()
+        self._drain_wake.set()  # the backlog of the last run goes first
+        next_due: float | None = None
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drain_wake.wait(), timeout=2.0)
+                await asyncio.wait_for(self._drain_wake.wait(),
+                                       timeout=None if next_due is None else min(max(next_due, 1.0), 60.0))
             self._drain_wake.clear()
+            self.drain_wakeups += 1
+            next_due = None
             if not self.outbox.backlog() or self.outbox.paused_reason is not None \
                     or not self.configured:
                 continue
@@ -401,11 +440,10 @@ class AppCore:
                 async with self._client_factory(self.settings) as client:
                     result = await self.outbox.drain(
                         client, lookup=DossierLookup.from_settings(self.settings.afas.connectors))
-                if result.next_due:
-                    await asyncio.sleep(min(result.next_due, 60.0))
+                next_due = result.next_due
             except Exception:
                 log.exception("outbox drain crashed")
-                await asyncio.sleep(10)
+                next_due = 10.0
 
     # -- dialling and missed calls (issue 16) ------------------------------------------------------
     def _init_missed(self) -> None:
@@ -427,7 +465,7 @@ class AppCore:
 
     def _missed_from_event(self, payload: Any) -> None:
         from afas_tray.pop.missed import MissedCall
-        from afas_tray.xelion.missed_call import parse_missed_call
+        from afas_tray.xelion import parse_missed_call
 
         fields = parse_missed_call(payload)
         if fields is not None:
@@ -460,7 +498,7 @@ def _warm_up_http() -> None:
     (tens of ms) and httpcore's lazy import of anyio's asyncio backend (about 25 ms)."""
     import importlib
 
-    from afas_tray.afas.client import shared_ssl_context
+    from afas_tray.afas import shared_ssl_context
 
     shared_ssl_context()
     importlib.import_module("anyio._backends._asyncio")

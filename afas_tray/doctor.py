@@ -8,8 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from afas_tray.afas.client import AfasClient
-from afas_tray.afas.errors import AfasAuthError, AfasConnectionError, AfasError, AfasTimeout
+from afas_tray.afas import AfasAuthError, AfasClient, AfasConnectionError, AfasError, AfasTimeout
 from afas_tray.config import ROLE_TEXT, ROLES, ColumnMapping, Settings, validate
 from afas_tray.i18n import T
 from afas_tray.models import CheckResult
@@ -49,8 +48,7 @@ async def run_checks(settings: Settings, secrets: SecretStore | None = None) -> 
 
 
 async def _xelion_check(settings: Settings) -> CheckResult:
-    from afas_tray.xelion.client import XelionClient
-    from afas_tray.xelion.errors import XelionError
+    from afas_tray.xelion import XelionClient, XelionError
 
     x = settings.xelion
     title = T(f"Xelion {x.host}", f"Xelion {x.host}")
@@ -71,7 +69,7 @@ def _trigger_check() -> CheckResult:
     import datetime as dt
 
     from afas_tray.system.paths import app_paths
-    from afas_tray.xelion.trigger import TRIGGER_VALUE, trigger_seen
+    from afas_tray.xelion import TRIGGER_VALUE, trigger_seen
 
     title = T("Xelion trigger on this desk", "Xelion-trigger op dit toestel")
     seen = trigger_seen(app_paths().data_dir)
@@ -213,7 +211,7 @@ async def _dossier_checks(client: AfasClient, settings: Settings) -> AsyncIterat
 async def _sample_link(client: AfasClient, settings: Settings) -> CheckResult:
     """For one organisation: the value KnSubjectLink's BcId would carry (``link_by``) and the
     card URL the template gives, so the consultant sees both before the first call."""
-    from afas_tray.afas.knsubject import link_value
+    from afas_tray.afas import link_value
     from afas_tray.models import Match, RelationKind
     from afas_tray.pop.router import card_url
 
@@ -279,8 +277,7 @@ async def _subject_type_check(client: AfasClient, settings: Settings) -> CheckRe
     along. The connector does not show destinations (dossiers-en-bijlagen.openapi.json): those
     are named for the consultant to check; Profit refuses a wrong one with "Deze bestemming is
     niet geldig voor dit type dossieritem"."""
-    from afas_tray.afas.client import Filter, Op
-    from afas_tray.afas.errors import AfasConnectorNotAllowed, AfasNotFound
+    from afas_tray.afas import AfasConnectorNotAllowed, AfasNotFound, Filter, Op
 
     st = settings.afas.dossier_item_type
     title = T(f"Dossier item type {st if st is not None else '-'}",

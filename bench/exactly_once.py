@@ -45,7 +45,7 @@ from pathlib import Path
 import httpx
 from _common import REPO
 
-from afas_tray.afas.client import AfasClient
+from afas_tray.afas import AfasClient
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN, ORG_BCID_BASE, ORG_NUMBER_BASE
 from afas_tray.models import ReportItem

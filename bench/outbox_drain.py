@@ -23,9 +23,7 @@ from pathlib import Path
 import httpx
 from _common import MB, PeakRss
 
-from afas_tray.afas.client import AfasClient
-from afas_tray.afas.knsubject import build_body, marker_for
-from afas_tray.afas.token import auth_header
+from afas_tray.afas import AfasClient, auth_header, build_body, marker_for
 from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.models import ReportItem

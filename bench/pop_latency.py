@@ -298,7 +298,7 @@ async def run_app(paths_home: Path, book: CachedBook, xelion: SimulatorThread,
         try:
             core.handle_event(event_from_line(line))
         except HandoffError as exc:
-            print(f"refused hand-off: {exc.message.en}", file=sys.stderr)
+            print(f"refused hand-off: {exc.text.en}", file=sys.stderr)
 
     server.received.connect(on_line)
     await core.start()

@@ -41,8 +41,7 @@ from pathlib import Path
 import httpx
 from _common import PeakRss, afas_simulator
 
-from afas_tray.afas.client import page_size
-from afas_tray.afas.token import auth_header
+from afas_tray.afas import auth_header, page_size
 from afas_tray.config import ROLES, Settings
 from afas_tray.demo.sample_data import org_bcid
 from afas_tray.phonebook.book import PhoneBook
@@ -108,7 +107,7 @@ async def timed_refresh(settings: Settings, book: PhoneBook) -> tuple[float, flo
 async def compare_paging(relations: int, kind: str) -> int:
     """Cold full refreshes with skip paging only and with keyset paging past 100,000 rows, in
     the order skip, keyset, keyset, skip (a shared machine drifts: ABBA cancels the drift)."""
-    from afas_tray.afas.client import KEYSET_AFTER
+    from afas_tray.afas import KEYSET_AFTER
 
     times: dict[str, tuple[float, int, int]] = {}
     runs: dict[str, list[float]] = {"skip": [], "keyset": []}

@@ -29,8 +29,7 @@ from afas_tray.config import ColumnMapping
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.xelion_push import APP_RATE, AddressBookSync
-from afas_tray.xelion.addressables import AddressablesApi
-from afas_tray.xelion.client import XelionClient
+from afas_tray.xelion import AddressablesApi, XelionClient
 
 USER, PASSWORD, TENANT = "bench", "bench-wachtwoord", "bench"
 ORG_MAP = ColumnMapping(id="BcCo", bcid="BcId", name="Name", phones=["TelWork"])

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from afas_tray.afas.client import AfasClient
+from afas_tray.afas import AfasClient
 from afas_tray.demo.afas import AfasSimulator
 
 # A token whose data is easy to spot in any text it must never appear in.

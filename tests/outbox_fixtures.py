@@ -19,7 +19,7 @@ import httpx
 if __name__ == "__main__":  # run as the crash test's child: make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from afas_tray.afas.client import AfasClient
+from afas_tray.afas import AfasClient
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN, ORG_BCID_BASE, ORG_NUMBER_BASE
 from afas_tray.models import ReportItem

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from afas_fixtures import TOKEN_DATA, afas_client_fixture, afas_sim_fixture  # noqa: F401
 
-from afas_tray.afas.client import AfasClient, Filter, Op, encode_filters, page_size
-from afas_tray.afas.errors import (
+from afas_tray.afas import (
     AfasAuthError,
     AfasBadReply,
+    AfasClient,
     AfasConnectionError,
     AfasError,
     AfasForbidden,
@@ -25,8 +25,12 @@ from afas_tray.afas.errors import (
     AfasTokenError,
     AfasTooLarge,
     AfasUnavailable,
+    Filter,
+    Op,
+    auth_header,
+    encode_filters,
+    page_size,
 )
-from afas_tray.afas.token import auth_header
 from afas_tray.demo.afas import AfasSimulator
 
 XML = f"<token><version>1</version><data>{TOKEN_DATA}</data></token>"
@@ -514,7 +518,7 @@ async def test_keyset_paging_gives_the_rows_skip_paging_gives(
 ) -> None:
     """Past ``keyset_after`` rows the pages ask "key > last" (operator 4) instead of a deep
     skip (AFAS: past 100,000 skip is no longer fast); the rows are the same, in the same order."""
-    from afas_tray.afas.client import Filter, Op
+    from afas_tray.afas import Filter, Op
 
     async def rows(keyset: str | None, filters: list[Filter] | None = None) -> list[Any]:
         got = []

@@ -13,9 +13,8 @@ import jsonschema
 import pytest
 from afas_fixtures import TOKEN_DATA, afas_sim_fixture
 
-from afas_tray.afas.client import AfasClient
-from afas_tray.afas.errors import AfasAuthError, AfasServerError
-from afas_tray.afas.relations import NewRelation, RelationError, build_body
+from afas_tray.afas import AfasAuthError, AfasClient, AfasServerError, NewRelation, RelationError
+from afas_tray.afas.relations import build_body
 from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator

@@ -15,7 +15,7 @@ import pytest
 from afas_tray.demo.xelion import XelionSimulator, fake_mp3
 from afas_tray.reports.calllog import MIN_POLL_SECONDS, CallFetcher, RecordingFetcher
 from afas_tray.store import open_db
-from afas_tray.xelion.client import CallDetails, XelionClient
+from afas_tray.xelion import CallDetails, XelionClient
 
 USER, PASSWORD, TENANT = "jan", "Geheim-Wachtwoord-8431", "demo"
 LIST = "GET communications"

@@ -10,6 +10,7 @@ from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
+from afas_tray.models import ReportItem
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.status import State
 from afas_tray.system.paths import app_paths
@@ -122,5 +123,33 @@ async def test_loopback_trigger_pops_through_the_core_and_refuses_strangers(
             assert ok.status_code == 200
         await until(lambda: opener.urls)
         assert opener.urls == [f"{afas.url}/insite/verkooprelatie-prs?BcId={KNOWN['org_unique'].bcids[0]}"]
+    finally:
+        await core.stop()
+
+
+async def test_a_queued_report_leaves_on_the_wake_of_its_enqueue_not_a_poll(
+        servers: tuple[AfasSimulator, XelionSimulator]) -> None:
+    """The drain loop sleeps until a report is queued (issue 14): the report goes up on the pass
+    its enqueue started, and an idle outbox does not wake at all (the loop used to poll every 2 s)."""
+    afas, xelion = servers
+    profile = Profile(app_paths().ensure())
+    settings = settings_for(afas, xelion)
+    profile.save(settings)
+    core = AppCore(profile, settings, RecordingOpener())
+    await core.start()
+    try:
+        await until(lambda: core.board.current.book_size > 0 and core.drain_wakeups > 0)
+        await asyncio.sleep(0.3)  # the first sync cycle's wake-up has passed
+        before = core.drain_wakeups
+        core.outbox.enqueue(ReportItem(
+            key="wake-1", call_id="wake-1", bcid=KNOWN["org_unique"].bcids[0],
+            subject="Teruggebeld", text="Kort gesprek.", date="2026-11-25T14:03:00",
+            dossier_type=7))
+        await until(lambda: afas.subjects, timeout=10)
+        assert [s.subject for s in afas.subjects] == ["Teruggebeld"]
+        assert core.drain_wakeups == before + 1  # the enqueue's own wake-up carried it
+        await asyncio.sleep(2.5)  # longer than the old poll: nothing to send, so no wake-up
+        assert core.drain_wakeups == before + 1
+        await until(lambda: core.board.current.outbox_backlog == 0)
     finally:
         await core.stop()

@@ -106,7 +106,7 @@ def test_session_renewal_registers_the_device_again(sim: XelionSimulator) -> Non
     import asyncio
 
     from afas_tray.pop.dial import xelion_call_through
-    from afas_tray.xelion.client import XelionClient
+    from afas_tray.xelion import XelionClient
 
     settings = _save(sim)
 

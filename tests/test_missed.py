@@ -19,8 +19,7 @@ from afas_tray.pop.opener import RecordingOpener
 from afas_tray.store import open_db
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
-from afas_tray.xelion.client import CallDetails
-from afas_tray.xelion.missed_call import parse_missed_call
+from afas_tray.xelion import CallDetails, parse_missed_call
 
 
 async def _core(afas: AfasSimulator, xelion: XelionSimulator, *, to_dossier: bool) -> AppCore:

@@ -28,7 +28,7 @@ from outbox_fixtures import (
     marker_counts,
 )
 
-from afas_tray.afas.knsubject import NOTE_TOO_LARGE, build_body, marker_for
+from afas_tray.afas import NOTE_TOO_LARGE, build_body, marker_for
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.reports.outbox import PAUSED_TOKEN, DrainResult, Outbox, OutboxState, OutboxStatus
 

@@ -19,7 +19,7 @@ from outbox_fixtures import (
     marker_counts,
 )
 
-from afas_tray.afas.client import FieldMeta
+from afas_tray.afas import FieldMeta
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.reports.outbox import (
     DossierColumnError,

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from afas_tray.afas.client import ConnectorMeta, FieldMeta
-from afas_tray.afas.errors import AfasNotFound
+from afas_tray.afas import AfasNotFound, ConnectorMeta, FieldMeta
 from afas_tray.pop.recent_items import DossierColumns, ItemsUnavailable, read_recent_items
 
 PROFIT_SUBJECTS = ("TypeId", "SubjectId", "DateCreated", "Subject", "Comment", "Status",

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from afas_tray.afas.client import AfasClient
+from afas_tray.afas import AfasClient
 from afas_tray.config import ColumnMapping, Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.xelion import XelionSimulator, fake_mp3
@@ -31,7 +31,7 @@ from afas_tray.reports.outbox import Outbox, OutboxState
 from afas_tray.reports.rules import Outcome, afas_date, decide, item_subject, item_text
 from afas_tray.reports.service import ReportService, ReportTiming, WriteResult
 from afas_tray.store import open_db
-from afas_tray.xelion.client import CallDetails, Participant, XelionClient
+from afas_tray.xelion import CallDetails, Participant, XelionClient
 
 USER, PASSWORD, TENANT = "jan", "Geheim-Wachtwoord-8431", "demo"
 AFAS_TOKEN = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"

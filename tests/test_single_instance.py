@@ -205,9 +205,9 @@ def test_call_hand_off_process_stays_free_of_qt(
     server.received.connect(got.append)
     script = (
         "import sys\n"
-        "from afas_tray.pop.handoff import event_to_line, parse_argv\n"
+        "from afas_tray.pop.handoff import event_to_line, parse_call_url\n"
         "from afas_tray.system.instance_client import send_to_instance\n"
-        "ok = send_to_instance(sys.argv[1], event_to_line(parse_argv(sys.argv[2:])))\n"
+        "ok = send_to_instance(sys.argv[1], event_to_line(parse_call_url(sys.argv[2])))\n"
         "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt loaded'\n"
         "sys.exit(0 if ok else 3)\n"
     )

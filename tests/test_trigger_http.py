@@ -338,7 +338,7 @@ async def test_port_per_user_and_profile_with_fallback(trigger: Trigger, tmp_pat
         assert chosen != preferred_port(a)
         with pytest.raises(TriggerPortInUse) as info:
             await TriggerServer(lambda e: None, SECRET, preferred_port(a)).start()
-        assert str(preferred_port(a)) in info.value.message.nl
+        assert str(preferred_port(a)) in info.value.text.nl
     server = TriggerServer(lambda e: None, SECRET, chosen)
     assert await server.start() == chosen
     await server.stop()

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from ui_fixtures import dutch, english, qloop, until
 
-from afas_tray.afas.client import AfasClient
+from afas_tray.afas import AfasClient
 from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator

@@ -16,8 +16,7 @@ from afas_tray.config import ColumnMapping
 from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.xelion_push import AddressBookSync
-from afas_tray.xelion.addressables import AddressablesApi
-from afas_tray.xelion.client import XelionClient
+from afas_tray.xelion import AddressablesApi, XelionClient
 
 pytest_plugins = ["xelion_fixtures"]
 

@@ -13,9 +13,7 @@ import pytest
 from afas_tray.cli.xelion import run_capture
 from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.pop.events import CallEvent
-from afas_tray.xelion.capture import Capture, active_channels_reply, replay
-from afas_tray.xelion.client import XelionClient
-from afas_tray.xelion.stream import XelionEventStream
+from afas_tray.xelion import Capture, XelionClient, XelionEventStream, active_channels_reply, replay
 
 DATA = Path(__file__).parent / "data" / "xelion"
 
@@ -86,7 +84,7 @@ def test_the_settings_dialog_shows_the_trigger_with_a_copy_button(qtbot: Any) ->
 
     from afas_tray.config import Settings
     from afas_tray.ui.settings_dialog import SettingsDialog
-    from afas_tray.xelion.trigger import TRIGGER_VALUE
+    from afas_tray.xelion import TRIGGER_VALUE
 
     dialog = SettingsDialog(Settings())
     qtbot.addWidget(dialog)

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
-from afas_tray.xelion.client import XelionClient
-from afas_tray.xelion.errors import (
+from afas_tray.xelion import (
     XelionAlreadyLoggedIn,
     XelionAuthError,
+    XelionClient,
     XelionConfigError,
     XelionError,
     XelionMfaRequired,
@@ -302,7 +302,7 @@ def test_simulator_in_a_thread_is_controlled_over_http() -> None:
 
 async def test_trigger_create_needs_administration_rights(
         xelion_sim: XelionSimulator, xelion_client_factory: Factory) -> None:
-    from afas_tray.xelion.trigger import is_ours, recommended_trigger
+    from afas_tray.xelion import is_ours, recommended_trigger
 
     client = xelion_client_factory()
     with pytest.raises(XelionNoPermission) as info:

@@ -14,8 +14,7 @@ import pytest
 from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.pop.events import CallSource, CallState, Direction
 from afas_tray.pop.handoff import HandoffError, parse_trigger_value
-from afas_tray.xelion.client import XelionClient
-from afas_tray.xelion.errors import XelionAuthError
+from afas_tray.xelion import XelionAuthError, XelionClient
 from afas_tray.xelion.stream import (
     ChannelTracker,
     StreamState,
@@ -405,7 +404,7 @@ async def test_doctor_says_whether_a_trigger_event_reached_this_desk(
         xelion_sim: XelionSimulator, start_stream: Any) -> None:
     from afas_tray.doctor import _trigger_check
     from afas_tray.system.paths import app_paths
-    from afas_tray.xelion.trigger import mark_trigger_seen
+    from afas_tray.xelion import mark_trigger_seen
 
     before = _trigger_check()
     assert before.warning and "trigger" in before.detail.en and "trigger" in before.detail.nl

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.xelion.client import XelionClient
-from afas_tray.xelion.errors import XelionAlreadyLoggedIn
+from afas_tray.xelion import XelionAlreadyLoggedIn, XelionClient
 
 
 async def test_next_start_ends_the_crashed_session_instead_of_being_refused() -> None:

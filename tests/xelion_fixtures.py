@@ -15,8 +15,7 @@ import pytest
 
 from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.pop.events import CallEvent
-from afas_tray.xelion.client import XelionClient
-from afas_tray.xelion.stream import StreamStatus
+from afas_tray.xelion import StreamStatus, XelionClient
 
 USER = "jan"
 PASSWORD = "Geheim-Wachtwoord-8431"

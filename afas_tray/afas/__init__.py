@@ -1,1 +1,75 @@
-"""AFAS Profit REST client."""
+"""AFAS Profit REST client: the public face other packages import (nothing reaches inside)."""
+
+from afas_tray.afas.client import (
+    KEYSET_AFTER,
+    MAX_QUERY_CHARS,
+    AfasClient,
+    ConnectorMeta,
+    FieldMeta,
+    Filter,
+    Op,
+    encode_filters,
+    page_size,
+    shared_ssl_context,
+)
+from afas_tray.afas.errors import (
+    AfasAuthError,
+    AfasBadReply,
+    AfasConnectionError,
+    AfasConnectorNotAllowed,
+    AfasError,
+    AfasForbidden,
+    AfasNotFound,
+    AfasQueryTooLong,
+    AfasServerError,
+    AfasTimeout,
+    AfasTokenError,
+    AfasTooLarge,
+    AfasUnavailable,
+)
+from afas_tray.afas.knsubject import NOTE_TOO_LARGE, build_body, link_value, marker_for
+from afas_tray.afas.relations import (
+    CreatedRelation,
+    NewRelation,
+    RelationError,
+    check,
+    create_relation,
+)
+from afas_tray.afas.token import auth_header, token_xml
+
+__all__ = [
+    "KEYSET_AFTER",
+    "MAX_QUERY_CHARS",
+    "NOTE_TOO_LARGE",
+    "AfasAuthError",
+    "AfasBadReply",
+    "AfasClient",
+    "AfasConnectionError",
+    "AfasConnectorNotAllowed",
+    "AfasError",
+    "AfasForbidden",
+    "AfasNotFound",
+    "AfasQueryTooLong",
+    "AfasServerError",
+    "AfasTimeout",
+    "AfasTokenError",
+    "AfasTooLarge",
+    "AfasUnavailable",
+    "ConnectorMeta",
+    "CreatedRelation",
+    "FieldMeta",
+    "Filter",
+    "NewRelation",
+    "Op",
+    "RelationError",
+    "auth_header",
+    "build_body",
+    "check",
+    "create_relation",
+    "encode_filters",
+    "link_value",
+    "marker_for",
+    "page_size",
+    "shared_ssl_context",
+    "token_xml",
+]

@@ -6,19 +6,17 @@ Profit itself said (``externalMessage``), never from request headers.
 
 from __future__ import annotations
 
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 
 
-class AfasError(Exception):
+class AfasError(AppError):
     """Base class. ``text`` is for the user; ``status`` is the HTTP status when there was one."""
-
-    retryable = False
 
     def __init__(
         self, text: Text, *, status: int | None = None, connector: str | None = None
     ) -> None:
-        super().__init__(text.en)
-        self.text = text
+        super().__init__(text)
         self.status = status
         self.connector = connector
 
@@ -31,6 +29,10 @@ class AfasError(Exception):
 
 class AfasTokenError(AfasError):
     """The token as entered is none of the accepted forms."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
     def __init__(self) -> None:
         super().__init__(
@@ -45,6 +47,10 @@ class AfasTokenError(AfasError):
 
 class AfasAuthError(AfasError):
     """401: token refused (wrong, revoked, or no access to this endpoint). Never retried."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
     def __init__(self, connector: str | None = None) -> None:
         where = f" ({connector})" if connector else ""
@@ -82,6 +88,10 @@ class AfasConnectorNotAllowed(AfasAuthError):
 class AfasForbidden(AfasError):
     """403: the AFAS environment only admits certain IP addresses."""
 
+    @property
+    def needs_user(self) -> bool:
+        return True
+
     def __init__(self, connector: str | None = None) -> None:
         super().__init__(
             T(
@@ -95,6 +105,10 @@ class AfasForbidden(AfasError):
 
 class AfasNotFound(AfasError):
     """404: wrong host/URL, an unknown connector, or a query string that was too long."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
     def __init__(self, connector: str | None = None) -> None:
         if connector:
@@ -114,6 +128,10 @@ class AfasNotFound(AfasError):
 
 class AfasQueryTooLong(AfasError):
     """The request's query string would pass AFAS's ~2,000 character limit (IIS answers 404)."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
     def __init__(self, connector: str, length: int) -> None:
         super().__init__(
@@ -156,8 +174,6 @@ class AfasServerError(AfasError):
 class AfasUnavailable(AfasError):
     """503: maintenance; ``retry_after`` is the number of seconds AFAS asks us to wait."""
 
-    retryable = True
-
     def __init__(self, retry_after: float | None = None, connector: str | None = None) -> None:
         self.retry_after = retry_after
         wait = f" Try again in {retry_after:g} s." if retry_after else ""
@@ -175,6 +191,10 @@ class AfasUnavailable(AfasError):
 class AfasTooLarge(AfasError):
     """413: the request body passed AFAS's limit of 75,000,000 bytes."""
 
+    @property
+    def needs_user(self) -> bool:
+        return True
+
     def __init__(self, connector: str | None = None) -> None:
         super().__init__(
             T(
@@ -190,8 +210,6 @@ class AfasConnectionError(AfasError):
     """The connection failed. ``maybe_sent`` tells whether the request may have reached AFAS
     (connection dropped after sending): a POST is then not safe to repeat blindly."""
 
-    retryable = True
-
     def __init__(self, host: str, *, maybe_sent: bool, connector: str | None = None) -> None:
         self.maybe_sent = maybe_sent
         super().__init__(
@@ -205,8 +223,6 @@ class AfasConnectionError(AfasError):
 
 class AfasTimeout(AfasError):
     """AFAS did not answer in time. ``maybe_sent`` as for :class:`AfasConnectionError`."""
-
-    retryable = True
 
     def __init__(self, seconds: float, *, maybe_sent: bool, connector: str | None = None) -> None:
         self.maybe_sent = maybe_sent

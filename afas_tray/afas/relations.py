@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 import phonenumbers
 
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.numbers import normalise
 
@@ -61,10 +62,12 @@ class CreatedRelation:
     phone_field: str  # TeNr or MbNr
 
 
-class RelationError(Exception):
-    def __init__(self, text: Text) -> None:
-        super().__init__(text.en)
-        self.text = text
+class RelationError(AppError):
+    """The form cannot go up as filled in; ``text`` says why."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 def check(new: NewRelation, region: str) -> Text | None:
@@ -147,17 +150,3 @@ async def create_relation(client: PostingClient, new: NewRelation, region: str) 
     return CreatedRelation(new.kind, bcid, number_id or bcid, new.display_name,
                            fields[field], field)
 
-
-def phonebook_row(created: CreatedRelation) -> tuple[str, dict[str, Any]]:
-    """(phone-book role, row) for ``PhoneBook.apply_changes`` with ``PHONEBOOK_MAPPING``."""
-    role = "persons" if created.kind == "person" else "organisations"
-    return role, {"BcCo": created.number_id, "BcId": created.bcid, "Name": created.name,
-                  created.phone_field: created.phone}
-
-
-def phonebook_mapping() -> Any:
-    from afas_tray.config import ColumnMapping
-
-    # Keyed by the number (BcCo), as the sync keys organisations and persons: the next sync
-    # replaces this row with AFAS's own instead of adding a second one.
-    return ColumnMapping(id="BcCo", bcid="BcId", name="Name", phones=["TeNr", "MbNr"])

@@ -104,8 +104,7 @@ SESSION_KEY = "xelion.session.addressbook"
 
 async def _push(settings: Any, secrets: Any, push: Any, plan: Any, progress: Any, rate: float,
                 concurrency: int) -> Any:
-    from afas_tray.xelion.addressables import AddressablesApi
-    from afas_tray.xelion.client import XelionClient
+    from afas_tray.xelion import AddressablesApi, XelionClient
 
     x = settings.xelion
     # Its own userSpace: the running app's session must not be thrown out by this login.

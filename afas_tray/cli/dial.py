@@ -57,7 +57,7 @@ async def dial_headless(raw: str) -> DialResult:
     x = settings.xelion
     if settings.dial.prefer_softphone or not x.configured:  # Dialler explains what is missing
         return await Dialler(settings, None).dial(raw)
-    from afas_tray.xelion.client import XelionClient
+    from afas_tray.xelion import XelionClient
 
     client = XelionClient(x.host, x.tenant, x.username, x.password,
                           x.effective_user_space()[: 200 - len(DIAL_USER_SPACE_SUFFIX)]

@@ -272,7 +272,7 @@ def cmd_call(args_list: list[str]) -> int:
     try:
         event = parse_call_args(args_list)
     except HandoffError as exc:
-        return _fail(exc.message)
+        return _fail(exc.text)
     paths = app_paths()
     if send_to_instance(instance_name(paths), event_to_line(event)):
         return 0

@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _print_trigger(as_json: bool) -> None:
-    from afas_tray.xelion.trigger import recommended_trigger, trigger_rows
+    from afas_tray.xelion import recommended_trigger, trigger_rows
 
     if as_json:
         print(json.dumps(recommended_trigger(), indent=2))
@@ -49,7 +49,7 @@ def _print_trigger(as_json: bool) -> None:
 
 
 def _client(settings: Any, suffix: str) -> Any:
-    from afas_tray.xelion.client import XelionClient
+    from afas_tray.xelion import XelionClient
 
     x = settings.xelion
     # Its own userSpace: the running app's session is not thrown out.
@@ -76,8 +76,7 @@ def cmd_xelion(args: argparse.Namespace) -> int:
 
 
 async def _create_trigger(settings: Any) -> int:
-    from afas_tray.xelion.errors import XelionError, XelionNoPermission
-    from afas_tray.xelion.trigger import is_ours, recommended_trigger
+    from afas_tray.xelion import XelionError, XelionNoPermission, is_ours, recommended_trigger
 
     client = _client(settings, "-admin")
     try:
@@ -111,8 +110,7 @@ async def _create_trigger(settings: Any) -> int:
 async def run_capture(client: Any, minutes: float, keep_numbers: bool,
                       stop: asyncio.Event | None = None) -> Any:
     """Capture for ``minutes`` (or until ``stop`` is set); returns the Capture."""
-    from afas_tray.xelion.capture import Capture
-    from afas_tray.xelion.stream import XelionEventStream
+    from afas_tray.xelion import Capture, XelionEventStream
 
     capture = Capture(keep_numbers=keep_numbers)
     client.on_exchange = capture.exchange
@@ -129,7 +127,7 @@ async def run_capture(client: Any, minutes: float, keep_numbers: bool,
 
 
 async def _capture(settings: Any, target: Path, minutes: float, keep_numbers: bool) -> int:
-    from afas_tray.xelion.errors import XelionError
+    from afas_tray.xelion import XelionError
 
     client = _client(settings, "-capture")
     print(T(f"Capturing Xelion for {minutes:g} minutes: make a few calls to this desk now "

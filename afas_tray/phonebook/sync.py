@@ -53,12 +53,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from afas_tray.afas.client import MAX_QUERY_CHARS, AfasClient, Filter, Op, encode_filters
-from afas_tray.afas.errors import (
+from afas_tray.afas import (
+    MAX_QUERY_CHARS,
     AfasAuthError,
+    AfasClient,
     AfasConnectorNotAllowed,
     AfasError,
     AfasForbidden,
+    Filter,
+    Op,
+    encode_filters,
 )
 from afas_tray.config import ROLES, ColumnMapping, Settings
 from afas_tray.i18n import T, Text

@@ -39,7 +39,7 @@ from afas_tray.i18n import T, Text
 from afas_tray.phonebook.book import BookEntry, PhoneBook
 from afas_tray.phonebook.numbers import normalise
 from afas_tray.store import ensure_schema, open_db
-from afas_tray.xelion.addressables import AddressablesApi, Summary
+from afas_tray.xelion import AddressablesApi, Summary
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class AddressBookSync:
                    progress: Progress | None = None, workers: int = 2) -> PushResult:
         """Carry out ``plan`` (default: a fresh one). Stops at the first error that is not about
         one entry (server unreachable, session refused), leaving a state the next run resumes."""
-        from afas_tray.xelion.errors import XelionError, XelionRequestError
+        from afas_tray.xelion import XelionError, XelionRequestError
 
         plan = plan or self.plan()
         result = PushResult()

@@ -31,6 +31,7 @@ from urllib.parse import unquote
 import phonenumbers
 
 from afas_tray.config import Settings
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.numbers import extension_of, is_anonymous, is_internal, normalise
 
@@ -46,12 +47,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ALLOWED = re.compile(r"[0-9+ ()./\-#*;=,xX\w]+")
 
 
-class DialError(ValueError):
+class DialError(AppError, ValueError):
     """A number or link we cannot dial; ``text`` is for the user (NL/EN)."""
 
-    def __init__(self, text: Text) -> None:
-        super().__init__(text.en)
-        self.text = text
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def _shown(text: str) -> str:
 
 def refusal_text(code: int | None, status: int | None, reason: str = "") -> Text:
     """A sentence for each documented refusal of pbx_call, with Xelion's reason appended."""
-    from afas_tray.xelion.errors import (
+    from afas_tray.xelion import (
         CODE_BAD_PAYLOAD,
         CODE_NO_DEVICE,
         CODE_NO_DEVICE_NUMBER,
@@ -251,7 +252,7 @@ class Dialler:
                            self.settings.pop.internal_max_digits)
 
     async def dial(self, raw: str) -> DialResult:
-        from afas_tray.xelion.errors import XelionDialRefused, XelionError
+        from afas_tray.xelion import XelionDialRefused, XelionError
 
         try:
             target = self.target(raw)
@@ -304,7 +305,7 @@ class Dialler:
 
 def xelion_call_through(client: object, settings: Settings) -> CallThrough:
     """``XelionClient.pbx_call`` with this operator's device (registered once per session)."""
-    from afas_tray.xelion.client import XelionClient
+    from afas_tray.xelion import XelionClient
 
     assert isinstance(client, XelionClient)
     device_number = settings.dial.device_number.strip()

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
-from afas_tray.i18n import T, Text
+from afas_tray.errors import AppError
+from afas_tray.i18n import T
 from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 
 URL_SCHEME = "afas-tray"
@@ -36,12 +37,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CALL_ID_KEYS = ("callid", "call_id", "call-id")
 
 
-class HandoffError(ValueError):
-    """Input that is not a call we accept; ``message`` is for the user."""
+class HandoffError(AppError, ValueError):
+    """Input that is not a call we accept; ``text`` is for the user."""
 
-    def __init__(self, message: Text) -> None:
-        super().__init__(message.en)
-        self.message = message
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 def validate_number(raw: object) -> str:
@@ -240,23 +241,6 @@ def parse_call_url(url: str) -> CallEvent:
             )
         )
     return event_from_params(parse_query(parts.query), source=CallSource.URL)
-
-
-def parse_argv(args: Sequence[str]) -> CallEvent | None:
-    """The call in a program's arguments (without the program name), or None if there is none.
-
-    ``call …`` and an ``afas-tray:`` URL (how Windows and Linux launch URL handlers) are calls;
-    anything else (no arguments, ``--demo``, …) is not. Malformed calls raise ``HandoffError``.
-    """
-    if not args:
-        return None
-    if is_call_url(args[0]):
-        if len(args) > 1:
-            raise HandoffError(T("Extra arguments after the link.", "Extra argumenten na de link."))
-        return parse_call_url(args[0])
-    if args[0] == "call":
-        return parse_call_args(args)
-    return None
 
 
 # --- instance channel ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ benchmarks. No Qt here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -122,15 +121,6 @@ class RecordingOpener:
         """Block until at least ``count`` calls were recorded; False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: len(self.calls) >= count, timeout)
-
-    async def wait_async(self, count: int = 1, timeout: float = 5.0) -> bool:
-        """Like ``wait`` without blocking the event loop (for end-to-end tests)."""
-        deadline = time.monotonic() + timeout
-        while len(self.calls) < count:
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(0.002)
-        return True
 
     def _add(self, kind: OpenerCallKind, value: str | Choice | UnknownCaller) -> None:
         call = OpenerCall(kind, value, time.perf_counter())

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from afas_tray.afas.client import ConnectorMeta, Filter, Op, encode_filters
-from afas_tray.afas.errors import AfasError
+from afas_tray.afas import AfasError, ConnectorMeta, Filter, Op, encode_filters
 
 log = logging.getLogger(__name__)
 

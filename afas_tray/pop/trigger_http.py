@@ -28,7 +28,8 @@ from typing import Any
 
 from aiohttp import web
 
-from afas_tray.i18n import T, Text
+from afas_tray.errors import AppError
+from afas_tray.i18n import T
 from afas_tray.pop.events import CallEvent, CallSource
 from afas_tray.pop.handoff import HandoffError, event_from_params, parse_query
 from afas_tray.system.instance_client import user_identity
@@ -63,16 +64,19 @@ MAX_BODY_BYTES = 4096
 PORT_RANGE = (28000, 32000)
 
 
-class TriggerPortInUse(OSError):
+class TriggerPortInUse(AppError, OSError):
     """The requested port is taken (by another program, or another operator's trigger)."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.message: Text = T(
+        super().__init__(T(
             "Port {port} on 127.0.0.1 is already in use.",
             "Poort {port} op 127.0.0.1 is al in gebruik.",
-        ).format(port=port)
-        super().__init__(self.message.en)
+        ).format(port=port))
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 class TokenBucket:

@@ -34,8 +34,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from afas_tray.store import ensure_schema
-from afas_tray.xelion.client import CallDetails, CommunicationItem, XelionClient
-from afas_tray.xelion.errors import XelionError, XelionNoPermission, XelionRequestError
+from afas_tray.xelion import (
+    CallDetails,
+    CommunicationItem,
+    XelionClient,
+    XelionError,
+    XelionNoPermission,
+    XelionRequestError,
+)
 
 log = logging.getLogger(__name__)
 

@@ -41,10 +41,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from afas_tray.afas.client import AfasClient, FieldMeta, Filter, Op
-from afas_tray.afas.errors import (
+from afas_tray.afas import (
     AfasAuthError,
     AfasBadReply,
+    AfasClient,
     AfasConnectionError,
     AfasConnectorNotAllowed,
     AfasError,
@@ -53,9 +53,14 @@ from afas_tray.afas.errors import (
     AfasTimeout,
     AfasTooLarge,
     AfasUnavailable,
+    FieldMeta,
+    Filter,
+    Op,
+    build_body,
+    marker_for,
 )
-from afas_tray.afas.knsubject import build_body, marker_for
 from afas_tray.backoff import jittered_backoff
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 from afas_tray.models import ReportItem
 from afas_tray.store import ensure_schema, open_db
@@ -177,10 +182,12 @@ class DossierFields:
     relation_type: str = ""
 
 
-class DossierColumnError(Exception):
-    def __init__(self, text: Text) -> None:
-        super().__init__(text.en)
-        self.text = text
+class DossierColumnError(AppError):
+    """The dossier connector lacks a column the report needs; someone must fix the connector."""
+
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 def detect_dossier_fields(connector: str, fields: Sequence[FieldMeta],
@@ -321,6 +328,9 @@ class Outbox:
             self._reader = open_db(db)
             self._reader.execute("PRAGMA query_only=ON")
         self.on_status = on_status
+        # Called (on the caller's thread) whenever reports became sendable: queued, requeued, or
+        # uploads resumed. The app's drain loop waits on it instead of polling.
+        self.on_work: Callable[[], None] | None = None
         self.settle_seconds = settle_seconds  # first lookup after a POST whose answer was lost
         self.processing_window = processing_window  # no re-post before this has passed
         self._dossier_fields: dict[DossierLookup, DossierFields] = {}
@@ -372,6 +382,7 @@ class Outbox:
         added = cur.rowcount == 1
         if added:
             self._notify()
+            self._work()
         return added
 
     def update_report(self, key: str, subject: str, text: str) -> bool:
@@ -412,6 +423,7 @@ class Outbox:
         changed = cur.rowcount == 1
         if changed:
             self._notify()
+            self._work()
         return changed
 
     def retry_failed(self) -> int:
@@ -423,6 +435,7 @@ class Outbox:
             )
         if cur.rowcount:
             self._notify()
+            self._work()
         return int(cur.rowcount)
 
     # -- reading ---------------------------------------------------------------------------
@@ -465,6 +478,7 @@ class Outbox:
         if self._paused is not None:
             self._paused = None
             self._notify()
+            self._work()
 
     def status(self) -> OutboxStatus:
         backlog, failed = self._counts(self._read)
@@ -473,6 +487,10 @@ class Outbox:
     def _notify(self) -> None:
         if self.on_status is not None:
             self.on_status(self.status())
+
+    def _work(self) -> None:
+        if self.on_work is not None:
+            self.on_work()
 
     # -- drain -----------------------------------------------------------------------------
 

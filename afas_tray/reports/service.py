@@ -71,8 +71,7 @@ from afas_tray.reports.rules import (
     item_text,
 )
 from afas_tray.store import open_db
-from afas_tray.xelion.client import CallDetails, XelionClient
-from afas_tray.xelion.errors import XelionError
+from afas_tray.xelion import CallDetails, XelionClient, XelionError
 
 log = logging.getLogger(__name__)
 

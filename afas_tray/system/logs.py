@@ -4,39 +4,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
-import threading
 
+from afas_tray.redact import MASK, redact, register_secret
 from afas_tray.system.paths import AppPaths
 
-_known: set[str] = set()
-_lock = threading.Lock()
-_PATTERNS = [
-    re.compile(r"(AfasToken\s+)[A-Za-z0-9+/=]+"),
-    re.compile(r"(xelion\s+)[A-Za-z0-9._\-+/=]{16,}", re.IGNORECASE),  # Xelion auth header
-    re.compile(r"(<data>)[^<]*"),
-    re.compile(r'("?(?:password|token|authentication|renewalToken|secret)"?\s*[:=]\s*"?)[^",}\s&]+',
-               re.IGNORECASE),
-]
-MASK = "***"
-
-
-def register_secret(value: str) -> None:
-    """Remember a secret so every later log line masks it (short values would over-match)."""
-    if value and len(value) >= 4:
-        with _lock:
-            _known.add(value)
-
-
-def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
-    with _lock:
-        secrets = sorted(_known, key=len, reverse=True)
-    for s in secrets:
-        if s in text:
-            text = text.replace(s, MASK)
-    return text
+__all__ = ["MASK", "RedactingFormatter", "redact", "register_secret", "setup_logging"]
 
 
 class RedactingFormatter(logging.Formatter):

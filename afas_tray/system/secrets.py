@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-from pathlib import Path
 
 from afas_tray.config.model import SECRET_KEYS
 from afas_tray.i18n import T, Text
@@ -92,9 +91,6 @@ class SecretStore:
         os.replace(tmp, self._file)
         with contextlib.suppress(OSError):
             os.chmod(self._file, 0o600)
-
-    def file_path(self) -> Path:
-        return self._file
 
 
 def _usable_keyring():  # type: ignore[no-untyped-def]

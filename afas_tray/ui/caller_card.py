@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QEnterEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QEnterEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -300,17 +300,5 @@ class CallerCardManager:
             if same and not card.closed:
                 card.close()
 
-    def close_all(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for _request, card in list(self.cards):
-            if not card.closed:
-                card.close()
-
     def _forget(self, card: CallerCard) -> None:
         self.cards = [(r, c) for r, c in self.cards if c is not card]
-
-
-def copy_number(number: str) -> None:
-    """Call back without a dialler: the number on the clipboard, ready to paste."""
-    QGuiApplication.clipboard().setText(number)

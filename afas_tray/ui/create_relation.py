@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from afas_tray.afas.relations import NewRelation, RelationError, check
+from afas_tray.afas import NewRelation, RelationError, check
 
 log = logging.getLogger(__name__)
 ERROR_COLOUR = "#c62828"  # as the settings dialog's field messages
@@ -134,7 +134,7 @@ class CreateRelationForm(QWidget):
         self._task = loop.create_task(self._post(new))
 
     async def _post(self, new: NewRelation) -> None:
-        from afas_tray.afas.errors import AfasError
+        from afas_tray.afas import AfasError
 
         try:
             await self._create(new)

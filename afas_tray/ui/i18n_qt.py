@@ -16,7 +16,6 @@ from afas_tray.i18n import Language, set_language, system_language
 log = logging.getLogger(__name__)
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "resources" / "i18n"
-LANGUAGES = ("system", "nl", "en")
 
 # Installed translators must stay referenced, or Python frees them and Qt falls back to English.
 _installed: list[QTranslator] = []

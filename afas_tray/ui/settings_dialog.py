@@ -444,7 +444,7 @@ class SettingsDialog(QDialog):
         """The Xelion trigger the caller pop needs, with a Copy button (texts from the core's
         two-language pairs, like the README's table)."""
         from afas_tray.i18n import T
-        from afas_tray.xelion.trigger import TRIGGER_VALUE, trigger_rows
+        from afas_tray.xelion import TRIGGER_VALUE, trigger_rows
 
         box = QWidget()
         column = QVBoxLayout(box)

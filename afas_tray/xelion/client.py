@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from afas_tray.i18n import T, Text
-from afas_tray.system.logs import register_secret
+from afas_tray.redact import register_secret
 from afas_tray.xelion.errors import (
     CODE_ACCOUNT_DISABLED,
     CODE_ALREADY_LOGGED_IN,
@@ -87,10 +87,6 @@ def parse_xelion_date(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def format_xelion_date(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(_XELION_DATE)
 
 
 @dataclass(frozen=True)
@@ -426,11 +422,6 @@ class XelionClient:
             params["after"] = after
         resp = await self._request("GET", "communications", params=params)
         return self._page(self._checked_json(resp, "communications"), limit)
-
-    async def newest_cursor(self) -> str | None:
-        """The oid of the newest CallLog (a first start skips everything up to it)."""
-        page = await self.communications(None, 1)
-        return page.items[0].oid if page.items else None
 
     async def active_channels(self) -> list[dict[str, Any]]:
         """``GET communications/active_channels``: the channels now active (the objects)."""

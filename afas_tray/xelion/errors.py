@@ -7,6 +7,7 @@ sends along is scrubbed of known secrets before it is shown (see ``XelionClient`
 
 from __future__ import annotations
 
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 
 # Xelion error codes (public API guide, "Common errors" and me/login).
@@ -27,19 +28,13 @@ CODE_TOO_MANY_REQUESTS = 10400
 CODE_SERVER_ERROR = 11000
 
 
-class XelionError(Exception):
+class XelionError(AppError):
     """Base class. ``text`` is for the user, ``str(exc)`` (English) for the log."""
 
     def __init__(self, text: Text, *, code: int | None = None, status: int | None = None) -> None:
-        super().__init__(text.en)
-        self.text = text
+        super().__init__(text)
         self.code = code
         self.status = status
-
-    @property
-    def needs_user(self) -> bool:
-        """True when retrying cannot help until someone changes a setting or an account."""
-        return False
 
 
 class XelionAuthError(XelionError):

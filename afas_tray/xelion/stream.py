@@ -310,7 +310,7 @@ class ChannelTracker:
         try:
             event = parse_trigger_value(value)
         except HandoffError as exc:
-            log.info("Xelion trigger value ignored: %s", exc.message.en)
+            log.info("Xelion trigger value ignored: %s", exc.text.en)
             return []
         now = time.monotonic()
         if event.call_id:
