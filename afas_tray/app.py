@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from afas_tray import APP_NAME, __version__
-from afas_tray.pop.handoff import (
+from afas_tray.handoff import (
     HandoffError,
     event_from_line,
     event_to_line,
@@ -211,7 +211,7 @@ class TrayShell:
 
     def display_number(self, number: str) -> str:
         """National format for the default region, international for others."""
-        from afas_tray.phonebook.numbers import display
+        from afas_tray.numbers import display
 
         return display(number, self.core.settings.phone.default_region)
 

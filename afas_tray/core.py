@@ -14,10 +14,10 @@ from typing import Any
 
 from afas_tray.afas import CreatedRelation
 from afas_tray.config import ColumnMapping, Settings, new_trigger_secret, validate
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T
 from afas_tray.phonebook.book import PhoneBook
 from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client
-from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.pop.gate import PopGate
 from afas_tray.pop.opener import Opener
 from afas_tray.pop.router import CallRouter, Decision, RecentCall
@@ -447,7 +447,7 @@ class AppCore:
 
     # -- dialling and missed calls (issue 16) ------------------------------------------------------
     def _init_missed(self) -> None:
-        from afas_tray.pop.missed import MissedCalls
+        from afas_tray.reports.missed import MissedCalls
 
         self.missed = MissedCalls(
             self.profile.paths.database_file, self.settings,
@@ -464,7 +464,7 @@ class AppCore:
         return added
 
     def _missed_from_event(self, payload: Any) -> None:
-        from afas_tray.pop.missed import MissedCall
+        from afas_tray.reports.missed import MissedCall
         from afas_tray.xelion import parse_missed_call
 
         fields = parse_missed_call(payload)
@@ -472,7 +472,7 @@ class AppCore:
             self.add_missed(MissedCall(source="xelion", **fields))
 
     def _missed_from_log(self, details: Any) -> None:
-        from afas_tray.pop.missed import from_call_log
+        from afas_tray.reports.missed import from_call_log
 
         call = from_call_log(details)
         if call is not None:

@@ -40,7 +40,7 @@ NUMBERS_PER_RELATION = 1.5  # what the sample data gives (blank, junk and mobile
 PAGE = 1000
 BOOK_SEED = 7
 # Files whose change can change the book's bytes or its sample: any edit rebuilds the cache.
-_BOOK_SOURCES = ("afas_tray/phonebook/book.py", "afas_tray/phonebook/numbers.py", "afas_tray/store.py",
+_BOOK_SOURCES = ("afas_tray/phonebook/book.py", "afas_tray/numbers.py", "afas_tray/store.py",
                  "afas_tray/demo/sample_data.py", "afas_tray/config/model.py", "bench/_common.py")
 
 
@@ -179,8 +179,8 @@ def phones_on(page: list[dict[str, Any]], mapping: Any) -> Iterator[str]:
 
 def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[SampleNumber]]:
     from afas_tray.demo.sample_data import SampleData
+    from afas_tray.numbers import normalise
     from afas_tray.phonebook.book import PhoneBook
-    from afas_tray.phonebook.numbers import normalise
     from afas_tray.pop.router import relations as distinct_relations
 
     data = SampleData(relations=max(100, int(numbers / NUMBERS_PER_RELATION)), seed=BOOK_SEED)

@@ -54,8 +54,8 @@ from _common import MB
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from afas_tray.pop.events import CallEvent, CallSource
-from afas_tray.pop.handoff import HandoffError, event_from_line, event_to_line, make_event
+from afas_tray.events import CallEvent, CallSource
+from afas_tray.handoff import HandoffError, event_from_line, event_to_line, make_event
 from afas_tray.pop.trigger_http import SECRET_HEADER, TriggerServer
 
 SECRET = "k3Y-0f-th1s-1nstall-" + "Zq9" * 6

@@ -59,7 +59,7 @@ from _common import (
 from afas_tray.config import Settings, new_trigger_secret
 from afas_tray.core import AppCore
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
-from afas_tray.pop.handoff import HandoffError, event_from_line, validate_number
+from afas_tray.handoff import HandoffError, event_from_line, validate_number
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.system.instance_client import instance_name
 from afas_tray.system.logs import setup_logging

@@ -36,7 +36,7 @@ async def afas_client_fixture(afas_sim: AfasSimulator) -> AsyncIterator[AfasClie
 
 
 def e164(written: str | None) -> str | None:
-    """Rough normalisation for checking sample data (the app's own lives in afas_tray.phonebook.numbers)."""
+    """Rough normalisation for checking sample data (the app's own lives in afas_tray.numbers)."""
     if not written:
         return None
     head = re.split(r"[A-Za-z]", written)[0].replace("(0)", "")

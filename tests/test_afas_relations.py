@@ -19,7 +19,7 @@ from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.doctor import run_checks
-from afas_tray.pop.events import CallEvent
+from afas_tray.events import CallEvent
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.pop.router import OpenCard
 from afas_tray.system.paths import app_paths

@@ -18,8 +18,8 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from afas_tray.config import Settings
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.models import Match, RelationKind
-from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.pop.opener import RecordingOpener, WebbrowserOpener
 from afas_tray.pop.router import (
     RECENT_LIMIT,

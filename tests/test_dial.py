@@ -176,9 +176,9 @@ def test_without_xelion_and_without_softphone_nothing_is_opened() -> None:
 
 
 def test_dial_lines_for_the_running_app() -> None:
+    from afas_tray.events import CallEvent
+    from afas_tray.handoff import event_to_line
     from afas_tray.pop.dial import dial_from_line, dial_to_line
-    from afas_tray.pop.events import CallEvent
-    from afas_tray.pop.handoff import event_to_line
 
     assert dial_from_line(dial_to_line("tel:+31206221234")) == "tel:+31206221234"
     assert dial_from_line(event_to_line(CallEvent("+31206221234"))) is None

@@ -22,7 +22,7 @@ from afas_tray.demo.afas import SimulatorThread as AfasThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import SimulatorThread as XelionThread
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.phonebook.numbers import normalise
+from afas_tray.numbers import normalise
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
-from afas_tray.pop.handoff import (
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.handoff import (
     HandoffError,
     event_from_line,
     event_to_line,

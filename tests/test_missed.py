@@ -14,8 +14,8 @@ from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.missed import MissedCall, MissedCalls, from_call_log, unseen_missed_calls
 from afas_tray.pop.opener import RecordingOpener
+from afas_tray.reports.missed import MissedCall, MissedCalls, from_call_log, unseen_missed_calls
 from afas_tray.store import open_db
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile

@@ -162,7 +162,7 @@ def test_new_settings_parse_validate_and_survive_a_round_trip() -> None:
 
 
 def test_numbers_read_nationally_at_home_and_internationally_abroad() -> None:
-    from afas_tray.phonebook.numbers import display
+    from afas_tray.numbers import display
 
     assert display("+31201234567", "NL") == "020 123 4567"
     assert display("0031 6 12345678", "NL") == "06 12345678"

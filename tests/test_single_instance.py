@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from afas_tray.pop.handoff import event_from_line, event_to_line, parse_call_args
+from afas_tray.handoff import event_from_line, event_to_line, parse_call_args
 from afas_tray.system.instance_client import MAX_SOCKET_PATH, instance_name, send_to_instance
 from afas_tray.system.paths import app_paths
 from afas_tray.ui.single_instance import SingleInstanceServer
@@ -205,7 +205,7 @@ def test_call_hand_off_process_stays_free_of_qt(
     server.received.connect(got.append)
     script = (
         "import sys\n"
-        "from afas_tray.pop.handoff import event_to_line, parse_call_url\n"
+        "from afas_tray.handoff import event_to_line, parse_call_url\n"
         "from afas_tray.system.instance_client import send_to_instance\n"
         "ok = send_to_instance(sys.argv[1], event_to_line(parse_call_url(sys.argv[2])))\n"
         "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt loaded'\n"

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from afas_tray.config import new_trigger_secret as new_secret
-from afas_tray.pop.events import CallEvent, CallSource
+from afas_tray.events import CallEvent, CallSource
 from afas_tray.pop.trigger_http import (
     PORT_RANGE,
     TriggerPortInUse,

@@ -19,9 +19,9 @@ from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
+from afas_tray.events import CallEvent, CallState, Direction
 from afas_tray.models import Match, RelationKind
 from afas_tray.pop import recent_items
-from afas_tray.pop.events import CallEvent, CallState, Direction
 from afas_tray.pop.gate import CardRequest
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.pop.recent_items import DossierEntry

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 from ui_fixtures import CANDIDATES, NUMBER, dutch, english
 
-from afas_tray.pop.events import Direction
+from afas_tray.events import Direction
 from afas_tray.ui.report_dialog import CallReportDialog
 
 __all__ = ["dutch", "english"]

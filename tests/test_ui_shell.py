@@ -33,8 +33,8 @@ from afas_tray.demo.afas import SimulatorThread as AfasThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import SimulatorThread as XelionThread
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.events import CallEvent, CallSource, CallState
-from afas_tray.pop.handoff import event_to_line
+from afas_tray.events import CallEvent, CallSource, CallState
+from afas_tray.handoff import event_to_line
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile

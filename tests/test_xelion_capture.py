@@ -12,7 +12,7 @@ import pytest
 
 from afas_tray.cli.xelion import run_capture
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.events import CallEvent
+from afas_tray.events import CallEvent
 from afas_tray.xelion import Capture, XelionClient, XelionEventStream, active_channels_reply, replay
 
 DATA = Path(__file__).parent / "data" / "xelion"

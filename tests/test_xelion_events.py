@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.events import CallSource, CallState, Direction
-from afas_tray.pop.handoff import HandoffError, parse_trigger_value
+from afas_tray.events import CallSource, CallState, Direction
+from afas_tray.handoff import HandoffError, parse_trigger_value
 from afas_tray.xelion import XelionAuthError, XelionClient
 from afas_tray.xelion.stream import (
     ChannelTracker,

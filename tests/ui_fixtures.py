@@ -297,7 +297,7 @@ def render_shell_shots(out: Path) -> list[Path]:
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QMenu, QWidget
 
-    from afas_tray.pop.events import CallSource, CallState, Direction
+    from afas_tray.events import CallSource, CallState, Direction
     from afas_tray.status import State, Status
     from afas_tray.ui.report_dialog import CallReportDialog
     from afas_tray.ui.tray import StatusWindow, build_menu

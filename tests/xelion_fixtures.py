@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.events import CallEvent
+from afas_tray.events import CallEvent
 from afas_tray.xelion import StreamStatus, XelionClient
 
 USER = "jan"

@@ -17,10 +17,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QMenu
 
+from afas_tray.events import CallSource, CallState, Direction
 from afas_tray.models import RelationKind
-from afas_tray.pop.events import CallSource, CallState, Direction
-from afas_tray.pop.missed import MissedRow
 from afas_tray.pop.router import RecentCall
+from afas_tray.reports.missed import MissedRow
 from afas_tray.status import State, Status
 from afas_tray.ui.dial_menu import badge_icon
 from afas_tray.ui.i18n_qt import install_translator

@@ -28,7 +28,7 @@ import phonenumbers
 
 from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook.numbers import normalise
+from afas_tray.numbers import normalise
 
 Kind = Literal["person", "organisation"]
 CONNECTORS: dict[str, str] = {"person": "KnPerson", "organisation": "KnOrganisation"}

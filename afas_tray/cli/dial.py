@@ -117,7 +117,7 @@ def missed_lines(db_path: Any) -> list[str]:
     """One line per unseen missed call, newest first (for ``missed`` and ``status``)."""
     from datetime import datetime
 
-    from afas_tray.pop.missed import unseen_missed_calls
+    from afas_tray.reports.missed import unseen_missed_calls
 
     lines = []
     for call in unseen_missed_calls(db_path):
@@ -130,7 +130,7 @@ def missed_lines(db_path: Any) -> list[str]:
 def cmd_missed(args: Any) -> int:
     import json
 
-    from afas_tray.pop.missed import unseen_missed_calls
+    from afas_tray.reports.missed import unseen_missed_calls
     from afas_tray.system.paths import app_paths
 
     db = app_paths().database_file

@@ -265,7 +265,7 @@ def cmd_call(args_list: list[str]) -> int:
 
     On the hot path of every ringing call: imports only the hand-off modules.
     """
-    from afas_tray.pop.handoff import HandoffError, event_to_line, parse_call_args
+    from afas_tray.handoff import HandoffError, event_to_line, parse_call_args
     from afas_tray.system.instance_client import instance_name, send_to_instance
     from afas_tray.system.paths import app_paths
 

@@ -163,7 +163,7 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
 
 def _validate_dial(settings: Settings) -> dict[str, Text]:
     """Dialling (issue 16): the operator's own number must be a number Xelion can ring."""
-    from afas_tray.phonebook.numbers import is_internal, normalise
+    from afas_tray.numbers import is_internal, normalise
 
     errors: dict[str, Text] = {}
     own = settings.dial.device_number.strip()
@@ -202,6 +202,6 @@ def _validate_card_and_filters(settings: Settings) -> dict[str, Text]:
 
 
 def _is_number(raw: str, region: str) -> bool:
-    from afas_tray.phonebook.numbers import normalise
+    from afas_tray.numbers import normalise
 
     return normalise(raw, region) is not None

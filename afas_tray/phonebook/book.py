@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from afas_tray.config import ROLES, ColumnMapping
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
-from afas_tray.phonebook.numbers import KEY_RULES, normalise, normalise_uncached
+from afas_tray.numbers import KEY_RULES, normalise, normalise_uncached
 from afas_tray.store import ensure_schema, open_db
 
 MODULE = "phonebook"

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from afas_tray.i18n import T, Text
+from afas_tray.numbers import normalise
 from afas_tray.phonebook.book import BookEntry, PhoneBook
-from afas_tray.phonebook.numbers import normalise
 from afas_tray.store import ensure_schema, open_db
 from afas_tray.xelion import AddressablesApi, Summary
 

@@ -9,7 +9,7 @@ operator can act on, with Xelion's own reason beside it.
 
 Operators who prefer their softphone get the number handed to the OS's ``tel:`` handler instead
 (setting ``dial.prefer_softphone``). Numbers are normalised with the phone book's rules
-(``afas_tray.phonebook.numbers``): Xelion gets E.164 (``+31206221234``; "Xelion stores numbers international
+(``afas_tray.numbers``): Xelion gets E.164 (``+31206221234``; "Xelion stores numbers international
 with delimiters dropped"), an internal extension goes as its digits, and an extension after a
 number (``toestel 12``) is kept: it is shown to the operator (Xelion's payload is one phone
 number, so the PBX cannot key it in) and passed to the softphone as RFC 3966 ``;ext=``.
@@ -33,7 +33,7 @@ import phonenumbers
 from afas_tray.config import Settings
 from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook.numbers import extension_of, is_anonymous, is_internal, normalise
+from afas_tray.numbers import extension_of, is_anonymous, is_internal, normalise
 
 log = logging.getLogger(__name__)
 

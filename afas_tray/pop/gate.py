@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from afas_tray.config import Settings
+from afas_tray.events import CallEvent, CallState
 from afas_tray.models import Match
-from afas_tray.pop.events import CallEvent, CallState
 
 if TYPE_CHECKING:
     from afas_tray.pop.opener import Opener
@@ -141,12 +141,12 @@ class PopGate:
             return
         try:
             if event.state in (CallState.HUNG_UP, CallState.TRANSFERRED):
-                from afas_tray.phonebook.numbers import normalise
+                from afas_tray.numbers import normalise
 
                 region = self._settings().phone.default_region
                 sink.call_ended(event.call_id, normalise(event.number, region) or "")
             elif isinstance(decision, OpenCard) and self._settings().card.show and not self.held:
-                from afas_tray.phonebook.numbers import normalise
+                from afas_tray.numbers import normalise
 
                 region = self._settings().phone.default_region
                 sink.show_card(CardRequest(

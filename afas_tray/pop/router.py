@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from afas_tray.config import Settings
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
-from afas_tray.phonebook.numbers import is_anonymous, is_internal, normalise
-from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.numbers import is_anonymous, is_internal, normalise
 from afas_tray.store import ensure_schema
 
 if TYPE_CHECKING:

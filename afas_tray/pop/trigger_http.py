@@ -29,9 +29,9 @@ from typing import Any
 from aiohttp import web
 
 from afas_tray.errors import AppError
+from afas_tray.events import CallEvent, CallSource
+from afas_tray.handoff import HandoffError, event_from_params, parse_query
 from afas_tray.i18n import T
-from afas_tray.pop.events import CallEvent, CallSource
-from afas_tray.pop.handoff import HandoffError, event_from_params, parse_query
 from afas_tray.system.instance_client import user_identity
 from afas_tray.system.paths import AppPaths
 

@@ -22,7 +22,7 @@ from afas_tray.afas.knsubject import MAX_SUBJECT_CHARS, link_value
 from afas_tray.config import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind, ReportItem
-from afas_tray.phonebook.numbers import normalise
+from afas_tray.numbers import normalise
 from afas_tray.reports.drafts import Draft
 from afas_tray.xelion.client import CallDetails
 

@@ -47,11 +47,11 @@ from typing import Protocol
 
 from afas_tray.afas.knsubject import MAX_SUBJECT_CHARS
 from afas_tray.config import Settings
+from afas_tray.events import CallEvent, CallSource, CallState
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind, ReportItem
-from afas_tray.phonebook.numbers import normalise
+from afas_tray.numbers import normalise
 from afas_tray.phonebook.search import search_by_name
-from afas_tray.pop.events import CallEvent, CallSource, CallState
 from afas_tray.pop.router import relations
 from afas_tray.reports.calllog import (
     DEFAULT_DEBOUNCE_SECONDS,

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from afas_tray.config import Settings
+from afas_tray.events import Direction
 from afas_tray.models import Match, RelationKind
-from afas_tray.phonebook.numbers import display
-from afas_tray.pop.events import Direction
+from afas_tray.numbers import display
 from afas_tray.pop.gate import CardRequest
 from afas_tray.pop.recent_items import DossierEntry
 from afas_tray.ui.icons import app_icon

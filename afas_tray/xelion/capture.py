@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from afas_tray.pop.events import CallEvent
+from afas_tray.events import CallEvent
 
 FORMAT = 1
 _SECRET_KEYS = {"authentication", "renewaltoken", "password", "appkey", "token", "sessionid",

@@ -35,9 +35,9 @@ from typing import Any, Protocol
 import aiohttp
 
 from afas_tray.backoff import jittered_backoff
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
+from afas_tray.handoff import HandoffError, parse_trigger_value
 from afas_tray.i18n import T, Text
-from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
-from afas_tray.pop.handoff import HandoffError, parse_trigger_value
 from afas_tray.xelion.errors import XelionError
 
 log = logging.getLogger(__name__)

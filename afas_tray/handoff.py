@@ -17,8 +17,8 @@ from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
 from afas_tray.errors import AppError
+from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T
-from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 
 URL_SCHEME = "afas-tray"
 MAX_NUMBER_CHARS = 32
