@@ -211,7 +211,7 @@ class TrayShell:
 
     def display_number(self, number: str) -> str:
         """National format for the default region, international for others."""
-        from afas_tray.phonebook.numbers import display
+        from afas_tray.phonebook import display
 
         return display(number, self.core.settings.phone.default_region)
 

@@ -14,8 +14,7 @@ from typing import Any
 
 from afas_tray.config.settings import Settings, new_trigger_secret, validate
 from afas_tray.i18n import T
-from afas_tray.phonebook.book import PhoneBook
-from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client
+from afas_tray.phonebook import ClientFactory, PhoneBook, SyncEngine, default_client
 from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.pop.gate import PopGate
 from afas_tray.pop.opener import Opener

@@ -13,8 +13,7 @@ from afas_tray.afas.errors import AfasAuthError, AfasConnectionError, AfasError,
 from afas_tray.config.settings import ROLES, ColumnMapping, Settings, validate
 from afas_tray.i18n import T
 from afas_tray.models import CheckResult
-from afas_tray.phonebook.book import ColumnError, detect_columns
-from afas_tray.phonebook.sync import ROLE_NAMES, sync_mode
+from afas_tray.phonebook import ROLE_NAMES, ColumnError, detect_columns, sync_mode
 from afas_tray.system.secrets import SecretStore
 
 OK = T("OK", "OK")

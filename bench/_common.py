@@ -41,6 +41,7 @@ PAGE = 1000
 BOOK_SEED = 7
 # Files whose change can change the book's bytes or its sample: any edit rebuilds the cache.
 _BOOK_SOURCES = ("afas_tray/phonebook/book.py", "afas_tray/phonebook/numbers.py", "afas_tray/store.py",
+                 "afas_tray/phonebook/rows.py", "afas_tray/phonebook/columns.py",
                  "afas_tray/demo/sample_data.py", "afas_tray/config/settings.py", "bench/_common.py")
 
 
@@ -158,7 +159,7 @@ def refresh_pages(data: Any) -> Iterator[tuple[str, str, Any, list[dict[str, Any
     that a full refresh adds to the book: organisations, persons, contacts."""
     from afas_tray.config.settings import ColumnMapping, ConnectorSettings
     from afas_tray.demo.sample_data import CONNECTORS
-    from afas_tray.phonebook.book import FieldInfo, detect_columns
+    from afas_tray.phonebook import FieldInfo, detect_columns
 
     for role, connector in ConnectorSettings().ids().items():
         if role not in ("organisations", "persons", "contacts"):
@@ -179,7 +180,7 @@ def phones_on(page: list[dict[str, Any]], mapping: Any) -> Iterator[str]:
 
 def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[SampleNumber]]:
     from afas_tray.demo.sample_data import SampleData
-    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.phonebook import PhoneBook
     from afas_tray.phonebook.numbers import normalise
     from afas_tray.pop.router import relations as distinct_relations
 

@@ -45,8 +45,13 @@ from afas_tray.afas.client import page_size
 from afas_tray.afas.token import auth_header
 from afas_tray.config.settings import ROLES, Settings
 from afas_tray.demo.sample_data import org_bcid
-from afas_tray.phonebook.book import PhoneBook
-from afas_tray.phonebook.sync import RefreshResult, default_client, detect_mapping, full_refresh
+from afas_tray.phonebook import (
+    PhoneBook,
+    RefreshResult,
+    default_client,
+    detect_mapping,
+    full_refresh,
+)
 
 SEED = 1
 

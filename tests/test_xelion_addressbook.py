@@ -14,7 +14,7 @@ import pytest
 
 from afas_tray.config.settings import ColumnMapping
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.phonebook.book import PhoneBook
+from afas_tray.phonebook import PhoneBook
 from afas_tray.phonebook.xelion_push import AddressBookSync
 from afas_tray.xelion.addressables import AddressablesApi
 from afas_tray.xelion.client import XelionClient

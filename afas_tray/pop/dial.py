@@ -32,7 +32,7 @@ import phonenumbers
 
 from afas_tray.config.settings import Settings
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook.numbers import extension_of, is_anonymous, is_internal, normalise
+from afas_tray.phonebook import extension_of, is_anonymous, is_internal, normalise
 
 log = logging.getLogger(__name__)
 

@@ -141,12 +141,12 @@ class PopGate:
             return
         try:
             if event.state in (CallState.HUNG_UP, CallState.TRANSFERRED):
-                from afas_tray.phonebook.numbers import normalise
+                from afas_tray.phonebook import normalise
 
                 region = self._settings().phone.default_region
                 sink.call_ended(event.call_id, normalise(event.number, region) or "")
             elif isinstance(decision, OpenCard) and self._settings().card.show and not self.held:
-                from afas_tray.phonebook.numbers import normalise
+                from afas_tray.phonebook import normalise
 
                 region = self._settings().phone.default_region
                 sink.show_card(CardRequest(

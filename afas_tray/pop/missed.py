@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from afas_tray.config.settings import Settings
 from afas_tray.models import Match, ReportItem
-from afas_tray.phonebook.numbers import normalise
+from afas_tray.phonebook import normalise
 from afas_tray.store import ensure_schema, open_db
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 from afas_tray.config.settings import Settings
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
-from afas_tray.phonebook.numbers import is_anonymous, is_internal, normalise
+from afas_tray.phonebook import is_anonymous, is_internal, normalise
 from afas_tray.pop.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.store import ensure_schema
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from afas_tray.config.settings import Settings
 from afas_tray.models import Match, RelationKind
-from afas_tray.phonebook.numbers import display
+from afas_tray.phonebook import display
 from afas_tray.pop.events import Direction
 from afas_tray.pop.gate import CardRequest
 from afas_tray.pop.recent_items import DossierEntry

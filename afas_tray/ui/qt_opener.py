@@ -162,7 +162,7 @@ class QtOpener:
         self.create_relation: CreateFn | None = None  # "Create in AFAS" (app.py sets it)
 
     def _display(self, number: str) -> str:
-        from afas_tray.phonebook.numbers import display
+        from afas_tray.phonebook import display
 
         return display(number, self.region())
 
