@@ -39,7 +39,7 @@ from afas_tray.models import Match, RelationKind
 from afas_tray.phonebook.columns import PhoneBookError
 from afas_tray.phonebook.numbers import normalise
 from afas_tray.phonebook.rows import ROLE_CODE, Prepared, cell_text, keys_stamp, prepare_rows
-from afas_tray.store import ensure_schema, open_db
+from afas_tray.store import ensure_schema, open_db, transaction
 
 MODULE = "phonebook"
 
@@ -220,8 +220,7 @@ class PhoneBook:
         if key is None:
             return []
         conn = self._reader()
-        conn.execute("BEGIN")  # one snapshot for all queries: never half a refresh
-        try:
+        with transaction(conn, immediate=False):  # one snapshot for all queries: never half a refresh
             hits = conn.execute(
                 "SELECT n.col, n.raw, n.pos, r.role, r.key, r.bcid, r.name, r.org, r.person,"
                 " r.number"
@@ -263,8 +262,6 @@ class PhoneBook:
                 ident = (match.bcid, match.contact_id)
                 if ident not in best or match.rank < best[ident].rank:
                     best[ident] = match
-        finally:
-            conn.execute("COMMIT")
         return sorted(best.values(), key=lambda m: (m.rank, m.name.lower(), m.bcid, m.contact_id))
 
     @staticmethod
@@ -324,8 +321,7 @@ class PhoneBook:
         try:
             conn = self._connect()
             conn.row_factory = None  # plain tuples: this connection reads 100,000s of rows
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 for table in ("pb_stage_numbers", "pb_stage_relations", "pb_old_numbers",
                               "pb_old_relations"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -338,10 +334,6 @@ class PhoneBook:
                 )
                 for sql in _tables_sql("pb_stage_", gen) + _early_indexes_sql("pb_stage_", gen):
                     conn.execute(sql)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             known = self._known_keys(conn, region or self.region)
         except BaseException:
             with self._guard:
@@ -387,14 +379,9 @@ class PhoneBook:
         started = time.monotonic()
         with self._writer_lock:
             conn = self._write_conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 removed = self._remove_missing(conn, ROLE_CODE[role], keys_present)
                 self._record(conn, "incremental", started, {role: removed})
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         return removed
 
     def apply_cycle(
@@ -415,8 +402,7 @@ class PhoneBook:
         removed: dict[str, int] = {}
         with self._writer_lock:
             conn = self._write_conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM pb_relations").fetchone()
                 next_id = int(top) + 1
                 # Keys made another way now sit in the book: the next refresh must not reuse them.
@@ -451,10 +437,6 @@ class PhoneBook:
                     applied[change.role] = applied.get(change.role, 0) + len(prepared.keys)
                 self._put_state(conn, state or {})
                 self._record(conn, "incremental", started, applied)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         return CycleCounts(applied, removed)
 
     @staticmethod
@@ -476,20 +458,16 @@ class PhoneBook:
         """Every key of ``role`` the book has seen: its relations and the rows it left out."""
         code = ROLE_CODE[role]
         conn = self._reader()
-        conn.execute("BEGIN")
-        try:
+        with transaction(conn, immediate=False):
             keys = {r[0] for r in conn.execute("SELECT key FROM pb_relations WHERE role = ?", (code,))}
             keys.update(r[0] for r in conn.execute("SELECT key FROM pb_skipped WHERE role = ?", (code,)))
-        finally:
-            conn.execute("COMMIT")
         return keys
 
     def entries(self) -> list[BookEntry]:
         """Every relation with its match keys (E.164, in column order), read from one snapshot:
         what a push of the book to another address book (Xelion's) compares against."""
         conn = self._reader()
-        conn.execute("BEGIN")
-        try:
+        with transaction(conn, immediate=False):
             numbers: dict[int, list[tuple[str, str]]] = {}
             for rel, col, number in conn.execute(
                     "SELECT rel, col, number FROM pb_numbers ORDER BY rel, pos"):
@@ -500,8 +478,6 @@ class PhoneBook:
                 for rid, code, key, bcid, name, org, person in conn.execute(
                     "SELECT id, role, key, bcid, name, org, person FROM pb_relations ORDER BY id")
             ]
-        finally:
-            conn.execute("COMMIT")
         return out
 
     # -- sync state -------------------------------------------------------------------------
@@ -516,13 +492,8 @@ class PhoneBook:
     def set_state(self, values: Mapping[str, str]) -> None:
         with self._writer_lock:
             conn = self._write_conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 self._put_state(conn, values)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
     @staticmethod
     def _put_state(conn: sqlite3.Connection, values: Mapping[str, str]) -> None:
@@ -565,6 +536,10 @@ class PhoneBook:
             " seconds = excluded.seconds, rows = excluded.rows",
             (kind, time.time(), relations, numbers, time.monotonic() - started, json.dumps(rows)),
         )
+
+
+class _NoLiveBook(Exception):
+    """``keep_role`` before any refresh: there are no live rows to carry over."""
 
 
 class RefreshBuilder:
@@ -616,13 +591,8 @@ class RefreshBuilder:
             self._sources[role] = connector_id
             self._rows[role] = self._rows.get(role, 0) + len(rows)
             prepared = prepare_rows(role, mapping, rows, self._region, self._next_id, self._known)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 PhoneBook._insert(conn, "pb_stage_", prepared)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             self._next_id += len(prepared.relations)
             self._numbers += len(prepared.numbers)
             self._skipped += prepared.skipped(ROLE_CODE[role])
@@ -634,28 +604,25 @@ class RefreshBuilder:
         with self._lock:
             conn = self._live()
             code = ROLE_CODE[role]
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                try:
+                with transaction(conn):
+                    try:
+                        conn.execute(
+                            "CREATE TEMP TABLE keep_map AS SELECT id AS old,"
+                            " ? + ROW_NUMBER() OVER (ORDER BY id) - 1 AS new"
+                            " FROM pb_relations WHERE role=?", (self._next_id, code))
+                    except sqlite3.OperationalError:  # no live book yet
+                        raise _NoLiveBook from None
+                    kept = int(conn.execute("SELECT COUNT(*) FROM keep_map").fetchone()[0])
                     conn.execute(
-                        "CREATE TEMP TABLE keep_map AS SELECT id AS old,"
-                        " ? + ROW_NUMBER() OVER (ORDER BY id) - 1 AS new"
-                        " FROM pb_relations WHERE role=?", (self._next_id, code))
-                except sqlite3.OperationalError:  # no live book yet
-                    conn.execute("ROLLBACK")
-                    return 0
-                kept = int(conn.execute("SELECT COUNT(*) FROM keep_map").fetchone()[0])
-                conn.execute(
-                    "INSERT INTO pb_stage_relations SELECT m.new, r.role, r.key, r.bcid, r.name,"
-                    " r.org, r.person, r.number FROM pb_relations r JOIN keep_map m ON r.id = m.old")
-                numbers = conn.execute(
-                    "INSERT INTO pb_stage_numbers SELECT n.number, m.new, n.col, n.raw, n.pos"
-                    " FROM pb_numbers n JOIN keep_map m ON n.rel = m.old").rowcount
-                conn.execute("DROP TABLE keep_map")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                        "INSERT INTO pb_stage_relations SELECT m.new, r.role, r.key, r.bcid, r.name,"
+                        " r.org, r.person, r.number FROM pb_relations r JOIN keep_map m ON r.id = m.old")
+                    numbers = conn.execute(
+                        "INSERT INTO pb_stage_numbers SELECT n.number, m.new, n.col, n.raw, n.pos"
+                        " FROM pb_numbers n JOIN keep_map m ON n.rel = m.old").rowcount
+                    conn.execute("DROP TABLE keep_map")
+            except _NoLiveBook:  # rolled back: nothing was written
+                return 0
             self._sources[role] = connector_id
             self._rows[role] = self._rows.get(role, 0) + kept
             self._next_id += kept
@@ -672,14 +639,9 @@ class RefreshBuilder:
             conn = self._live()
             if self._indexed:
                 return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 for sql in _late_indexes_sql("pb_stage_", self._gen):
                     conn.execute(sql)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             self._indexed = True
 
     def commit(self, state: Mapping[str, str] | None = None) -> RefreshInfo:
@@ -689,8 +651,7 @@ class RefreshBuilder:
         with self._lock:
             conn = self._live()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with transaction(conn):
                     conn.execute("ALTER TABLE pb_relations RENAME TO pb_old_relations")
                     conn.execute("ALTER TABLE pb_numbers RENAME TO pb_old_numbers")
                     conn.execute("ALTER TABLE pb_stage_relations RENAME TO pb_relations")
@@ -714,10 +675,6 @@ class RefreshBuilder:
                     PhoneBook._record(
                         conn, "full", self._started, dict(self._rows), (relations, self._numbers)
                     )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
             except BaseException:
                 self._close(drop_stage=True)
                 raise
@@ -755,14 +712,9 @@ class RefreshBuilder:
 
     @staticmethod
     def _drop(conn: sqlite3.Connection, prefix: str) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             conn.execute(f"DROP TABLE IF EXISTS {prefix}numbers")
             conn.execute(f"DROP TABLE IF EXISTS {prefix}relations")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def __enter__(self) -> RefreshBuilder:
         return self
