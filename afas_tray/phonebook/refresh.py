@@ -24,14 +24,10 @@ from afas_tray.afas.errors import (
 from afas_tray.config.settings import ROLES, ColumnMapping, Settings
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.book import PhoneBook, RefreshBuilder
-from afas_tray.phonebook.columns import ColumnError, detect_columns
+from afas_tray.phonebook.columns import ROLE_TEXT, ColumnError, detect_columns
 from afas_tray.phonebook.marks import FULL_AT, KEYS_AT, Mark, later, mapping_signature, mark_key
 
-ROLE_NAMES = {
-    "organisations": T("organisations", "organisaties"),
-    "persons": T("persons", "personen"),
-    "contacts": T("contact persons", "contactpersonen"),
-}
+ROLE_NAMES = ROLE_TEXT  # the one list of role names, kept under its old name too
 
 Progress = Callable[[str, int], None]  # (role, rows so far in this role)
 
