@@ -16,8 +16,7 @@ from afas_tray.afas import CreatedRelation
 from afas_tray.config import ColumnMapping, Settings, new_trigger_secret, validate
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T
-from afas_tray.phonebook.book import PhoneBook
-from afas_tray.phonebook.sync import ClientFactory, SyncEngine, default_client
+from afas_tray.phonebook import ClientFactory, PhoneBook, SyncEngine, default_client
 from afas_tray.pop.gate import PopGate
 from afas_tray.pop.opener import Opener
 from afas_tray.pop.router import CallRouter, Decision, RecentCall

@@ -12,8 +12,7 @@ from afas_tray.afas import AfasAuthError, AfasClient, AfasConnectionError, AfasE
 from afas_tray.config import ROLE_TEXT, ROLES, ColumnMapping, Settings, validate
 from afas_tray.i18n import T
 from afas_tray.models import CheckResult
-from afas_tray.phonebook.book import ColumnError, detect_columns
-from afas_tray.phonebook.sync import sync_mode
+from afas_tray.phonebook import ColumnError, detect_columns, sync_mode
 from afas_tray.system.secrets import SecretStore
 
 OK = T("OK", "OK")

@@ -7,7 +7,8 @@ list per module), so modules do not edit each other's schema.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -26,13 +27,29 @@ def open_db(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` (or a deferred ``BEGIN`` for a read snapshot) … ``COMMIT``;
+    ``ROLLBACK`` and re-raise on any error, also one from the ``COMMIT`` itself.
+
+    The connection must be in autocommit mode (``open_db`` makes it so). ``BEGIN`` runs before
+    the ``try``: a busy database raises there, and there is nothing to undo yet.
+    """
+    conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def ensure_schema(conn: sqlite3.Connection, module: str, migrations: Sequence[str]) -> None:
     """Apply ``migrations[i]`` (SQL scripts) not yet applied for ``module``, in order."""
     row = conn.execute("SELECT version FROM schema_versions WHERE module=?", (module,)).fetchone()
     done = int(row[0]) if row else 0
     for version, script in enumerate(migrations[done:], start=done + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             for statement in script.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -41,7 +58,3 @@ def ensure_schema(conn: sqlite3.Connection, module: str, migrations: Sequence[st
                 "ON CONFLICT(module) DO UPDATE SET version=excluded.version",
                 (module, version),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise

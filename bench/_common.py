@@ -41,6 +41,7 @@ PAGE = 1000
 BOOK_SEED = 7
 # Files whose change can change the book's bytes or its sample: any edit rebuilds the cache.
 _BOOK_SOURCES = ("afas_tray/phonebook/book.py", "afas_tray/numbers.py", "afas_tray/store.py",
+                 "afas_tray/phonebook/rows.py", "afas_tray/phonebook/columns.py",
                  "afas_tray/demo/sample_data.py", "afas_tray/config/model.py", "bench/_common.py")
 
 
@@ -158,7 +159,7 @@ def refresh_pages(data: Any) -> Iterator[tuple[str, str, Any, list[dict[str, Any
     that a full refresh adds to the book: organisations, persons, contacts."""
     from afas_tray.config import ROLES, ColumnMapping, ConnectorSettings
     from afas_tray.demo.sample_data import CONNECTORS
-    from afas_tray.phonebook.book import FieldInfo, detect_columns
+    from afas_tray.phonebook import FieldInfo, detect_columns
 
     for role, connector in ConnectorSettings().ids().items():
         if role not in ROLES:
@@ -180,7 +181,7 @@ def phones_on(page: list[dict[str, Any]], mapping: Any) -> Iterator[str]:
 def _build(db: Path, numbers: int, want_sample: int) -> tuple[int, int, list[SampleNumber]]:
     from afas_tray.demo.sample_data import SampleData
     from afas_tray.numbers import normalise
-    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.phonebook import PhoneBook
     from afas_tray.pop.router import relations as distinct_relations
 
     data = SampleData(relations=max(100, int(numbers / NUMBERS_PER_RELATION)), seed=BOOK_SEED)

@@ -58,15 +58,15 @@ from typing import Any
 import httpx
 from _common import percentile
 
-from afas_tray.afas import AfasClient, ConnectorMeta
+from afas_tray.afas.client import AfasClient, ConnectorMeta
+from afas_tray.afas.dates import AMSTERDAM
 from afas_tray.config import Settings
 from afas_tray.demo.afas import DEFAULT_TOKEN_DATA, AfasSimulator, token_xml
 from afas_tray.demo.sample_data import SampleData, org_bcid, person_bcid
-from afas_tray.phonebook.book import PhoneBook
-from afas_tray.phonebook.sync import (
-    AMSTERDAM,
+from afas_tray.phonebook import (
     BACKGROUND_IN_FLIGHT,
     CycleResult,
+    PhoneBook,
     SyncClock,
     SyncEngine,
     SyncPolicy,

@@ -44,8 +44,13 @@ from _common import PeakRss, afas_simulator
 from afas_tray.afas import auth_header, page_size
 from afas_tray.config import ROLES, Settings
 from afas_tray.demo.sample_data import org_bcid
-from afas_tray.phonebook.book import PhoneBook
-from afas_tray.phonebook.sync import RefreshResult, default_client, detect_mapping, full_refresh
+from afas_tray.phonebook import (
+    PhoneBook,
+    RefreshResult,
+    default_client,
+    detect_mapping,
+    full_refresh,
+)
 
 SEED = 1
 

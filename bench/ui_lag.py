@@ -213,7 +213,7 @@ def watched_work(origin: float, windows: list[Window], min_seconds: float = 0.01
                  ) -> Iterator[None]:
     """Record, from any thread, garbage collections and phone-book writes (whose SQLite write
     transactions make other writers wait) that take ``min_seconds`` or more."""
-    from afas_tray.phonebook.book import RefreshBuilder
+    from afas_tray.phonebook import RefreshBuilder
 
     def note(what: str, t0: float) -> None:
         dt = time.perf_counter() - t0

@@ -27,7 +27,7 @@ import _common  # noqa: F401  (puts the checkout on sys.path)
 
 from afas_tray.config import ColumnMapping
 from afas_tray.demo.xelion import SimulatorThread, XelionSimulator
-from afas_tray.phonebook.book import PhoneBook
+from afas_tray.phonebook import PhoneBook
 from afas_tray.phonebook.xelion_push import APP_RATE, AddressBookSync
 from afas_tray.xelion import AddressablesApi, XelionClient
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from afas_tray.afas.dates import window_start
 from afas_tray.config import Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KEY_CONNECTORS, org_bcid, person_bcid
 from afas_tray.doctor import run_checks
-from afas_tray.phonebook.book import PhoneBook
-from afas_tray.phonebook.sync import SyncClock, SyncEngine, SyncPolicy, window_start
+from afas_tray.phonebook import PhoneBook, SyncClock, SyncEngine, SyncPolicy
 from afas_tray.status import StatusBoard
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afas_tray.numbers import is_anonymous, is_internal, normalise
 from afas_tray import numbers as phone
+from afas_tray.numbers import is_anonymous, is_internal, normalise
 
 SAME_KEY = [
     # Dutch fixed line, as people type it

@@ -14,7 +14,7 @@ import pytest
 from afas_tray.config import ColumnMapping
 from afas_tray.demo.sample_data import CONNECTORS, KNOWN, SampleData
 from afas_tray.models import RelationKind
-from afas_tray.phonebook.book import (
+from afas_tray.phonebook import (
     ColumnError,
     FieldInfo,
     PhoneBook,
@@ -489,7 +489,7 @@ def test_remove_missing_deletes_relations_gone_from_afas(book: PhoneBook) -> Non
 
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Raw numbers the phone book had to normalise (rather than take from the last book)."""
-    import afas_tray.phonebook.book as phonebook_module
+    import afas_tray.phonebook.rows as phonebook_module
 
     parsed: list[str] = []
     real = phonebook_module.normalise_uncached

@@ -23,7 +23,7 @@ from afas_tray.demo.xelion import XelionSimulator, fake_mp3
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import Text
 from afas_tray.models import ReportItem
-from afas_tray.phonebook.book import PhoneBook
+from afas_tray.phonebook import PhoneBook
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.pop.router import CallRouter
 from afas_tray.reports.drafts import Draft

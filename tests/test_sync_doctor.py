@@ -18,8 +18,7 @@ from afas_tray.demo.afas import AfasSimulator, SimulatorThread
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.doctor import run_checks
 from afas_tray.models import CheckResult
-from afas_tray.phonebook.book import PhoneBook
-from afas_tray.phonebook.sync import SyncEngine, SyncError, default_client, full_refresh
+from afas_tray.phonebook import PhoneBook, SyncEngine, SyncError, default_client, full_refresh
 from afas_tray.status import State, StatusBoard
 from afas_tray.system.paths import app_paths
 
@@ -109,7 +108,7 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of 40 rows and a read-ahead of two: the 300-relation sample spans many pages, so
     the download runs ahead of the phone book and waits for it."""
     import afas_tray.afas.client as client_module
-    import afas_tray.phonebook.sync as sync_module
+    import afas_tray.phonebook.refresh as sync_module
 
     monkeypatch.setattr(client_module, "MAX_ROWS_PER_PAGE", 40)
     monkeypatch.setattr(sync_module, "PAGES_AHEAD", 2)
@@ -347,8 +346,7 @@ async def test_full_refresh_sorts_on_the_integer_key_and_pages_by_key(
     """AFAS: sort on integer fields; past large offsets "key > last" instead of deep skips.
     A refresh that leaves skip early builds the same book as one that never does."""
     import afas_tray.afas.client as client_module
-    from afas_tray.phonebook.book import DetectedMapping
-    from afas_tray.phonebook.sync import detect_mapping
+    from afas_tray.phonebook import DetectedMapping, detect_mapping
 
     monkeypatch.setattr(client_module, "MAX_ROWS_PER_PAGE", 40)  # many pages of a small book
 

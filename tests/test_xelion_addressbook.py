@@ -14,7 +14,7 @@ import pytest
 
 from afas_tray.config import ColumnMapping
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.phonebook.book import PhoneBook
+from afas_tray.phonebook import PhoneBook
 from afas_tray.phonebook.xelion_push import AddressBookSync
 from afas_tray.xelion import AddressablesApi, XelionClient
 

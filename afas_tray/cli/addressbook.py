@@ -53,7 +53,7 @@ def _print_plan(plan: Any) -> None:
 def cmd_addressbook_sync(args: argparse.Namespace) -> int:
     import asyncio
 
-    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.phonebook import PhoneBook
     from afas_tray.phonebook.xelion_push import AddressBookSync
     from afas_tray.system.profile import Profile
 

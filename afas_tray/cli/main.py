@@ -140,8 +140,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     import time
 
     from afas_tray.config import ROLE_TEXT, validate
-    from afas_tray.phonebook.book import PhoneBook
-    from afas_tray.phonebook.sync import SyncError
+    from afas_tray.phonebook import PhoneBook, SyncError
     from afas_tray.system.profile import Profile
 
     profile = Profile.open()
@@ -160,7 +159,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             last[0] = now
             print(f"\r{ROLE_TEXT[role]}: {rows:,} …".ljust(50), end="", file=sys.stderr, flush=True)
 
-    from afas_tray.phonebook.sync import SyncEngine
+    from afas_tray.phonebook import SyncEngine
     from afas_tray.status import StatusBoard
 
     async def go() -> Any:
@@ -191,7 +190,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
-    from afas_tray.phonebook.book import PhoneBook
+    from afas_tray.phonebook import PhoneBook
     from afas_tray.pop.router import card_url
     from afas_tray.system.profile import Profile
 

@@ -29,8 +29,8 @@ from afas_tray.config import Settings
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
-from afas_tray.numbers import is_anonymous, is_internal, normalise
-from afas_tray.store import ensure_schema
+from afas_tray.phonebook import is_anonymous, is_internal, normalise
+from afas_tray.store import ensure_schema, transaction
 
 if TYPE_CHECKING:
     from afas_tray.pop.opener import Opener
@@ -536,8 +536,7 @@ class CallRouter:
         count = len(call.relations or [])
         conn = self._conn
         row_id = call.row_id
-        conn.execute("BEGIN IMMEDIATE")  # outside the try: a busy database has nothing to undo
-        try:
+        with transaction(conn):  # busy: raises at BEGIN, with nothing to undo
             if call.row_id is not None:
                 conn.execute(
                     "UPDATE recent_calls SET call_id=?, updated=?, state=?, popped=?, match_count=?,"
@@ -563,10 +562,6 @@ class CallRouter:
             store_matches = bool(call.call_id) and not call.matches_stored
             if store_matches:
                 self._store_matches(call, normalised)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         call.row_id = row_id
         call.matches_stored = call.matches_stored or store_matches
 

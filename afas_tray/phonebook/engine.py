@@ -40,16 +40,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
-import json
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -64,83 +61,42 @@ from afas_tray.afas import (
     Op,
     encode_filters,
 )
+from afas_tray.afas.dates import afas_filter_value, newest_date, window_start
 from afas_tray.config import ROLES, ColumnMapping, Settings
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook.book import (
-    ChangeSet,
-    ColumnError,
-    PhoneBook,
-    RefreshBuilder,
-    detect_columns,
+from afas_tray.phonebook.book import ChangeSet, PhoneBook
+from afas_tray.phonebook.marks import (
+    FULL_AT,
+    KEYS_AT,
+    STATE_PREFIX,
+    Mark,
+    later,
+    mapping_signature,
+    mark_key,
+)
+from afas_tray.phonebook.refresh import (
+    Progress,
+    RefreshResult,
+    SyncError,
+    connector_error,
+    detect_mapping,
+    full_refresh,
 )
 from afas_tray.status import State, StatusBoard
 
 log = logging.getLogger(__name__)
 
-ROLE_NAMES = {
-    "organisations": T("organisations", "organisaties"),
-    "persons": T("persons", "personen"),
-    "contacts": T("contact persons", "contactpersonen"),
-}
-
-Progress = Callable[[str, int], None]  # (role, rows so far in this role)
 ClientFactory = Callable[[Settings], AfasClient]
 
 # Requests one desk keeps in flight during background work: a page and the next one. 200 desks
 # share one App-connector token, and AFAS advises at most ~5 parallel calls per token.
 BACKGROUND_IN_FLIGHT = 2
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 KEY_SUFFIX = "_Sleutels"  # a key-only connector's name: the main connector's id plus this
-STATE_PREFIX = "sync."
-_FULL_AT, _KEYS_AT = "sync.full_at", "sync.keys_at"
-
-
-class SyncError(Exception):
-    """A refresh failed; ``text`` says why in the user's language, naming the connector."""
-
-    def __init__(self, text: Text, *, fatal: bool = False) -> None:
-        super().__init__(text.en)
-        self.text = text
-        self.fatal = fatal  # token refused / IP blocked: do not retry until the user acts
-
-
-@dataclass
-class RefreshResult:
-    rows: dict[str, int] = field(default_factory=dict)
-    relations: int = 0
-    seconds: float = 0.0
-    # Roles whose connector refused us (not in the App connector): their previous rows kept.
-    kept: dict[str, Text] = field(default_factory=dict)
 
 
 def default_client(settings: Settings) -> AfasClient:
     """The client for background work (sync, outbox): at most two requests in flight."""
     return AfasClient(settings.afas.host, settings.afas.token, max_in_flight=BACKGROUND_IN_FLIGHT)
-
-
-def connector_error(role: str, connector_id: str, exc: AfasError) -> SyncError:
-    name = ROLE_NAMES[role]
-    return SyncError(
-        T(f"GetConnector {connector_id} ({name.en}): {exc.text.en}",
-          f"GetConnector {connector_id} ({name.nl}): {exc.text.nl}"),
-        # A connector outside the App connector is not the token's fault: the others go on.
-        fatal=isinstance(exc, AfasAuthError | AfasForbidden)
-        and not isinstance(exc, AfasConnectorNotAllowed),
-    )
-
-
-async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> tuple[ColumnMapping, int]:
-    """The connector's columns for ``role`` and how many columns it has (for the page size)."""
-    connector_id = settings.afas.connectors.ids()[role]
-    override = settings.afas.connectors.mapping.get(role, ColumnMapping())
-    try:
-        meta = await client.metainfo(connector_id)
-    except AfasError as exc:
-        raise connector_error(role, connector_id, exc) from None
-    try:
-        return detect_columns(role, connector_id, meta.fields, override), len(meta.fields)
-    except ColumnError as exc:
-        raise SyncError(exc.text) from None
 
 
 def sync_mode(mapping: ColumnMapping) -> Text:
@@ -159,237 +115,6 @@ def sync_mode(mapping: ColumnMapping) -> Text:
                  "deze datum niet")
     return T("full refresh only: no modification-date column",
              "alleen volledig verversen: geen kolom met wijzigingsdatum")
-
-
-# --- AFAS local dates ----------------------------------------------------------------------------
-
-
-def afas_local(value: Any) -> dt.datetime | None:
-    """An AFAS date (Amsterdam local time, written with a ``Z``) as a naive local datetime.
-    An explicit offset (not what AFAS sends) is converted to Amsterdam time."""
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1]  # the Z is a lie: the time is local
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(AMSTERDAM).replace(tzinfo=None)
-    return moment
-
-
-def afas_filter_value(moment: dt.datetime) -> str:
-    """A naive local datetime as an AFAS filter value (whole seconds, rounded down)."""
-    return moment.replace(microsecond=0).isoformat(timespec="seconds")
-
-
-def fold_length(local: dt.datetime) -> dt.timedelta:
-    """How far Amsterdam clocks went back if ``local`` is a time that occurs twice (the hour
-    of a daylight-saving fall-back); zero for every other time."""
-    first = local.replace(tzinfo=AMSTERDAM, fold=0).utcoffset()
-    second = local.replace(tzinfo=AMSTERDAM, fold=1).utcoffset()
-    if first is None or second is None or first <= second:
-        return dt.timedelta(0)
-    return first - second
-
-
-def window_start(mark: dt.datetime, overlap: dt.timedelta) -> dt.datetime:
-    """Where an incremental read starts for high-water mark ``mark``.
-
-    ``overlap`` covers rows committed late and clocks of AFAS's servers. In a fall-back hour a
-    later change can be written with an earlier local time than ``mark`` (02:10 CET comes after
-    02:50 CEST): reach back by the length of the fold as well, so nothing is skipped."""
-    start = mark - overlap
-    return start - max(fold_length(mark), fold_length(start))
-
-
-def newest_date(rows: Sequence[Mapping[str, Any]], column: str) -> dt.datetime | None:
-    newest: dt.datetime | None = None
-    for row in rows:
-        moment = afas_local(row.get(column))
-        if moment is not None and (newest is None or moment > newest):
-            newest = moment
-    return newest
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A connector's high-water mark: the newest modification date read from it."""
-
-    connector: str
-    signature: str  # connector + column mapping the rows were read with
-    value: str  # naive local ISO time; "" when the connector had no dated rows
-    slack: float = 0.0  # seconds the read that set it took (a full refresh reads for a while)
-
-    def moment(self) -> dt.datetime | None:
-        return afas_local(self.value) if self.value else None
-
-    def dumps(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @staticmethod
-    def loads(text: str) -> Mark | None:
-        try:
-            raw = json.loads(text)
-            return Mark(str(raw["connector"]), str(raw["signature"]), str(raw["value"]),
-                        float(raw.get("slack", 0.0)))
-        except (ValueError, KeyError, TypeError):
-            return None
-
-
-def mapping_signature(connector_id: str, mapping: ColumnMapping) -> str:
-    """What must stay the same for incremental updates to fit the rows already in the book."""
-    return json.dumps([connector_id, dataclasses.asdict(mapping)], sort_keys=True)
-
-
-def _mark_key(role: str) -> str:
-    return f"{STATE_PREFIX}mark.{role}"
-
-
-def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
-    if a is None:
-        return b
-    return a if b is None or a >= b else b
-
-
-# --- full refresh --------------------------------------------------------------------------------
-
-
-# Pages read ahead of the phone book: the download keeps going while the worker catches up, so
-# a connector that is slow to serve (the worker idles) makes up for one that is quick (the
-# worker is behind). A page is at most 150,000 cells, some 2.5 MB once parsed.
-PAGES_AHEAD = 8
-
-_Page = tuple[str, str, ColumnMapping, list[dict[str, Any]], int]  # role, connector, map, rows, n
-_Keep = tuple[str, str]  # role, connector: carry the live rows over
-
-
-async def full_refresh(
-    client: AfasClient, settings: Settings, book: PhoneBook, progress: Progress | None = None,
-    *, now: float | None = None,
-) -> RefreshResult:
-    """Read all three connectors into a new book; swap it in only when all succeeded.
-
-    Two tasks with a bounded queue between them, so the network and the phone book work at the
-    same time: this one downloads pages (the client already asks for page N+1 while handing
-    over page N) and queues them; the storer hands each page to a worker thread (normalise,
-    insert, note the newest modification date). The event loop only moves pages. The new book
-    is swapped in together with each connector's high-water mark (``now``, default the wall
-    clock, is when the periodic full refresh and the key-only pass last ran).
-    """
-    started = time.monotonic()
-    stamp = time.time() if now is None else now
-    result = RefreshResult()
-    beginning = asyncio.ensure_future(asyncio.to_thread(book.begin_refresh))
-    queue: asyncio.Queue[_Page | _Keep | str | None] = asyncio.Queue(PAGES_AHEAD)
-    newest: dict[str, dt.datetime | None] = {}
-
-    def add_page(builder: RefreshBuilder, role: str, connector_id: str, mapping: ColumnMapping,
-                 rows: list[dict[str, Any]]) -> None:
-        builder.add_rows(role, connector_id, mapping, rows)
-        for column in (mapping.modified, mapping.created):
-            if column and mapping.modified:
-                newest[role] = _later(newest.get(role), newest_date(rows, column))
-
-    async def store() -> RefreshBuilder:
-        # shield: a cancelled refresh must still get hold of the builder to abort it
-        builder = await asyncio.shield(beginning)
-        while True:
-            item = await queue.get()
-            if item is None:
-                return builder
-            if isinstance(item, str):
-                await asyncio.to_thread(builder.build_indexes)
-                continue
-            if len(item) == 2:
-                await asyncio.to_thread(builder.keep_role, item[0], item[1])
-                continue
-            role, connector_id, mapping, rows, count = item
-            await asyncio.to_thread(add_page, builder, role, connector_id, mapping, rows)
-            if progress:
-                progress(role, count)
-
-    storer = asyncio.ensure_future(store())
-
-    async def put(item: _Page | _Keep | str | None) -> None:
-        """Queue ``item``; raise the storer's error if it has stopped (it cannot take more)."""
-        if not storer.done():
-            if not queue.full():
-                queue.put_nowait(item)
-                return
-            putting = asyncio.ensure_future(queue.put(item))
-            await asyncio.wait({putting, storer}, return_when=asyncio.FIRST_COMPLETED)
-            if putting.done():
-                return
-            putting.cancel()
-        storer.result()  # raises what stopped it
-        raise RuntimeError("the phone book storer stopped early")
-
-    marks: dict[str, tuple[str, ColumnMapping, float]] = {}
-    try:
-        for role in ROLES:
-            connector_id = settings.afas.connectors.ids()[role]
-            if role == ROLES[-1]:
-                # Index what is in while the last connector downloads: its rows (contact persons,
-                # usually the fewest) then go into ready indexes, and the swap need not wait.
-                await put("index")
-            count = 0
-            role_started = time.monotonic()
-            try:
-                try:
-                    mapping, columns = await detect_mapping(client, settings, role)
-                except SyncError as exc:
-                    cause = exc.__context__
-                    if isinstance(cause, AfasConnectorNotAllowed):
-                        raise cause from None
-                    raise
-                # An integer key where the connector has one (AFAS: sort on integer fields), and
-                # past large offsets "key > last" instead of deep skips (AFAS: past 100,000 skip
-                # is no longer fast).
-                order = str(getattr(mapping, "sort_key", "") or mapping.id)
-                keyset = order if getattr(mapping, "sort_int", False) else None
-                pages = client.iter_pages(connector_id, order_by=[order], fields_count=columns,
-                                          keyset=keyset)
-                async for page in pages:
-                    count += len(page)
-                    await put((role, connector_id, mapping, page, count))
-            except AfasConnectorNotAllowed as exc:
-                if count:
-                    raise connector_error(role, connector_id, exc) from None
-                # This connector is not in the App connector (the token is fine): keep what the
-                # book had for it, refresh the others, and say which connector it is.
-                result.kept[role] = connector_error(role, connector_id, exc).text
-                await put((role, connector_id))
-                continue
-            except AfasError as exc:
-                raise connector_error(role, connector_id, exc) from None
-            result.rows[role] = count
-            marks[role] = (connector_id, mapping, time.monotonic() - role_started)
-        await put(None)
-        builder = await storer
-        state = {_FULL_AT: repr(stamp), _KEYS_AT: repr(stamp)}
-        for role, (connector_id, mapping, seconds) in marks.items():
-            moment = newest.get(role)
-            state[_mark_key(role)] = Mark(
-                connector_id, mapping_signature(connector_id, mapping),
-                afas_filter_value(moment) if moment else "", round(seconds, 3),
-            ).dumps()
-        await asyncio.to_thread(builder.commit, state)
-    except BaseException:
-        # A worker thread cannot be interrupted: abort waits for its page, then throws the new
-        # book away (the live one was never touched).
-        storer.cancel()
-        with contextlib.suppress(BaseException):
-            await storer
-        with contextlib.suppress(BaseException):
-            await asyncio.to_thread((await asyncio.shield(beginning)).abort)
-        raise
-    result.relations = book.size()
-    result.seconds = time.monotonic() - started
-    return result
 
 
 # --- the engine ----------------------------------------------------------------------------------
@@ -528,8 +253,8 @@ class SyncEngine:
         overdue at start are spread out: after a weekend the whole fleet starts at 8:00."""
         spread = self.policy.start_spread_minutes * 60.0
         for attr, key, hours, factor in (
-            ("_key_due", _KEYS_AT, self.policy.key_pass_hours, self._key_factor),
-            ("_full_due", _FULL_AT, self.policy.full_refresh_hours, self._full_factor),
+            ("_key_due", KEYS_AT, self.policy.key_pass_hours, self._key_factor),
+            ("_full_due", FULL_AT, self.policy.full_refresh_hours, self._full_factor),
         ):
             if getattr(self, attr) is not None:
                 continue
@@ -557,7 +282,7 @@ class SyncEngine:
         state = self.book.state(STATE_PREFIX)
         out = {}
         for role in ROLES:
-            mark = Mark.loads(state.get(_mark_key(role), ""))
+            mark = Mark.loads(state.get(mark_key(role), ""))
             if mark is not None:
                 out[role] = mark
         return out
@@ -636,7 +361,7 @@ class SyncEngine:
         self._plan(state, now)
         assert self._full_due is not None and self._key_due is not None
         reason = ""
-        marks = {r: m for r in ROLES if (m := Mark.loads(state.get(_mark_key(r), "")))}
+        marks = {r: m for r in ROLES if (m := Mark.loads(state.get(mark_key(r), "")))}
         if len(marks) < len(ROLES) or self.book.last_refresh is None:
             reason = "no marks yet"
         elif now >= self._full_due:
@@ -732,17 +457,17 @@ class SyncEngine:
             except AfasError as exc:
                 raise connector_error(role, connector_id, exc) from None
             cycle.rows[role] = len(rows)
-            newest = _later(moment, newest_date(rows, mapping.modified))
+            newest = later(moment, newest_date(rows, mapping.modified))
             if mapping.created:
-                newest = _later(newest, newest_date(rows, mapping.created))
+                newest = later(newest, newest_date(rows, mapping.created))
             # The overlap is a fixed window from now on: a full refresh's read time is covered.
-            state[_mark_key(role)] = Mark(connector_id, mark.signature,
+            state[mark_key(role)] = Mark(connector_id, mark.signature,
                                           afas_filter_value(newest) if newest else "").dumps()
             changes.append(ChangeSet(role, connector_id, mapping, rows, present.get(role)))
         if present:
             await self._fetch_unknown(client, changes, present, cycle)
         if key_pass:
-            state[_KEYS_AT] = repr(self.clock.time())
+            state[KEYS_AT] = repr(self.clock.time())
         counts = await asyncio.to_thread(self.book.apply_cycle, changes, state)
         cycle.removed = counts.removed
         cycle.kept = kept
