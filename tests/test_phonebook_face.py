@@ -14,12 +14,13 @@ def test_every_declared_name_resolves() -> None:
     assert missing == []
 
 
-def test_normalise_alone_does_not_load_the_book_or_the_afas_client() -> None:
+def test_the_face_and_normalise_do_not_load_the_book_or_the_afas_client() -> None:
     code = (
         "import sys\n"
-        "from afas_tray.phonebook import normalise\n"
+        "import afas_tray.phonebook\n"
+        "from afas_tray.numbers import normalise\n"
         "assert normalise('020 622 1234') == '+31206221234'\n"
         "print(sorted(m for m in sys.modules if m.startswith(('afas_tray.phonebook.', 'afas_tray.afas', 'httpx'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['afas_tray.numbers']"
+    assert out.stdout.strip() == "[]"  # the face alone loads none of the book

@@ -18,13 +18,6 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from afas_tray.numbers import (
-        display,
-        extension_of,
-        is_anonymous,
-        is_internal,
-        normalise,
-    )
     from afas_tray.phonebook.book import (
         BookEntry,
         ChangeSet,
@@ -87,11 +80,6 @@ _EXPORTS = {
     "SyncStats": "engine",
     "default_client": "engine",
     "sync_mode": "engine",
-    "display": "numbers",
-    "extension_of": "numbers",
-    "is_anonymous": "numbers",
-    "is_internal": "numbers",
-    "normalise": "numbers",
     "ROLE_NAMES": "refresh",
     "RefreshResult": "refresh",
     "SyncError": "refresh",
@@ -136,13 +124,8 @@ __all__ = [
     "default_client",
     "detect_columns",
     "detect_mapping",
-    "display",
-    "extension_of",
     "fields_from_metainfo",
     "full_refresh",
-    "is_anonymous",
-    "is_internal",
-    "normalise",
     "search_by_name",
     "sync_mode",
 ]

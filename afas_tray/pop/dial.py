@@ -33,7 +33,7 @@ import phonenumbers
 from afas_tray.config import Settings
 from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
-from afas_tray.phonebook import extension_of, is_anonymous, is_internal, normalise
+from afas_tray.numbers import extension_of, is_anonymous, is_internal, normalise
 
 log = logging.getLogger(__name__)
 

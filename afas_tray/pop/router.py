@@ -29,7 +29,7 @@ from afas_tray.config import Settings
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T, Text
 from afas_tray.models import Match, RelationKind
-from afas_tray.phonebook import is_anonymous, is_internal, normalise
+from afas_tray.numbers import is_anonymous, is_internal, normalise
 from afas_tray.store import ensure_schema, transaction
 
 if TYPE_CHECKING:
