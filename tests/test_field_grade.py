@@ -68,8 +68,14 @@ def card(afas: AfasSimulator, bcid: str) -> str:
     return f"{afas.url}/insite/verkooprelatie-prs?BcId={bcid}"
 
 
+def subscribed(xelion: XelionSimulator) -> bool:
+    """A websocket is up and has subscribed: a ring now reaches the app."""
+    return any("activeChannelEvent" in c.subscriptions for c in xelion._conns)
+
+
 async def ring_until_popped(xelion: XelionSimulator, opener: RecordingOpener, number: str,
                             what: str) -> str:
+    await until(lambda: subscribed(xelion), what="a subscribed websocket")
     call_id = xelion.ring(number)
     before = len(opener.calls)
     await until(lambda: len(opener.calls) > before, what=what)
