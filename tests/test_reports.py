@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from afas_tray.afas import AfasClient
+from afas_tray.afas.dates import afas_date
 from afas_tray.config import ColumnMapping, Settings
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.xelion import XelionSimulator, fake_mp3
@@ -28,7 +29,7 @@ from afas_tray.pop.opener import RecordingOpener
 from afas_tray.pop.router import CallRouter
 from afas_tray.reports.drafts import Draft
 from afas_tray.reports.outbox import Outbox, OutboxState
-from afas_tray.reports.rules import Outcome, afas_date, decide, item_subject, item_text
+from afas_tray.reports.rules import Outcome, decide, item_subject, item_text
 from afas_tray.reports.service import ReportService, ReportTiming, WriteResult
 from afas_tray.store import open_db
 from afas_tray.xelion import CallDetails, Participant, XelionClient

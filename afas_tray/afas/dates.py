@@ -34,6 +34,19 @@ def parse_afas_date(value: Any) -> dt.datetime | None:
     return moment
 
 
+def to_afas_local(value: dt.datetime) -> dt.datetime:
+    """A moment (UTC when naive, as Xelion's dates are) as AFAS keeps it: Europe/Amsterdam
+    wall-clock time, summer time included."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(AMSTERDAM)
+
+
+def afas_date(value: dt.datetime) -> str:
+    """KnSubject ``Da``: Amsterdam local time, ``YYYY-MM-DDTHH:MM:SS`` without offset."""
+    return to_afas_local(value).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def afas_filter_value(moment: dt.datetime) -> str:
     """A naive local datetime as an AFAS filter value (whole seconds, rounded down)."""
     return moment.replace(microsecond=0).isoformat(timespec="seconds")
@@ -70,9 +83,11 @@ def newest_date(rows: Sequence[Mapping[str, Any]], column: str) -> dt.datetime |
 
 __all__ = [
     "AMSTERDAM",
+    "afas_date",
     "afas_filter_value",
     "fold_length",
     "newest_date",
     "parse_afas_date",
+    "to_afas_local",
     "window_start",
 ]

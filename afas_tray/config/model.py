@@ -12,7 +12,8 @@ import secrets as _stdlib_secrets
 import socket
 from dataclasses import dataclass, field
 
-from afas_tray.i18n import T, Text
+from afas_tray.errors import AppError
+from afas_tray.i18n import T
 
 SCHEMA_VERSION = 1
 ROLES = ("organisations", "persons", "contacts")
@@ -192,12 +193,12 @@ class Settings:
         return from_dict(to_dict(self, with_secrets=True))
 
 
-class SettingsError(Exception):
+class SettingsError(AppError):
     """A settings problem with a message in the user's language."""
 
-    def __init__(self, message: Text) -> None:
-        super().__init__(str(message))
-        self.text = message
+    @property
+    def needs_user(self) -> bool:
+        return True
 
 
 def new_trigger_secret() -> str:

@@ -15,17 +15,14 @@ from afas_tray.config import (
     ROLES,
     ColumnMapping,
 )
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 
 # --- errors ----------------------------------------------------------------------------------
 
 
-class PhoneBookError(Exception):
+class PhoneBookError(AppError):
     """A phone-book problem with a message in Dutch and English."""
-
-    def __init__(self, text: Text) -> None:
-        super().__init__(text.en)
-        self.text = text
 
 
 class ColumnError(PhoneBookError):

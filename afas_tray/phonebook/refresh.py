@@ -22,6 +22,7 @@ from afas_tray.afas.errors import (
     AfasForbidden,
 )
 from afas_tray.config import ROLES, ColumnMapping, Settings
+from afas_tray.errors import AppError
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.book import PhoneBook, RefreshBuilder
 from afas_tray.phonebook.columns import ROLE_TEXT, ColumnError, detect_columns
@@ -32,13 +33,16 @@ ROLE_NAMES = ROLE_TEXT  # the one list of role names, kept under its old name to
 Progress = Callable[[str, int], None]  # (role, rows so far in this role)
 
 
-class SyncError(Exception):
+class SyncError(AppError):
     """A refresh failed; ``text`` says why in the user's language, naming the connector."""
 
     def __init__(self, text: Text, *, fatal: bool = False) -> None:
-        super().__init__(text.en)
-        self.text = text
+        super().__init__(text)
         self.fatal = fatal  # token refused / IP blocked: do not retry until the user acts
+
+    @property
+    def needs_user(self) -> bool:
+        return self.fatal
 
 
 @dataclass

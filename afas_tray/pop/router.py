@@ -716,11 +716,3 @@ class CallRouter:
                 " ON CONFLICT(normalised) DO UPDATE SET bcid=excluded.bcid, saved=excluded.saved",
                 (normalised, bcid, time.time()),
             )
-
-    def forget_choice(self, number: str) -> None:
-        normalised = normalise(number, self.settings.phone.default_region)
-        if normalised is None:
-            return
-        with self._lock:
-            self._conn.execute("DELETE FROM call_choices WHERE normalised=?", (normalised,))
-            self._choices.pop(normalised, None)

@@ -171,9 +171,10 @@ class MissedCalls:
             log.info("missed call not filed: %s", "no outbox" if self._outbox is None
                      else "no dossier item type set")
             return
-        from afas_tray.reports.rules import afas_date, afas_local, display_number
+        from afas_tray.afas.dates import afas_date, to_afas_local
+        from afas_tray.reports.rules import display_number
 
-        when = afas_local(datetime.fromtimestamp(at, UTC))
+        when = to_afas_local(datetime.fromtimestamp(at, UTC))
         shown = display_number(number, self.settings.phone.default_region) or number
         if call.name and call.name not in (number, shown):
             shown = f"{shown} ({call.name})"

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from afas_tray.afas.dates import afas_date, to_afas_local
 from afas_tray.afas.knsubject import MAX_SUBJECT_CHARS, link_value
 from afas_tray.config import Settings
 from afas_tray.i18n import T, Text
@@ -25,8 +25,6 @@ from afas_tray.models import Match, RelationKind, ReportItem
 from afas_tray.numbers import normalise
 from afas_tray.reports.drafts import Draft
 from afas_tray.xelion.client import CallDetails
-
-AFAS_ZONE = ZoneInfo("Europe/Amsterdam")  # AFAS dates are Dutch local time; Xelion's are UTC
 
 
 class Outcome(StrEnum):
@@ -155,18 +153,6 @@ def call_time(call: CallDetails) -> datetime:
     return call.date or call.end_time or datetime.now(UTC)
 
 
-def afas_local(value: datetime) -> datetime:
-    """A UTC moment as AFAS keeps it: Europe/Amsterdam wall-clock time (summer time included)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(AFAS_ZONE)
-
-
-def afas_date(value: datetime) -> str:
-    """KnSubject ``Da``: local time, ``YYYY-MM-DDTHH:MM:SS`` without offset."""
-    return afas_local(value).strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def item_subject(subject: str, settings: Settings) -> str:
     """``Ds``: one line, at most 255 characters; the manual's text for an empty subject."""
     text = " ".join(subject.split())
@@ -203,10 +189,10 @@ def call_facts(call: CallDetails, settings: Settings) -> str:
     number = display_number(call.number, settings.phone.default_region) or "onbekend"
     if call.other_name and call.other_name not in (call.number, number):
         number = f"{number} ({call.other_name})"
-    local = afas_local(call_time(call))
+    local = to_afas_local(call_time(call))
     when = local.strftime("%d-%m-%Y %H:%M:%S")
     if call.end_time is not None:
-        when += " tot " + afas_local(call.end_time).strftime("%H:%M:%S")
+        when += " tot " + to_afas_local(call.end_time).strftime("%H:%M:%S")
     lines = [
         "Gespreksgegevens",
         f"Richting: {'inkomend' if call.incoming else 'uitgaand'} gesprek",
@@ -246,7 +232,7 @@ def build_item(
     name = ""
     if decision.attach_audio and audio_file is not None and audio_file.exists():
         audio = str(audio_file)
-        name = "gesprek-" + afas_local(call_time(call)).strftime("%Y-%m-%d-%H%M") + ".mp3"
+        name = "gesprek-" + to_afas_local(call_time(call)).strftime("%Y-%m-%d-%H%M") + ".mp3"
     link, held = link_value(decision.match, link_by)
     return ReportItem(
         key=key,

@@ -45,6 +45,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from afas_tray.afas.dates import afas_date
 from afas_tray.afas.knsubject import MAX_SUBJECT_CHARS
 from afas_tray.config import Settings
 from afas_tray.events import CallEvent, CallSource, CallState
@@ -63,7 +64,6 @@ from afas_tray.reports.drafts import Draft, ReportDrafts, details_from_json, det
 from afas_tray.reports.rules import (
     Decision,
     Outcome,
-    afas_date,
     build_item,
     call_time,
     decide,
