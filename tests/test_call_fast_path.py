@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 # What the hand-off process must not load (each costs milliseconds or more on every ring).
 HEAVY = ("dataclasses", "argparse", "hashlib", "socket", "PySide6", "httpx", "aiohttp",
          "afas_tray.i18n", "afas_tray.system.paths", "afas_tray.config", "afas_tray.cli.main",
-         "afas_tray.pop.events", "subprocess")
+         "afas_tray.pop.events", "subprocess", "json")
 
 
 @pytest.mark.parametrize(("args", "number", "call_id"), GOOD_ARGS)

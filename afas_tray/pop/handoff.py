@@ -33,6 +33,8 @@ _NUMBER_RE = re.compile(r"\+?[0-9 ()./\-]+")
 _CALL_ID_RE = re.compile(r"[A-Za-z0-9._:@+=/{}~\-]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CALL_ID_KEYS = ("callid", "call_id", "call-id")
+# Printable ASCII without the two characters JSON escapes (" and \\).
+_JSON_PLAIN = re.compile(r'[ !#-\[\]-~]*')
 
 
 def T(en: str, nl: str) -> Text:  # the project's i18n.T, imported when needed
@@ -299,6 +301,11 @@ def cli_call_line(args: Sequence[str]) -> str:
     import time
 
     number, call_id = parse_call_parts(args)
+    if _JSON_PLAIN.fullmatch(number + call_id):
+        # Both passed the gate, whose characters JSON never escapes, and a float's repr is its
+        # JSON form: the line json.dumps would write, without importing json (~2 ms per call).
+        return (f'{{"v":{LINE_VERSION},"number":"{number}","call_id":"{call_id}","direction":"in",'
+                f'"state":"ringing","source":"cli","time":{time.time()!r},"name":""}}')
     return _line(number, call_id, "in", "ringing", "cli", time.time(), "")
 
 
