@@ -7,7 +7,10 @@ setting, an account or the input.
 
 from __future__ import annotations
 
-from afas_tray.i18n import Text
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the call hand-off imports this and must stay light
+    from afas_tray.i18n import Text
 
 
 class AppError(Exception):

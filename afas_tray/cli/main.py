@@ -1,21 +1,22 @@
 """Command line: `afas-tray` starts the tray app; subcommands serve consultants and triggers.
 
 Kept free of Qt imports at module level so `afas-tray call …` (a Xelion trigger or softphone
-hook, run on every ringing call) starts fast.
+hook, run on every ringing call) starts fast; the console script imports this module first, so
+argparse, json and the texts (dataclasses) load only in the commands that use them.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from afas_tray import __version__
-from afas_tray.i18n import T, Text
 
 if TYPE_CHECKING:
+    import argparse
+
+    from afas_tray.i18n import Text
     from afas_tray.system.profile import Profile
 
 
@@ -26,6 +27,10 @@ def _fail(message: Text | str, code: int = 2) -> int:
 
 def _shown(value: Any, *, secret: bool) -> str:
     """A setting as `config show/get` print it: secrets only as set / not set."""
+    import json
+
+    from afas_tray.i18n import T
+
     if secret:
         return str(T("(set)", "(ingesteld)")) if value else str(T("(not set)", "(niet ingesteld)"))
     if isinstance(value, list):
@@ -39,7 +44,10 @@ def _shown(value: Any, *, secret: bool) -> str:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    import json
+
     from afas_tray.config import KEYS, SettingsError, flatten, get_value
+    from afas_tray.i18n import T
     from afas_tray.system.profile import Profile
 
     profile = Profile.open()
@@ -85,6 +93,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def _apply(profile: Profile, settings: Any, values: dict[str, Any]) -> int:
     """Set all values or none: validate the touched keys before anything is written."""
     from afas_tray.config import SettingsError, mapping_from_json, set_value, validate
+    from afas_tray.i18n import T
 
     work = settings.copy()
     try:
@@ -140,6 +149,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     import time
 
     from afas_tray.config import ROLE_TEXT, validate
+    from afas_tray.i18n import T
     from afas_tray.phonebook import PhoneBook, SyncError
     from afas_tray.system.profile import Profile
 
@@ -190,6 +200,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
+    from afas_tray.i18n import T
     from afas_tray.phonebook import PhoneBook
     from afas_tray.pop.router import card_url
     from afas_tray.system.profile import Profile
@@ -213,6 +224,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(prog="afas-tray", description="AFAS Tray: caller pop and call logging "
                                 "for Xelion and AFAS Profit.")
     p.add_argument("--version", action="version", version=f"afas-tray {__version__}")
@@ -260,47 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_call(args_list: list[str]) -> int:
-    """Hand a ringing call to the running instance; start one when none runs.
+    """Hand a ringing call to the running instance; start one when none runs (``cli.call``)."""
+    from afas_tray.cli.call import cmd_call as hand_off
 
-    On the hot path of every ringing call: imports only the hand-off modules.
-    """
-    from afas_tray.handoff import HandoffError, event_to_line, parse_call_args
-    from afas_tray.system.instance_client import instance_name, send_to_instance
-    from afas_tray.system.paths import app_paths
-
-    try:
-        event = parse_call_args(args_list)
-    except HandoffError as exc:
-        return _fail(exc.text)
-    paths = app_paths()
-    if send_to_instance(instance_name(paths), event_to_line(event)):
-        return 0
-    return _start_app_with(event)
-
-
-def _start_app_with(event: Any) -> int:
-    """No instance runs: start the tray app detached, carrying the call as an afas-tray:// URL."""
-    import subprocess
-    from urllib.parse import urlencode
-
-    url = "afas-tray://call?" + urlencode({"number": event.number, "callId": event.call_id})
-    if getattr(sys, "frozen", False):
-        exe = sys.executable
-        # Windows ships a console afas-tray-cli.exe beside the windowed afas-tray.exe: start
-        # the windowed one so no console window flashes up.
-        if exe.lower().endswith("-cli.exe"):
-            exe = exe[: -len("-cli.exe")] + ".exe"
-        cmd = [exe, url]
-    else:
-        cmd = [sys.executable, "-m", "afas_tray", url]
-    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
-                              "stderr": subprocess.DEVNULL, "close_fds": True}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True
-    subprocess.Popen(cmd, **kwargs)
-    return 0
+    return hand_off(args_list)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,28 +7,27 @@ full path the name gives, or on Windows the named pipe ``\\\\.\\pipe\\<name>``.
 
 The name is per user and per profile, so on a terminal server one operator's call can never
 reach another operator's instance (and the server side restricts the socket to its user too).
+
+Cheap to import, on purpose: everything the hot path does not need (hashlib's OpenSSL,
+platformdirs, pathlib, threading, the ``socket`` module's enum set-up, ``AppPaths``' dataclass)
+loads inside the function that needs it. ``python -X importtime -m afas_tray call …`` shows it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import getpass
-import hashlib
 import os
-import socket
 import stat
 import sys
-import tempfile
-import threading
 import time
-import warnings
 from collections.abc import Callable
-from pathlib import Path
-
-import platformdirs
+from typing import TYPE_CHECKING
 
 from afas_tray import APP_ID
-from afas_tray.system.paths import AppPaths
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from afas_tray.system.paths import AppPaths
 
 # sun_path is 108 bytes on Linux and 104 on macOS/BSD; stay clear of both.
 MAX_SOCKET_PATH = 100
@@ -41,6 +40,8 @@ def user_identity() -> str:
     """What tells two operators on one machine apart (uid on Unix; domain\\user on Windows)."""
     if hasattr(os, "getuid"):
         return f"uid:{os.getuid()}"
+    import getpass
+
     domain = os.environ.get("USERDOMAIN", "")
     try:
         user = getpass.getuser()
@@ -49,11 +50,12 @@ def user_identity() -> str:
     return f"user:{domain}\\{user}".lower()
 
 
-def _private_dir(path: Path) -> bool:
+def _private_dir(path: str | Path) -> bool:
     """Create ``path`` (mode 0700) if needed; True only if it is ours and closed to others."""
+    path = os.fspath(path)
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = path.stat()
+        os.makedirs(path, mode=0o700, exist_ok=True)  # like Path.mkdir(0o700, parents=True)
+        st = os.stat(path)
     except OSError:
         return False
     if not stat.S_ISDIR(st.st_mode):
@@ -62,7 +64,7 @@ def _private_dir(path: Path) -> bool:
         if st.st_uid != os.getuid():
             return False  # someone else made it first: do not put our socket there
         try:
-            parent = path.parent.stat()
+            parent = os.stat(os.path.dirname(os.path.abspath(path)))
         except OSError:
             return False
         # A parent another user may write to (and that is not sticky, like /tmp) would let them
@@ -74,6 +76,19 @@ def _private_dir(path: Path) -> bool:
     return not st.st_mode & 0o077
 
 
+def _sha256_hex(data: bytes) -> str:
+    """sha256 hex digest; CPython's built-in module first: ``hashlib`` loads OpenSSL (a few ms
+    on every ringing call) and gives the same digest."""
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # CPython 3.12+
+        except ImportError:
+            from hashlib import sha256
+    return str(sha256(data).hexdigest())
+
+
 def instance_name(paths: AppPaths) -> str:
     """The single-instance endpoint name for this user and this profile (``AFAS_TRAY_HOME``).
 
@@ -81,20 +96,44 @@ def instance_name(paths: AppPaths) -> str:
     socket path, which QLocalServer uses as given, in the per-user runtime dir, else the data
     dir, else a private folder under the temp dir — the first whose path fits ``sun_path``.
     """
-    key = f"{user_identity()}\n{os.path.normcase(os.path.abspath(paths.data_dir))}"
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-    leaf = f"{APP_ID}-{digest}"
+    return _endpoint(os.fspath(paths.data_dir))
+
+
+def profile_instance_name() -> str:
+    """``instance_name(app_paths())`` without ``afas_tray.system.paths`` (its dataclass and
+    pathlib cost more than the whole hand-off may take): the data folder as ``app_paths`` finds
+    it, ``$AFAS_TRAY_HOME/data`` or platformdirs' user data dir. tests/test_handoff.py holds the
+    two equal."""
+    root = os.environ.get("AFAS_TRAY_HOME") or None  # paths.HOME_ENV
+    if root:
+        # Path(root).expanduser().resolve() / "data", in os.path terms.
+        data_dir = os.path.join(os.path.realpath(os.path.expanduser(root)), "data")
+    else:
+        import platformdirs
+
+        data_dir = os.fspath(platformdirs.user_data_dir(APP_ID, appauthor=False))
+    return _endpoint(data_dir)
+
+
+def _endpoint(data_dir: str) -> str:
+    key = f"{user_identity()}\n{os.path.normcase(os.path.abspath(data_dir))}"
+    leaf = f"{APP_ID}-{_sha256_hex(key.encode('utf-8'))[:16]}"
     if sys.platform == "win32":
         return leaf
+    import tempfile
+    import warnings
+
+    import platformdirs
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        runtime = Path(platformdirs.user_runtime_dir(APP_ID, appauthor=False))
+        runtime = os.fspath(platformdirs.user_runtime_dir(APP_ID, appauthor=False))
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    candidates = [runtime, paths.data_dir, Path(tempfile.gettempdir()) / f"{APP_ID}-{uid}"]
+    candidates = [runtime, data_dir, os.path.join(tempfile.gettempdir(), f"{APP_ID}-{uid}")]
     for folder in candidates:
-        path = folder / f"{leaf}.sock"
+        path = os.path.join(folder, f"{leaf}.sock")
         if len(os.fsencode(path)) <= MAX_SOCKET_PATH and _private_dir(folder):
-            return str(path)
+            return path
     # Last resort: a short relative name; QLocalServer puts it in the temp dir, still per user.
     return f"{leaf}.sock"
 
@@ -103,6 +142,8 @@ def socket_path(name: str) -> str:
     """Where QLocalServer puts a Unix socket for ``name`` (a full path is used as is)."""
     if os.path.isabs(name):
         return name
+    import tempfile
+
     return os.path.join(tempfile.gettempdir(), name)
 
 
@@ -123,11 +164,18 @@ def send_to_instance(name: str, line: str, timeout: float = 2.0) -> bool:
 
 
 def _send_unix(name: str, payload: bytes, timeout: float) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    # The C module behind ``socket``: the same socket object, without the few milliseconds
+    # ``import socket`` spends turning its constants into enums.
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
         sock.settimeout(timeout)
         sock.connect(socket_path(name))
         sock.sendall(payload)
         return _read_reply(sock.recv, deadline=time.monotonic() + timeout)
+    finally:
+        sock.close()
 
 
 def _read_reply(recv: Callable[[int], bytes | None], deadline: float) -> bool:
@@ -155,6 +203,9 @@ def _send_pipe(name: str, payload: bytes, timeout: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)
+    import contextlib
+    import threading
+
     result: list[bool] = []
 
     def talk() -> None:
@@ -177,6 +228,8 @@ def ask_status(name: str, timeout: float = 3.0) -> str | None:
     try:
         if sys.platform == "win32":
             return _ask_pipe(name, payload, deadline)
+        import socket
+
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(socket_path(name))
@@ -203,6 +256,9 @@ def _ask_pipe(name: str, payload: bytes, deadline: float) -> str | None:
         pipe = open(rf"\\.\pipe\{name}", "r+b", buffering=0)  # noqa: SIM115 - closed below
     except OSError:
         return None
+    import contextlib
+    import threading
+
     result: list[str | None] = []
 
     def talk() -> None:

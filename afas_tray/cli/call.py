@@ -1,0 +1,55 @@
+"""``afas-tray call NUMBER [--call-id ID]``: hand a ringing call to the running app.
+
+On the hot path of every ringing call (a phone hook or a Xelion trigger starts it), so this
+module and what it imports stay small: the gate (``handoff``) and the socket client
+(``system.instance_client``), nothing with dataclasses, Qt, httpx or settings. Only when no app
+runs does it load ``subprocess`` to start one. ``afas_tray/__main__.py`` (``python -m afas_tray``
+and the frozen bundle) comes here before it imports anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def cmd_call(args_list: Sequence[str]) -> int:
+    """Hand a ringing call to the running instance; start one when none runs."""
+    from afas_tray.handoff import HandoffError, cli_call_line, parse_call_parts
+    from afas_tray.system.instance_client import profile_instance_name, send_to_instance
+
+    try:
+        line = cli_call_line(args_list)
+    except HandoffError as exc:
+        print(f"afas-tray: {exc.message}", file=sys.stderr)
+        return 2
+    if send_to_instance(profile_instance_name(), line):
+        return 0
+    number, call_id = parse_call_parts(args_list)
+    return _start_app_with(number, call_id)
+
+
+def _start_app_with(number: str, call_id: str) -> int:
+    """No instance runs: start the tray app detached, carrying the call as an afas-tray:// URL."""
+    import subprocess
+    from urllib.parse import urlencode
+
+    url = "afas-tray://call?" + urlencode({"number": number, "callId": call_id})
+    if getattr(sys, "frozen", False):
+        exe = sys.executable
+        # Windows ships a console afas-tray-cli.exe beside the windowed afas-tray.exe: start
+        # the windowed one so no console window flashes up.
+        if exe.lower().endswith("-cli.exe"):
+            exe = exe[: -len("-cli.exe")] + ".exe"
+        cmd = [exe, url]
+    else:
+        cmd = [sys.executable, "-m", "afas_tray", url]
+    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                              "stderr": subprocess.DEVNULL, "close_fds": True}
+    if sys.platform == "win32":
+        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True
+    subprocess.Popen(cmd, **kwargs)
+    return 0
