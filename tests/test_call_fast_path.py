@@ -15,6 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
+from test_handoff import BAD_ARGS, GOOD_ARGS
+
 from afas_tray.handoff import (
     HandoffError,
     cli_call_line,
@@ -22,9 +25,6 @@ from afas_tray.handoff import (
     event_to_line,
     parse_call_args,
 )
-from pytestqt.qtbot import QtBot
-from test_handoff import BAD_ARGS, GOOD_ARGS
-
 from afas_tray.system.instance_client import instance_name, profile_instance_name
 from afas_tray.system.paths import HOME_ENV, app_paths
 from afas_tray.ui.single_instance import SingleInstanceServer
