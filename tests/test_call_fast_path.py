@@ -52,7 +52,7 @@ def test_fast_line_refuses_what_the_full_parser_refuses(args: list[str]) -> None
         parse_call_args(args)
     with pytest.raises(HandoffError) as fast:
         cli_call_line(args)
-    assert fast.value.message == full.value.message
+    assert fast.value.text == full.value.text
 
 
 @pytest.mark.parametrize("home", [None, "profile", "~/x/../profile"])

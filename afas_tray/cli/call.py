@@ -22,7 +22,7 @@ def cmd_call(args_list: Sequence[str]) -> int:
     try:
         line = cli_call_line(args_list)
     except HandoffError as exc:
-        print(f"afas-tray: {exc.message}", file=sys.stderr)
+        print(f"afas-tray: {exc.text}", file=sys.stderr)
         return 2
     if send_to_instance(profile_instance_name(), line):
         return 0
