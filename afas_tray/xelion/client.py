@@ -197,6 +197,7 @@ class XelionClient:
         self._busy_until = 0.0  # monotonic; see BUSY_FIRST_SECONDS
         self._busy_strikes = 0
         self._forbidden: dict[str, XelionNoPermission] = {}  # 403s are final (per feature)
+        self._device_token: str | None = None  # the session the dialling device is registered in
         self.requests = 0  # requests sent, for diagnostics
         self.on_exchange: Callable[[str, str, int, bytes], None] | None = None  # capture
 
@@ -578,10 +579,7 @@ class XelionClient:
                                     headers=self._auth(token))
             if resp.status_code != 401 or attempt == 1:
                 return resp
-            async with self._lock:
-                if self._token == token:
-                    self._token = None
-                    await self._login_locked()
+            await self._login_again(token, f"{method} {path}")
         raise XelionSessionExpired.default()
 
     # -- dialling (issue 16) ---------------------------------------------------------------
@@ -604,28 +602,30 @@ class XelionClient:
             token = self._token
             if token is None:
                 raise XelionSessionExpired.default()
-            if device_number and getattr(self, "_device_token", None) != token:
+            if device_number and self._device_token != token:
                 resp = await self._send("POST", "me/device/register", headers=self._auth(token),
                                         json={"uuid": device_uuid or self.user_space,
                                               "phoneNumber": device_number})
                 if resp.status_code == 401 and attempt == 0:
-                    await self._relogin_after_401(token)
+                    await self._login_again(token, "POST me/device/register")
                     continue
                 self._raise_dial_error(resp, "me/device/register")
                 self._device_token = token
             resp = await self._send("POST", path, json=number, headers=self._auth(token))
             if resp.status_code == 401 and attempt == 0:
-                await self._relogin_after_401(token)
+                await self._login_again(token, f"POST {path}")
                 continue
             self._raise_dial_error(resp, path)
             log.info("Xelion accepted a PBX call request")  # never the number itself in the log
             return
         raise XelionSessionExpired.default()
 
-    async def _relogin_after_401(self, token: str) -> None:
-        log.info("Xelion answered 401 while dialling; logging in again once")
+    async def _login_again(self, token: str, what: str) -> None:
+        """After a 401 with ``token``: one new login, unless another request already did one
+        (every caller retries once, never in a loop)."""
+        log.info("Xelion answered 401 to %s; logging in again once", what)
         async with self._lock:
-            if self._token == token:
+            if self._token == token:  # nobody else has logged in again meanwhile
                 self._token = None
                 await self._login_locked()
 
@@ -713,11 +713,7 @@ class XelionClient:
             await resp.aclose()
             if attempt == 1:
                 break
-            log.info("Xelion answered 401 to %s %s; logging in again once", method, path)
-            async with self._lock:
-                if self._token == token:  # nobody else has logged in again meanwhile
-                    self._token = None
-                    await self._login_locked()
+            await self._login_again(token, f"{method} {path}")
         raise XelionSessionExpired.default()
 
     def _json(self, resp: httpx.Response, path: str) -> dict[str, Any]:
