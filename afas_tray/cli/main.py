@@ -263,12 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     from afas_tray.cli.outbox import add_parser as add_outbox_parser
 
     add_outbox_parser(sub)
-    from afas_tray.cli.addressbook import add_addressbook_parser
     from afas_tray.cli.status import add_parser as add_status_parser
     from afas_tray.cli.xelion import add_parser as add_xelion_parser
 
     add_status_parser(sub)
-    add_addressbook_parser(add_xelion_parser(sub).xelion_subparsers)  # type: ignore[attr-defined]
+    add_xelion_parser(sub)
     return p
 
 

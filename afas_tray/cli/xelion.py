@@ -31,8 +31,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument("--minutes", type=float, default=5.0, help="how long (default 5)")
     c.add_argument("--keep-numbers", action="store_true",
                    help="keep phone numbers (default: replaced by stand-ins)")
+    from afas_tray.cli.addressbook import add_addressbook_parser
+
+    add_addressbook_parser(xsub)  # `xelion addressbook sync` sets its own func
     x.set_defaults(func=cmd_xelion)
-    x.xelion_subparsers = xsub  # type: ignore[attr-defined]  # `xelion addressbook` joins it
     return x
 
 
