@@ -12,8 +12,12 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from afas_tray.config import Settings
+from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.xelion import XelionSimulator
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
 
 XELION_USER, XELION_PASSWORD, XELION_TENANT = "op", "geheim-wachtwoord", "acme"
 
@@ -65,3 +69,22 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def started_core(afas: AfasSimulator, xelion: XelionSimulator,
+                       settings: Settings | None = None) -> tuple[AppCore, RecordingOpener]:
+    """An AppCore on a fresh profile with ``settings`` (default ``settings_for``), started, its
+    first sync done and its websocket up; stopped again if it does not get there."""
+    profile = Profile(app_paths().ensure())
+    settings = settings or settings_for(afas, xelion)
+    profile.save(settings)
+    opener = RecordingOpener()
+    core = AppCore(profile, settings, opener)
+    await core.start()
+    try:
+        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0,
+                    what="the first sync and the websocket")
+    except BaseException:
+        await core.stop()
+        raise
+    return core, opener

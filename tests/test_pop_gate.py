@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-from core_fixtures import servers_fixture, settings_for, until
+from core_fixtures import servers_fixture, settings_for, started_core, until
 
 from afas_tray.config import Settings
-from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.pop.gate import PopGate, dnd_from_payload
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.pop.router import UnknownCaller
-from afas_tray.system.paths import app_paths
-from afas_tray.system.profile import Profile
 
 __all__ = ["servers_fixture"]
 
@@ -24,14 +21,8 @@ __all__ = ["servers_fixture"]
 async def test_a_paused_pop_opens_nothing_and_still_logs(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    profile = Profile(app_paths().ensure())
-    settings = settings_for(afas, xelion)
-    profile.save(settings)
-    opener = RecordingOpener()
-    core = AppCore(profile, settings, opener)
-    await core.start()
+    core, opener = await started_core(afas, xelion)
     try:
-        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
         core.pop.pause(None)  # "until resumed"
         known = KNOWN["org_unique"]
         call_id = xelion.ring(known.written[0])
@@ -60,15 +51,10 @@ async def test_a_paused_pop_opens_nothing_and_still_logs(
 async def test_xelion_do_not_disturb_holds_the_pop_when_followed(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    profile = Profile(app_paths().ensure())
     settings = settings_for(afas, xelion)
     settings.pop.follow_do_not_disturb = True
-    profile.save(settings)
-    opener = RecordingOpener()
-    core = AppCore(profile, settings, opener)
-    await core.start()
+    core, opener = await started_core(afas, xelion, settings)
     try:
-        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
         stream = core._xelion_stream[1]
         # The frame as the simulator (and a public Xelion web client) wraps notifications.
         stream.handle_message(json.dumps({"messageType": "notification",
