@@ -376,7 +376,7 @@ class TrayShell:
 
     def open_settings(self) -> None:
         from afas_tray.doctor import run_checks
-        from afas_tray.ui.settings_dialog import SettingsDialog
+        from afas_tray.ui.settings import SettingsDialog
 
         for d in self._dialogs:
             if type(d).__name__ == "SettingsDialog" and d.isVisible():
@@ -399,7 +399,7 @@ class TrayShell:
             applied = self.spawn(self.core.apply_settings(dialog.result_settings()),
                        QCoreApplication.translate("Tray", "applying the settings"))
             applied.add_done_callback(lambda _f: self.restart_hotkey())
-            self._apply_autostart(dialog.start_at_login.isChecked())
+            self._apply_autostart(dialog.start_at_login_wanted())
 
         dialog.accepted.connect(accepted)
         self._keep(dialog)

@@ -15,7 +15,7 @@ from ui_fixtures import dutch, english, qloop, slow_checks, until, valid_setting
 
 from afas_tray.config import Settings, validate
 from afas_tray.i18n import T
-from afas_tray.ui.settings_dialog import SettingsDialog
+from afas_tray.ui.settings import SettingsDialog
 
 __all__ = ["dutch", "english", "qloop"]  # fixtures used by name below
 
@@ -42,15 +42,15 @@ def test_invalid_host_shows_message_and_blocks_save_until_fixed(
     qtbot: QtBot, english: None
 ) -> None:
     dialog = make(qtbot)
-    dialog.afas_host.clear()
-    qtbot.keyClicks(dialog.afas_host, "http://example.com")
+    dialog.afas.afas_host.clear()
+    qtbot.keyClicks(dialog.afas.afas_host, "http://example.com")
     expected = validate(dialog.result_settings(), require_secrets=True)["afas.host"]
     assert error_text(dialog, "afas.host") == expected.en
     assert "12345.rest.afas.online" in error_text(dialog, "afas.host")
     assert not dialog.save_button.isEnabled()
     assert not dialog.tabs.tabIcon(0).isNull()  # the AFAS tab is marked
 
-    dialog.afas_host.setText("https://12345.rest.afas.online")
+    dialog.afas.afas_host.setText("https://12345.rest.afas.online")
     assert error_text(dialog, "afas.host") == ""
     assert dialog.save_button.isEnabled()
     assert dialog.tabs.tabIcon(0).isNull()
@@ -58,7 +58,7 @@ def test_invalid_host_shows_message_and_blocks_save_until_fixed(
 
 def test_template_without_bcid_is_refused(qtbot: QtBot, english: None) -> None:
     dialog = make(qtbot)
-    dialog.afas_template.setText("https://12345.afasinsite.nl/verkooprelatie-prs?BcId=1")
+    dialog.afas.afas_template.setText("https://12345.afasinsite.nl/verkooprelatie-prs?BcId=1")
     assert "<BCID>" in error_text(dialog, "afas.insite_url_template")
     assert not dialog.save_button.isEnabled()
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
@@ -74,24 +74,24 @@ def test_validation_messages_follow_the_language(qtbot: QtBot, dutch: None) -> N
 
 def test_secrets_are_masked_with_a_show_toggle(qtbot: QtBot, english: None) -> None:
     dialog = make(qtbot)
-    for secret in (dialog.afas_token, dialog.xelion_password, dialog.trigger_secret):
+    for secret in (dialog.afas.afas_token, dialog.xelion.xelion_password, dialog.pop.trigger_secret):
         assert secret.edit.echoMode() == QLineEdit.EchoMode.Password
     # The masked field never shows the secret itself.
-    assert "ABCDEF" not in dialog.afas_token.edit.displayText()
+    assert "ABCDEF" not in dialog.afas.afas_token.edit.displayText()
 
-    qtbot.mouseClick(dialog.afas_token.toggle, Qt.MouseButton.LeftButton)
-    assert dialog.afas_token.edit.echoMode() == QLineEdit.EchoMode.Normal
-    assert "ABCDEF" in dialog.afas_token.edit.displayText()
-    assert dialog.afas_token.toggle.text() == "Hide"
-    assert dialog.xelion_password.edit.echoMode() == QLineEdit.EchoMode.Password  # one at a time
+    qtbot.mouseClick(dialog.afas.afas_token.toggle, Qt.MouseButton.LeftButton)
+    assert dialog.afas.afas_token.edit.echoMode() == QLineEdit.EchoMode.Normal
+    assert "ABCDEF" in dialog.afas.afas_token.edit.displayText()
+    assert dialog.afas.afas_token.toggle.text() == "Hide"
+    assert dialog.xelion.xelion_password.edit.echoMode() == QLineEdit.EchoMode.Password  # one at a time
 
-    qtbot.mouseClick(dialog.afas_token.toggle, Qt.MouseButton.LeftButton)
-    assert dialog.afas_token.edit.echoMode() == QLineEdit.EchoMode.Password
+    qtbot.mouseClick(dialog.afas.afas_token.toggle, Qt.MouseButton.LeftButton)
+    assert dialog.afas.afas_token.edit.echoMode() == QLineEdit.EchoMode.Password
 
 
 def test_missing_token_is_required(qtbot: QtBot, english: None) -> None:
     dialog = make(qtbot)
-    dialog.afas_token.edit.clear()
+    dialog.afas.afas_token.edit.clear()
     assert error_text(dialog, "afas.token") == "API token is required."
     assert not dialog.save_button.isEnabled()
 
@@ -99,13 +99,13 @@ def test_missing_token_is_required(qtbot: QtBot, english: None) -> None:
 def test_save_returns_edited_copy(qtbot: QtBot, english: None) -> None:
     original = valid_settings()
     dialog = make(qtbot, original)
-    dialog.pop_own_numbers.setText("+31 20 123 4567, 020 765 4321 ,")
-    dialog.afas_dossier_type.setText("12")
-    dialog.mapping_edits[("contacts", "phones")].setText("TelWork, MobWork")
-    dialog.connector_edits["persons"].setText("Custom_Personen")
-    dialog.language.setCurrentIndex(dialog.language.findData("nl"))
-    dialog.trigger_enabled.setChecked(True)
-    assert dialog.trigger_secret.edit.text()  # a secret is generated for the trigger
+    dialog.pop.pop_own_numbers.setText("+31 20 123 4567, 020 765 4321 ,")
+    dialog.afas.afas_dossier_type.setText("12")
+    dialog.advanced.mapping_edits[("contacts", "phones")].setText("TelWork, MobWork")
+    dialog.advanced.connector_edits["persons"].setText("Custom_Personen")
+    dialog.advanced.language.setCurrentIndex(dialog.advanced.language.findData("nl"))
+    dialog.pop.trigger_enabled.setChecked(True)
+    assert dialog.pop.trigger_secret.edit.text()  # a secret is generated for the trigger
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert dialog.result() == QDialog.DialogCode.Accepted
 
@@ -126,7 +126,7 @@ def test_first_run_banner_and_quiet_empty_fields(qtbot: QtBot, english: None) ->
     assert dialog.banner.isVisible() and "Welcome" in dialog.banner.text()
     assert error_text(dialog, "afas.host") == ""  # not shouted at before typing
     assert not dialog.save_button.isEnabled()
-    qtbot.keyClicks(dialog.afas_host, "x")
+    qtbot.keyClicks(dialog.afas.afas_host, "x")
     assert error_text(dialog, "afas.host") != ""
 
 
@@ -141,7 +141,7 @@ def test_test_connection_shows_results_as_they_arrive_without_blocking(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, english: None
 ) -> None:
     dialog = make(qtbot, run_checks=slow_checks(0.05))
-    dialog.connector_edits["persons"].setText("Custom_Personen")  # the checks get the edited copy
+    dialog.advanced.connector_edits["persons"].setText("Custom_Personen")  # the checks get the edited copy
     ticks: list[int] = []
     timer = QTimer(interval=10)
     timer.timeout.connect(lambda: ticks.append(1))

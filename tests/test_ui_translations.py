@@ -35,7 +35,7 @@ from afas_tray.ui.i18n_qt import catalogue_path, install_translator, resolve_lan
 from afas_tray.ui.picker import MatchPicker
 from afas_tray.ui.qt_opener import UnknownCallerNotice
 from afas_tray.ui.report_dialog import CallReportDialog
-from afas_tray.ui.settings_dialog import SettingsDialog
+from afas_tray.ui.settings import SettingsDialog
 
 # The Qt Linguist source is not shipped: it lives in the repository's top-level resources/.
 TS_FILE = Path(__file__).resolve().parents[1] / "resources" / "i18n" / "afas_tray_nl.ts"
@@ -66,7 +66,7 @@ def language_neutral(text: str) -> bool:
         text = text.replace(data, "")
     text = re.sub(r"\S+://\S*", "", text)  # example URLs
     text = re.sub(r"<[^>]*>", "", text)  # <BCID>, <NUMBER>, token XML
-    text = re.sub(r"\b(NL|BE|DE|AfasTray_\w+)\b", "", text)
+    text = re.sub(r"\b(NL|BE|DE|AfasTray_\w+|Profit_\w+)\b", "", text)  # connector ids
     return not re.search(r"[^\W\d_]", text)
 
 
@@ -162,7 +162,7 @@ def build(qtbot: QtBot, name: str, language: str) -> list[tuple[str, str]]:
         window = WINDOWS[name]()
         qtbot.addWidget(window)
         if isinstance(window, SettingsDialog):
-            window.afas_token.toggle.setChecked(True)  # the "Hide" state has texts too
+            window.afas.afas_token.toggle.setChecked(True)  # the "Hide" state has texts too
         return visible_texts(window)
     finally:
         install_translator(app, "en")
@@ -220,10 +220,10 @@ def test_no_english_left_in_dutch_and_no_dutch_in_english(qtbot: QtBot, name: st
 def test_language_choice_reaches_qt_and_core_messages(qapp: QApplication) -> None:
     try:
         assert install_translator(qapp, "nl") == "nl"
-        assert qapp.translate("SettingsDialog", "Sync active") == "Synchronisatie actief"
+        assert qapp.translate("AfasPage", "Sync active") == "Synchronisatie actief"
         assert str(T("Save", "Opslaan")) == "Opslaan" and current_language() == "nl"
         assert install_translator(qapp, "en") == "en"
-        assert qapp.translate("SettingsDialog", "Sync active") == "Sync active"
+        assert qapp.translate("AfasPage", "Sync active") == "Sync active"
         assert str(T("Save", "Opslaan")) == "Save"
     finally:
         set_language(None)

@@ -83,11 +83,11 @@ def test_the_settings_dialog_shows_the_trigger_with_a_copy_button(qtbot: Any) ->
     from PySide6.QtGui import QGuiApplication
 
     from afas_tray.config import Settings
-    from afas_tray.ui.settings_dialog import SettingsDialog
+    from afas_tray.ui.settings import SettingsDialog
     from afas_tray.xelion import TRIGGER_VALUE
 
     dialog = SettingsDialog(Settings())
     qtbot.addWidget(dialog)
-    assert dialog.xelion_trigger_value.text() == TRIGGER_VALUE
-    dialog.xelion_trigger_copy.click()
+    assert dialog.xelion.xelion_trigger_value.text() == TRIGGER_VALUE
+    dialog.xelion.xelion_trigger_copy.click()
     assert QGuiApplication.clipboard().text() == TRIGGER_VALUE

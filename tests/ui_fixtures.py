@@ -192,7 +192,7 @@ def render_shots(out: Path) -> list[Path]:
     from afas_tray.ui.picker import MatchPicker
     from afas_tray.ui.qt_opener import UnknownCallerNotice
     from afas_tray.ui.report_dialog import CallReportDialog
-    from afas_tray.ui.settings_dialog import SettingsDialog
+    from afas_tray.ui.settings import SettingsDialog
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)

@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 TS=resources/i18n/afas_tray_nl.ts
-SOURCES=$(ls afas_tray/ui/*.py afas_tray/app.py 2>/dev/null || true)
+SOURCES=$(ls afas_tray/ui/*.py afas_tray/ui/*/*.py afas_tray/app.py 2>/dev/null || true)
 # shellcheck disable=SC2086  # word splitting of the file list is intended
 "$BIN/pyside6-lupdate" -no-obsolete -locations none -source-language en -target-language nl \
     $SOURCES -ts "$TS"

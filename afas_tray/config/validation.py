@@ -158,6 +158,42 @@ def validate(settings: Settings, *, require_secrets: bool = False) -> dict[str, 
         errors["ui.language"] = T("Choose system, nl or en.", "Kies system, nl of en.")
     errors.update(_validate_card_and_filters(settings))
     errors.update(_validate_dial(settings))
+    errors.update(_validate_afas_columns(settings))
+    return errors
+
+
+_FIELD_ID = re.compile(r"[A-Za-z0-9_]{1,100}")  # a Profit field id: BcCo, TelWork, U1234ABCD…
+
+
+def _validate_afas_columns(settings: Settings) -> dict[str, Text]:
+    """Names that go into AFAS requests: a wrong one makes every sync or read-back fail with
+    "Connector field '…' not found", a stray character could break the header."""
+    errors: dict[str, Text] = {}
+    c = settings.afas.connectors
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", c.dossier_items or ""):
+        errors["afas.connectors.dossier_items"] = T(
+            "Enter the GetConnector id (letters, digits, _ . -).",
+            "Vul het GetConnector-id in (letters, cijfers, _ . -).",
+        )
+    names = [getattr(c.dossier_columns, n) for n in ("id", "type", "text", "date", "relation")]
+    if bad := [n for n in names if n and not _FIELD_ID.fullmatch(n)]:
+        errors["afas.connectors.dossier_columns"] = T(
+            f"Not a field id: {bad[0]} (letters, digits, _).",
+            f"Geen veld-id: {bad[0]} (letters, cijfers, _).",
+        )
+    columns = [v for m in c.mapping.values()
+               for v in (m.id, m.bcid, m.name, m.organisation, m.modified, m.created, *m.phones)]
+    if bad := [n for n in columns if n and not _FIELD_ID.fullmatch(n)]:
+        errors["afas.connectors.mapping"] = T(
+            f"Not a field id: {bad[0]} (letters, digits, _).",
+            f"Geen veld-id: {bad[0]} (letters, cijfers, _).",
+        )
+    # OASContent integrationid.md: a number such as 12345_123456, sent as an HTTP header.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{0,64}", settings.afas.integration_id.strip()):
+        errors["afas.integration_id"] = T(
+            "The IntegrationId AFAS gave you, e.g. 12345_123456 (letters, digits, _ -), or empty.",
+            "Het IntegrationId van AFAS, bijv. 12345_123456 (letters, cijfers, _ -), of leeg.",
+        )
     return errors
 
 

@@ -2,6 +2,276 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="nl" sourcelanguage="en">
 <context>
+    <name>AdvancedPage</name>
+    <message>
+        <source>Organisations</source>
+        <translation>Organisaties</translation>
+    </message>
+    <message>
+        <source>Persons</source>
+        <translation>Personen</translation>
+    </message>
+    <message>
+        <source>Contact persons</source>
+        <translation>Contactpersonen</translation>
+    </message>
+    <message>
+        <source>GetConnectors</source>
+        <translation>GetConnectors</translation>
+    </message>
+    <message>
+        <source>All three must exist in Profit; one may return no rows.</source>
+        <translation>Alle drie moeten in Profit bestaan; één mag leeg blijven.</translation>
+    </message>
+    <message>
+        <source>Column mapping (empty: detected automatically)</source>
+        <translation>Kolomindeling (leeg: automatisch herkend)</translation>
+    </message>
+    <message>
+        <source>Id column</source>
+        <translation>Id-kolom</translation>
+    </message>
+    <message>
+        <source>BcId column</source>
+        <translation>BcId-kolom</translation>
+    </message>
+    <message>
+        <source>Name column</source>
+        <translation>Naamkolom</translation>
+    </message>
+    <message>
+        <source>Phone columns</source>
+        <translation>Telefoonkolommen</translation>
+    </message>
+    <message>
+        <source>Organisation column</source>
+        <translation>Organisatiekolom</translation>
+    </message>
+    <message>
+        <source>Modified column</source>
+        <translation>Wijzigingsdatumkolom</translation>
+    </message>
+    <message>
+        <source>Created column</source>
+        <translation>Kolom aangemaakt</translation>
+    </message>
+    <message>
+        <source>automatic</source>
+        <translation>automatisch</translation>
+    </message>
+    <message>
+        <source>Several columns, comma separated, e.g. TelWork, MobWork</source>
+        <translation>Meerdere kolommen, gescheiden door komma&apos;s, bijv. TelWork, MobWork</translation>
+    </message>
+    <message>
+        <source>Dossier items</source>
+        <translation>Dossieritems</translation>
+    </message>
+    <message>
+        <source>Read-back GetConnector</source>
+        <translation>GetConnector voor teruglezen</translation>
+    </message>
+    <message>
+        <source>Checks which call reports reached AFAS after a lost answer, so none is posted twice; also lists the last items on the caller card.</source>
+        <translation>Controleert na een verloren antwoord welke gespreksverslagen AFAS bereikten, zodat er geen twee keer wordt verstuurd; toont ook de laatste items op de bellerkaart.</translation>
+    </message>
+    <message>
+        <source>Item id</source>
+        <translation>Item-id</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>Type</translation>
+    </message>
+    <message>
+        <source>Text</source>
+        <translation>Tekst</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <source>Relation</source>
+        <translation>Relatie</translation>
+    </message>
+    <message>
+        <source>Its columns</source>
+        <translation>Kolommen</translation>
+    </message>
+    <message>
+        <source>Empty: taken from the connector&apos;s metainfo.</source>
+        <translation>Leeg: uit de metainfo van de connector.</translation>
+    </message>
+    <message>
+        <source>Relation number (BcCo)</source>
+        <translation>Relatienummer (BcCo)</translation>
+    </message>
+    <message>
+        <source>Internal id (BcId)</source>
+        <translation>Intern id (BcId)</translation>
+    </message>
+    <message>
+        <source>Link dossier items by</source>
+        <translation>Dossieritems koppelen op</translation>
+    </message>
+    <message>
+        <source>What KnSubject&apos;s BcId field receives; the number unless your administration links on the id.</source>
+        <translation>Wat het veld BcId van KnSubject krijgt; het nummer, tenzij uw administratie op het id koppelt.</translation>
+    </message>
+    <message>
+        <source>General</source>
+        <translation>Algemeen</translation>
+    </message>
+    <message>
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <source>Sync interval</source>
+        <translation>Synchronisatie-interval</translation>
+    </message>
+    <message>
+        <source>How often the phone book is refreshed; a click on the icon syncs at once.</source>
+        <translation>Hoe vaak het telefoonboek wordt bijgewerkt; een klik op het pictogram synchroniseert meteen.</translation>
+    </message>
+    <message>
+        <source>Default country</source>
+        <translation>Standaardland</translation>
+    </message>
+    <message>
+        <source>For numbers written without a country code (NL, BE, DE, …).</source>
+        <translation>Voor nummers zonder landcode (NL, BE, DE, …).</translation>
+    </message>
+    <message>
+        <source>System language</source>
+        <translation>Systeemtaal</translation>
+    </message>
+    <message>
+        <source>Nederlands</source>
+        <translation>Nederlands</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>English</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Taal</translation>
+    </message>
+    <message>
+        <source>Start at login</source>
+        <translation>Starten bij aanmelden</translation>
+    </message>
+    <message>
+        <source>Start AFAS Tray when you log in to this computer.</source>
+        <translation>AFAS Tray starten wanneer u zich aanmeldt op deze computer.</translation>
+    </message>
+</context>
+<context>
+    <name>AfasPage</name>
+    <message>
+        <source>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;…&lt;/data&gt;&lt;/token&gt;</source>
+        <translation>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;…&lt;/data&gt;&lt;/token&gt;</translation>
+    </message>
+    <message>
+        <source>API token</source>
+        <translation>API token</translation>
+    </message>
+    <message>
+        <source>Generated in Profit for the app connector; the whole token or only its data part.</source>
+        <translation>Aangemaakt in Profit bij de app connector; het hele token of alleen het data-deel.</translation>
+    </message>
+    <message>
+        <source>Profit server host</source>
+        <translation>Profit server host</translation>
+    </message>
+    <message>
+        <source>Test and accept environments use resttest or restaccept.</source>
+        <translation>Test- en acceptatieomgevingen gebruiken resttest of restaccept.</translation>
+    </message>
+    <message>
+        <source>Sync active</source>
+        <translation>Synchronisatie actief</translation>
+    </message>
+    <message>
+        <source>Keeps the phone book up to date and uploads call reports.</source>
+        <translation>Houdt het telefoonboek bij en verstuurt gespreksverslagen.</translation>
+    </message>
+    <message>
+        <source>e.g. 5</source>
+        <translation>bijv. 5</translation>
+    </message>
+    <message>
+        <source>Dossier item type</source>
+        <translation>Type dossier item</translation>
+    </message>
+    <message>
+        <source>Needed to upload call reports; the number of the type in Profit.</source>
+        <translation>Nodig om gespreksverslagen te versturen; het nummer van het type in Profit.</translation>
+    </message>
+    <message>
+        <source>URL template Profit organisation/person</source>
+        <translation>URL sjabloon Profit organisatie/persoon</translation>
+    </message>
+    <message>
+        <source>&lt;BCID&gt; is replaced by the relation&apos;s internal id (column BcId), &lt;BCCO&gt; by its number (column BcCo, &apos;Nummer&apos;): use the one your InSite page takes.</source>
+        <translation>&lt;BCID&gt; wordt vervangen door het interne id van de relatie (kolom BcId), &lt;BCCO&gt; door haar nummer (kolom BcCo, &apos;Nummer&apos;): gebruik wat uw InSite-pagina verwacht.</translation>
+    </message>
+    <message>
+        <source>Sync MP3 recordings</source>
+        <translation>Mp3 opnames synchroniseren</translation>
+    </message>
+    <message>
+        <source>Attaches the call recording to the dossier item.</source>
+        <translation>Voegt de gespreksopname toe aan het dossieritem.</translation>
+    </message>
+    <message>
+        <source>Always sync</source>
+        <translation>Altijd synchroniseren</translation>
+    </message>
+    <message>
+        <source>Logs every finished call with a known relation, also without a report.</source>
+        <translation>Legt elk afgelopen gesprek met een bekende relatie vast, ook zonder verslag.</translation>
+    </message>
+    <message>
+        <source>e.g. Phone call</source>
+        <translation>bijv. Telefoongesprek</translation>
+    </message>
+    <message>
+        <source>Text for empty subject</source>
+        <translation>Tekst bij leeg onderwerp</translation>
+    </message>
+    <message>
+        <source>Profit requires a subject; used when a report has none.</source>
+        <translation>Profit vereist een onderwerp; gebruikt als een verslag er geen heeft.</translation>
+    </message>
+    <message>
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <source>Wait for recording</source>
+        <translation>Wachten op opname</translation>
+    </message>
+    <message>
+        <source>Xelion can publish a recording minutes after hang-up.</source>
+        <translation>Xelion kan een opname pas minuten na het ophangen beschikbaar maken.</translation>
+    </message>
+    <message>
+        <source>e.g. 12345_123456</source>
+        <translation>bijv. 12345_123456</translation>
+    </message>
+    <message>
+        <source>IntegrationId</source>
+        <translation>IntegrationId</translation>
+    </message>
+    <message>
+        <source>Only for AFAS partners: sent with every request. Empty: none.</source>
+        <translation>Alleen voor AFAS-partners: gaat mee met elk verzoek. Leeg: geen.</translation>
+    </message>
+</context>
+<context>
     <name>CallReportDialog</name>
     <message>
         <source>Call report — AFAS Tray</source>
@@ -234,6 +504,45 @@
     </message>
 </context>
 <context>
+    <name>DialPage</name>
+    <message>
+        <source>My phone number</source>
+        <translation>Mijn telefoonnummer</translation>
+    </message>
+    <message>
+        <source>Xelion rings this phone first and then connects you to the number you dial. Needed for dialling through Xelion.</source>
+        <translation>Xelion laat eerst deze telefoon overgaan en verbindt je daarna met het nummer dat je belt. Nodig om via Xelion te bellen.</translation>
+    </message>
+    <message>
+        <source>Dial with my softphone (the system&apos;s tel: app) instead of Xelion</source>
+        <translation>Bellen met mijn softphone (de tel:-app van het systeem) in plaats van Xelion</translation>
+    </message>
+    <message>
+        <source>Make your softphone the default app for tel: links, or AFAS Tray cannot reach it.</source>
+        <translation>Maak je softphone de standaard-app voor tel:-links, anders kan AFAS Tray hem niet bereiken.</translation>
+    </message>
+    <message>
+        <source>Record a missed call of a known relation as a dossier item</source>
+        <translation>Een gemiste oproep van een bekende relatie vastleggen als dossieritem</translation>
+    </message>
+    <message>
+        <source>Subject &apos;Gemiste oproep&apos;; needs the dossier item type on the AFAS tab.</source>
+        <translation>Onderwerp &apos;Gemiste oproep&apos;; vraagt het type dossier item op het tabblad AFAS.</translation>
+    </message>
+    <message>
+        <source>&lt;ctrl&gt;+&lt;alt&gt;+d</source>
+        <translation>&lt;ctrl&gt;+&lt;alt&gt;+b</translation>
+    </message>
+    <message>
+        <source>Dial hotkey</source>
+        <translation>Sneltoets bellen</translation>
+    </message>
+    <message>
+        <source>Dials the copied (on Linux: the selected) number from any program. Empty: no hotkey. Needs the optional pynput package; see the README.</source>
+        <translation>Belt het gekopieerde (op Linux: het geselecteerde) nummer vanuit elk programma. Leeg: geen sneltoets. Vraagt het optionele pakket pynput; zie de README.</translation>
+    </message>
+</context>
+<context>
     <name>MatchPicker</name>
     <message>
         <source>Choose a relation — AFAS Tray</source>
@@ -273,224 +582,7 @@
     </message>
 </context>
 <context>
-    <name>QtOpener</name>
-    <message>
-        <source>Unknown caller</source>
-        <translation>Onbekende beller</translation>
-    </message>
-    <message>
-        <source>{number} is not in the AFAS phone book.</source>
-        <translation>{number} staat niet in het AFAS-telefoonboek.</translation>
-    </message>
-</context>
-<context>
-    <name>Relation</name>
-    <message>
-        <source>Organisation</source>
-        <translation>Organisatie</translation>
-    </message>
-    <message>
-        <source>Person</source>
-        <translation>Persoon</translation>
-    </message>
-    <message>
-        <source>Contact person</source>
-        <translation>Contactpersoon</translation>
-    </message>
-</context>
-<context>
-    <name>SecretEdit</name>
-    <message>
-        <source>Hide</source>
-        <translation>Verbergen</translation>
-    </message>
-    <message>
-        <source>Show</source>
-        <translation>Tonen</translation>
-    </message>
-    <message>
-        <source>Hide the secret again</source>
-        <translation>Het geheim weer verbergen</translation>
-    </message>
-    <message>
-        <source>Show the secret while typing</source>
-        <translation>Het geheim tonen tijdens het typen</translation>
-    </message>
-</context>
-<context>
-    <name>SettingsDialog</name>
-    <message>
-        <source>Settings — AFAS Tray</source>
-        <translation>Instellingen — AFAS Tray</translation>
-    </message>
-    <message>
-        <source>Welcome! Fill in the AFAS connection (API token, Profit server host and URL template) and your Xelion account, then press Test connection.</source>
-        <translation>Welkom! Vul de AFAS-koppeling in (API token, Profit server host en URL sjabloon) en uw Xelion-account, en klik dan op Verbinding testen.</translation>
-    </message>
-    <message>
-        <source>AFAS</source>
-        <translation>AFAS</translation>
-    </message>
-    <message>
-        <source>Xelion</source>
-        <translation>Xelion</translation>
-    </message>
-    <message>
-        <source>Caller pop</source>
-        <translation>Beller tonen</translation>
-    </message>
-    <message>
-        <source>Advanced</source>
-        <translation>Geavanceerd</translation>
-    </message>
-    <message>
-        <source>Save</source>
-        <translation>Opslaan</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>Annuleren</translation>
-    </message>
-    <message>
-        <source>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;…&lt;/data&gt;&lt;/token&gt;</source>
-        <translation>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;…&lt;/data&gt;&lt;/token&gt;</translation>
-    </message>
-    <message>
-        <source>API token</source>
-        <translation>API token</translation>
-    </message>
-    <message>
-        <source>Generated in Profit for the app connector; the whole token or only its data part.</source>
-        <translation>Aangemaakt in Profit bij de app connector; het hele token of alleen het data-deel.</translation>
-    </message>
-    <message>
-        <source>Profit server host</source>
-        <translation>Profit server host</translation>
-    </message>
-    <message>
-        <source>Test and accept environments use resttest or restaccept.</source>
-        <translation>Test- en acceptatieomgevingen gebruiken resttest of restaccept.</translation>
-    </message>
-    <message>
-        <source>Sync active</source>
-        <translation>Synchronisatie actief</translation>
-    </message>
-    <message>
-        <source>Keeps the phone book up to date and uploads call reports.</source>
-        <translation>Houdt het telefoonboek bij en verstuurt gespreksverslagen.</translation>
-    </message>
-    <message>
-        <source>e.g. 5</source>
-        <translation>bijv. 5</translation>
-    </message>
-    <message>
-        <source>Dossier item type</source>
-        <translation>Type dossier item</translation>
-    </message>
-    <message>
-        <source>Needed to upload call reports; the number of the type in Profit.</source>
-        <translation>Nodig om gespreksverslagen te versturen; het nummer van het type in Profit.</translation>
-    </message>
-    <message>
-        <source>URL template Profit organisation/person</source>
-        <translation>URL sjabloon Profit organisatie/persoon</translation>
-    </message>
-    <message>
-        <source>&lt;BCID&gt; is replaced by the relation&apos;s internal id (column BcId), &lt;BCCO&gt; by its number (column BcCo, &apos;Nummer&apos;): use the one your InSite page takes.</source>
-        <translation>&lt;BCID&gt; wordt vervangen door het interne id van de relatie (kolom BcId), &lt;BCCO&gt; door haar nummer (kolom BcCo, &apos;Nummer&apos;): gebruik wat uw InSite-pagina verwacht.</translation>
-    </message>
-    <message>
-        <source>Sync MP3 recordings</source>
-        <translation>Mp3 opnames synchroniseren</translation>
-    </message>
-    <message>
-        <source>Attaches the call recording to the dossier item.</source>
-        <translation>Voegt de gespreksopname toe aan het dossieritem.</translation>
-    </message>
-    <message>
-        <source>Always sync</source>
-        <translation>Altijd synchroniseren</translation>
-    </message>
-    <message>
-        <source>Logs every finished call with a known relation, also without a report.</source>
-        <translation>Legt elk afgelopen gesprek met een bekende relatie vast, ook zonder verslag.</translation>
-    </message>
-    <message>
-        <source>e.g. Phone call</source>
-        <translation>bijv. Telefoongesprek</translation>
-    </message>
-    <message>
-        <source>Text for empty subject</source>
-        <translation>Tekst bij leeg onderwerp</translation>
-    </message>
-    <message>
-        <source>Profit requires a subject; used when a report has none.</source>
-        <translation>Profit vereist een onderwerp; gebruikt als een verslag er geen heeft.</translation>
-    </message>
-    <message>
-        <source> min</source>
-        <translation> min</translation>
-    </message>
-    <message>
-        <source>Wait for recording</source>
-        <translation>Wachten op opname</translation>
-    </message>
-    <message>
-        <source>Xelion can publish a recording minutes after hang-up.</source>
-        <translation>Xelion kan een opname pas minuten na het ophangen beschikbaar maken.</translation>
-    </message>
-    <message>
-        <source>Xelion server</source>
-        <translation>Xelion-server</translation>
-    </message>
-    <message>
-        <source>Leave the Xelion fields empty to receive calls only from the command line or a phone.</source>
-        <translation>Laat de Xelion-velden leeg om gesprekken alleen via de opdrachtregel of een telefoon te ontvangen.</translation>
-    </message>
-    <message>
-        <source>e.g. master</source>
-        <translation>bijv. master</translation>
-    </message>
-    <message>
-        <source>Tenant</source>
-        <translation>Tenant</translation>
-    </message>
-    <message>
-        <source>The tenant name in the Xelion address.</source>
-        <translation>De tenantnaam in het Xelion-adres.</translation>
-    </message>
-    <message>
-        <source>e.g. j.jansen</source>
-        <translation>bijv. j.jansen</translation>
-    </message>
-    <message>
-        <source>User name</source>
-        <translation>Gebruikersnaam</translation>
-    </message>
-    <message>
-        <source>Password</source>
-        <translation>Wachtwoord</translation>
-    </message>
-    <message>
-        <source>Stored in the system keychain, never in a file.</source>
-        <translation>Bewaard in de sleutelhanger van het systeem, nooit in een bestand.</translation>
-    </message>
-    <message>
-        <source>User space</source>
-        <translation>Gebruikersruimte (user space)</translation>
-    </message>
-    <message>
-        <source>Unique name for this computer; empty uses the machine name.</source>
-        <translation>Unieke naam voor deze computer; leeg gebruikt de computernaam.</translation>
-    </message>
-    <message>
-        <source>Keep Xelion&apos;s address book in step with AFAS</source>
-        <translation>Xelion-adresboek gelijk houden met AFAS</translation>
-    </message>
-    <message>
-        <source>Puts AFAS relations into Xelion so every phone shows the caller&apos;s name. Turn this on for one desk or one server only, not on every desk.</source>
-        <translation>Zet AFAS-relaties in Xelion, zodat elk toestel de naam van de beller toont. Zet dit aan op één werkplek of één server, niet op elke werkplek.</translation>
-    </message>
+    <name>PopPage</name>
     <message>
         <source>When the phone rings</source>
         <translation>Als de telefoon overgaat</translation>
@@ -550,46 +642,6 @@
     <message>
         <source>Optional; &lt;NUMBER&gt; is replaced by the caller&apos;s number. Empty: a notice only.</source>
         <translation>Optioneel; &lt;NUMBER&gt; wordt vervangen door het nummer van de beller. Leeg: alleen een melding.</translation>
-    </message>
-    <message>
-        <source>Loopback HTTP trigger</source>
-        <translation>Lokale HTTP-trigger</translation>
-    </message>
-    <message>
-        <source>Lets a desk phone or softphone on this computer report calls.</source>
-        <translation>Laat een bureautelefoon of softphone op deze computer gesprekken melden.</translation>
-    </message>
-    <message>
-        <source>Automatic</source>
-        <translation>Automatisch</translation>
-    </message>
-    <message>
-        <source>Now listening on http://127.0.0.1:{port}/call?number=…</source>
-        <translation>Luistert nu op http://127.0.0.1:{port}/call?number=…</translation>
-    </message>
-    <message>
-        <source>Automatic picks a free port per user (terminal servers).</source>
-        <translation>Automatisch kiest per gebruiker een vrije poort (terminalservers).</translation>
-    </message>
-    <message>
-        <source>Port</source>
-        <translation>Poort</translation>
-    </message>
-    <message>
-        <source>New</source>
-        <translation>Nieuw</translation>
-    </message>
-    <message>
-        <source>Generate a new random secret</source>
-        <translation>Een nieuw willekeurig geheim maken</translation>
-    </message>
-    <message>
-        <source>Secret</source>
-        <translation>Geheim</translation>
-    </message>
-    <message>
-        <source>The phone sends it with every call, so no other program can pop cards.</source>
-        <translation>De telefoon stuurt het bij elk gesprek mee, zodat geen ander programma kaarten kan openen.</translation>
     </message>
     <message>
         <source>Open the card in the browser</source>
@@ -684,104 +736,124 @@
         <translation>Nummers, gescheiden door komma’s, waarvan gesprekken nooit in AFAS komen (naast de eigen nummers).</translation>
     </message>
     <message>
-        <source>GetConnectors</source>
-        <translation>GetConnectors</translation>
+        <source>Loopback HTTP trigger</source>
+        <translation>Lokale HTTP-trigger</translation>
     </message>
     <message>
-        <source>Organisations</source>
-        <translation>Organisaties</translation>
+        <source>Lets a desk phone or softphone on this computer report calls.</source>
+        <translation>Laat een bureautelefoon of softphone op deze computer gesprekken melden.</translation>
     </message>
     <message>
-        <source>Persons</source>
-        <translation>Personen</translation>
+        <source>Automatic</source>
+        <translation>Automatisch</translation>
     </message>
     <message>
-        <source>Contact persons</source>
-        <translation>Contactpersonen</translation>
+        <source>Now listening on http://127.0.0.1:{port}/call?number=…</source>
+        <translation>Luistert nu op http://127.0.0.1:{port}/call?number=…</translation>
     </message>
     <message>
-        <source>All three must exist in Profit; one may return no rows.</source>
-        <translation>Alle drie moeten in Profit bestaan; één mag leeg blijven.</translation>
+        <source>Automatic picks a free port per user (terminal servers).</source>
+        <translation>Automatisch kiest per gebruiker een vrije poort (terminalservers).</translation>
     </message>
     <message>
-        <source>Column mapping (empty: detected automatically)</source>
-        <translation>Kolomindeling (leeg: automatisch herkend)</translation>
+        <source>Port</source>
+        <translation>Poort</translation>
     </message>
     <message>
-        <source>Id column</source>
-        <translation>Id-kolom</translation>
+        <source>New</source>
+        <translation>Nieuw</translation>
     </message>
     <message>
-        <source>BcId column</source>
-        <translation>BcId-kolom</translation>
+        <source>Generate a new random secret</source>
+        <translation>Een nieuw willekeurig geheim maken</translation>
     </message>
     <message>
-        <source>Name column</source>
-        <translation>Naamkolom</translation>
+        <source>Secret</source>
+        <translation>Geheim</translation>
     </message>
     <message>
-        <source>Phone columns</source>
-        <translation>Telefoonkolommen</translation>
+        <source>The phone sends it with every call, so no other program can pop cards.</source>
+        <translation>De telefoon stuurt het bij elk gesprek mee, zodat geen ander programma kaarten kan openen.</translation>
+    </message>
+</context>
+<context>
+    <name>QtOpener</name>
+    <message>
+        <source>Unknown caller</source>
+        <translation>Onbekende beller</translation>
     </message>
     <message>
-        <source>Organisation column</source>
-        <translation>Organisatiekolom</translation>
+        <source>{number} is not in the AFAS phone book.</source>
+        <translation>{number} staat niet in het AFAS-telefoonboek.</translation>
+    </message>
+</context>
+<context>
+    <name>Relation</name>
+    <message>
+        <source>Organisation</source>
+        <translation>Organisatie</translation>
     </message>
     <message>
-        <source>Modified column</source>
-        <translation>Wijzigingsdatumkolom</translation>
+        <source>Person</source>
+        <translation>Persoon</translation>
     </message>
     <message>
-        <source>automatic</source>
-        <translation>automatisch</translation>
+        <source>Contact person</source>
+        <translation>Contactpersoon</translation>
+    </message>
+</context>
+<context>
+    <name>SecretEdit</name>
+    <message>
+        <source>Hide</source>
+        <translation>Verbergen</translation>
     </message>
     <message>
-        <source>Several columns, comma separated, e.g. TelWork, MobWork</source>
-        <translation>Meerdere kolommen, gescheiden door komma&apos;s, bijv. TelWork, MobWork</translation>
+        <source>Show</source>
+        <translation>Tonen</translation>
     </message>
     <message>
-        <source>General</source>
-        <translation>Algemeen</translation>
+        <source>Hide the secret again</source>
+        <translation>Het geheim weer verbergen</translation>
     </message>
     <message>
-        <source>Sync interval</source>
-        <translation>Synchronisatie-interval</translation>
+        <source>Show the secret while typing</source>
+        <translation>Het geheim tonen tijdens het typen</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings — AFAS Tray</source>
+        <translation>Instellingen — AFAS Tray</translation>
     </message>
     <message>
-        <source>How often the phone book is refreshed; a click on the icon syncs at once.</source>
-        <translation>Hoe vaak het telefoonboek wordt bijgewerkt; een klik op het pictogram synchroniseert meteen.</translation>
+        <source>Welcome! Fill in the AFAS connection (API token, Profit server host and URL template) and your Xelion account, then press Test connection.</source>
+        <translation>Welkom! Vul de AFAS-koppeling in (API token, Profit server host en URL sjabloon) en uw Xelion-account, en klik dan op Verbinding testen.</translation>
     </message>
     <message>
-        <source>Default country</source>
-        <translation>Standaardland</translation>
+        <source>AFAS</source>
+        <translation>AFAS</translation>
     </message>
     <message>
-        <source>For numbers written without a country code (NL, BE, DE, …).</source>
-        <translation>Voor nummers zonder landcode (NL, BE, DE, …).</translation>
+        <source>Xelion</source>
+        <translation>Xelion</translation>
     </message>
     <message>
-        <source>System language</source>
-        <translation>Systeemtaal</translation>
+        <source>Caller pop</source>
+        <translation>Beller tonen</translation>
     </message>
     <message>
-        <source>Nederlands</source>
-        <translation>Nederlands</translation>
+        <source>Advanced</source>
+        <translation>Geavanceerd</translation>
     </message>
     <message>
-        <source>English</source>
-        <translation>English</translation>
+        <source>Save</source>
+        <translation>Opslaan</translation>
     </message>
     <message>
-        <source>Language</source>
-        <translation>Taal</translation>
-    </message>
-    <message>
-        <source>Start at login</source>
-        <translation>Starten bij aanmelden</translation>
-    </message>
-    <message>
-        <source>Start AFAS Tray when you log in to this computer.</source>
-        <translation>AFAS Tray starten wanneer u zich aanmeldt op deze computer.</translation>
+        <source>Cancel</source>
+        <translation>Annuleren</translation>
     </message>
     <message>
         <source>Connection</source>
@@ -822,42 +894,6 @@
     <message>
         <source>Dialling</source>
         <translation>Bellen</translation>
-    </message>
-    <message>
-        <source>My phone number</source>
-        <translation>Mijn telefoonnummer</translation>
-    </message>
-    <message>
-        <source>Xelion rings this phone first and then connects you to the number you dial. Needed for dialling through Xelion.</source>
-        <translation>Xelion laat eerst deze telefoon overgaan en verbindt je daarna met het nummer dat je belt. Nodig om via Xelion te bellen.</translation>
-    </message>
-    <message>
-        <source>Dial with my softphone (the system&apos;s tel: app) instead of Xelion</source>
-        <translation>Bellen met mijn softphone (de tel:-app van het systeem) in plaats van Xelion</translation>
-    </message>
-    <message>
-        <source>Make your softphone the default app for tel: links, or AFAS Tray cannot reach it.</source>
-        <translation>Maak je softphone de standaard-app voor tel:-links, anders kan AFAS Tray hem niet bereiken.</translation>
-    </message>
-    <message>
-        <source>Record a missed call of a known relation as a dossier item</source>
-        <translation>Een gemiste oproep van een bekende relatie vastleggen als dossieritem</translation>
-    </message>
-    <message>
-        <source>Subject &apos;Gemiste oproep&apos;; needs the dossier item type on the AFAS tab.</source>
-        <translation>Onderwerp &apos;Gemiste oproep&apos;; vraagt het type dossier item op het tabblad AFAS.</translation>
-    </message>
-    <message>
-        <source>&lt;ctrl&gt;+&lt;alt&gt;+d</source>
-        <translation>&lt;ctrl&gt;+&lt;alt&gt;+b</translation>
-    </message>
-    <message>
-        <source>Dial hotkey</source>
-        <translation>Sneltoets bellen</translation>
-    </message>
-    <message>
-        <source>Dials the copied (on Linux: the selected) number from any program. Empty: no hotkey. Needs the optional pynput package; see the README.</source>
-        <translation>Belt het gekopieerde (op Linux: het geselecteerde) nummer vanuit elk programma. Leeg: geen sneltoets. Vraagt het optionele pakket pynput; zie de README.</translation>
     </message>
 </context>
 <context>
@@ -1062,6 +1098,61 @@ Beller tonen en gespreksverslagen voor Xelion en AFAS Profit.</translation>
     <message>
         <source>Copied</source>
         <translation>Gekopieerd</translation>
+    </message>
+</context>
+<context>
+    <name>XelionPage</name>
+    <message>
+        <source>Xelion server</source>
+        <translation>Xelion-server</translation>
+    </message>
+    <message>
+        <source>Leave the Xelion fields empty to receive calls only from the command line or a phone.</source>
+        <translation>Laat de Xelion-velden leeg om gesprekken alleen via de opdrachtregel of een telefoon te ontvangen.</translation>
+    </message>
+    <message>
+        <source>e.g. master</source>
+        <translation>bijv. master</translation>
+    </message>
+    <message>
+        <source>Tenant</source>
+        <translation>Tenant</translation>
+    </message>
+    <message>
+        <source>The tenant name in the Xelion address.</source>
+        <translation>De tenantnaam in het Xelion-adres.</translation>
+    </message>
+    <message>
+        <source>e.g. j.jansen</source>
+        <translation>bijv. j.jansen</translation>
+    </message>
+    <message>
+        <source>User name</source>
+        <translation>Gebruikersnaam</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>Wachtwoord</translation>
+    </message>
+    <message>
+        <source>Stored in the system keychain, never in a file.</source>
+        <translation>Bewaard in de sleutelhanger van het systeem, nooit in een bestand.</translation>
+    </message>
+    <message>
+        <source>User space</source>
+        <translation>Gebruikersruimte (user space)</translation>
+    </message>
+    <message>
+        <source>Unique name for this computer; empty uses the machine name.</source>
+        <translation>Unieke naam voor deze computer; leeg gebruikt de computernaam.</translation>
+    </message>
+    <message>
+        <source>Keep Xelion&apos;s address book in step with AFAS</source>
+        <translation>Xelion-adresboek gelijk houden met AFAS</translation>
+    </message>
+    <message>
+        <source>Puts AFAS relations into Xelion so every phone shows the caller&apos;s name. Turn this on for one desk or one server only, not on every desk.</source>
+        <translation>Zet AFAS-relaties in Xelion, zodat elk toestel de naam van de beller toont. Zet dit aan op één werkplek of één server, niet op elke werkplek.</translation>
     </message>
 </context>
 </TS>
