@@ -25,7 +25,6 @@ from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 from ui_fixtures import english, qloop, until
 
-from afas_tray.app import TrayShell
 from afas_tray.config import Settings
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
@@ -40,6 +39,7 @@ from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 from afas_tray.ui.picker import MatchPicker
 from afas_tray.ui.report_dialog import CallReportDialog
+from afas_tray.ui.shell import TrayShell
 
 __all__ = ["english", "qloop"]  # fixtures used by name below
 
