@@ -246,7 +246,9 @@ def from_call_log(call: Any) -> MissedCall | None:
     The guide gives a CallLog ``incoming`` and ``durationSec``; it has no "answered" flag, so an
     incoming call of 0 seconds is read as missed (assumption; see the report of issue 16).
     """
-    if not getattr(call, "incoming", False) or int(getattr(call, "duration_sec", 0) or 0) > 0:
+    from afas_tray.reports.rules import is_unanswered_incoming
+
+    if not is_unanswered_incoming(call):
         return None
     number = str(getattr(call, "number", "") or "")
     if not number:

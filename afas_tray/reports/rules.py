@@ -36,6 +36,7 @@ class Outcome(StrEnum):
     NO_DOSSIER_TYPE = "no_dossier_type"  # would go up, but no dossier item type is set
     NOT_LOGGABLE = "not_loggable"  # internal, own or withheld number: never
     FILTERED = "filtered"  # too short, or outgoing: only a written report sends it
+    MISSED_CALL = "missed_call"  # dial.missed_to_dossier files it (reports/missed.py), once
 
     @property
     def text(self) -> Text:
@@ -55,7 +56,15 @@ _OUTCOME_TEXT = {
                             "Intern, eigen of afgeschermd nummer: niet gelogd."),
     Outcome.FILTERED: T("Too short or outgoing: not logged unless you write a report.",
                         "Te kort of uitgaand: niet gelogd, tenzij u een verslag schrijft."),
+    Outcome.MISSED_CALL: T("A missed call: filed as 'Gemiste oproep'.",
+                           "Een gemiste oproep: vastgelegd als 'Gemiste oproep'."),
 }
+
+
+def is_unanswered_incoming(call: CallDetails) -> bool:
+    """The guide gives a CallLog ``incoming`` and ``durationSec`` but no "answered" flag, so an
+    incoming call of 0 seconds is read as missed (an assumption, reports/missed.py too)."""
+    return bool(call.incoming) and int(call.duration_sec or 0) <= 0
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,10 @@ def decide(
         return Decision(Outcome.NO_MATCH)
     a = settings.afas
     has_report = report is not None and report.has_report
+    if settings.dial.missed_to_dossier and not has_report and is_unanswered_incoming(call):
+        # The missed-call list files this one ("Gemiste oproep"); always_sync must not add a
+        # second, empty "Telefoongesprek" for the same call.
+        return Decision(Outcome.MISSED_CALL, match)
     wanted = has_report or a.always_sync or (a.sync_mp3 and has_recording is not False)
     if not wanted:
         return Decision(Outcome.NOTHING_TO_SEND, match)

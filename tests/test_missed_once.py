@@ -1,0 +1,72 @@
+"""A missed call of a known relation with both "always sync" and "missed calls to the dossier"
+on: one dossier item ("Gemiste oproep"), not a second empty "Telefoongesprek" from the call log."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core_fixtures import servers_fixture, settings_for, until  # noqa: F401
+
+from afas_tray.core import AppCore
+from afas_tray.demo.afas import AfasSimulator
+from afas_tray.demo.sample_data import KNOWN
+from afas_tray.demo.xelion import XelionSimulator
+from afas_tray.pop.opener import RecordingOpener
+from afas_tray.reports.rules import Outcome
+from afas_tray.system.paths import app_paths
+from afas_tray.system.profile import Profile
+
+
+async def _core(afas: AfasSimulator, xelion: XelionSimulator, *, to_dossier: bool) -> AppCore:
+    profile = Profile(app_paths().ensure())
+    settings = settings_for(afas, xelion)
+    settings.afas.always_sync = True
+    settings.reports.min_duration_seconds = 0
+    settings.dial.missed_to_dossier = to_dossier
+    profile.save(settings)
+    core = AppCore(profile, settings, RecordingOpener())
+    await core.start()
+    await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
+    return core
+
+
+async def _settled(core: AppCore, call_id: str) -> Outcome | None:
+    await until(lambda: (core.reports.state_of(call_id) or ("", None))[1] is not None,
+                timeout=30, what="the call log's entry for the missed call")
+    state = core.reports.state_of(call_id)
+    assert state is not None
+    return state[1]
+
+
+async def test_always_sync_does_not_double_a_missed_call(
+        servers: tuple[AfasSimulator, XelionSimulator]) -> None:
+    afas, xelion = servers
+    core = await _core(afas, xelion, to_dossier=True)
+    try:
+        known = KNOWN["org_unique"]
+        call_id = xelion.dial.missed_call(known.written[0], "Receptie klant")
+        core.reports.xelion_call_ended(call_id)  # the hang-up makes the app read the log now
+        assert await _settled(core, call_id) is Outcome.MISSED_CALL
+        await until(lambda: afas.subjects, timeout=30, what="the dossier item")
+        await asyncio.sleep(1.0)
+        assert [s.subject for s in afas.subjects] == ["Gemiste oproep"]
+        assert core.outbox.backlog() == 0
+    finally:
+        await core.stop()
+
+
+async def test_without_missed_filing_always_sync_logs_the_call_once(
+        servers: tuple[AfasSimulator, XelionSimulator]) -> None:
+    afas, xelion = servers
+    core = await _core(afas, xelion, to_dossier=False)
+    try:
+        known = KNOWN["org_unique"]
+        call_id = xelion.dial.missed_call(known.written[0])
+        core.reports.xelion_call_ended(call_id)
+        assert await _settled(core, call_id) is Outcome.UPLOAD
+        await until(lambda: afas.subjects, timeout=30, what="the dossier item")
+        await asyncio.sleep(1.0)
+        [item] = afas.subjects
+        assert item.subject == "Telefoongesprek" and item.bcid == known.bcids[0]
+    finally:
+        await core.stop()
