@@ -169,20 +169,19 @@ class AppCore:
         screen, and a slow AFAS must not hold up the sync's or the outbox's requests either. It
         is kept (keep-alive, no set-up per call) until the host or token changes.
         """
-        from afas_tray.afas import AfasClient
         from afas_tray.pop.recent_items import DEFAULT_TIMEOUT, ItemsUnavailable, read_recent_items
 
         s = self.settings
         if not self.configured:
             raise ItemsUnavailable("AFAS is not configured")
         wait = DEFAULT_TIMEOUT if timeout is None else timeout
-        key = (s.afas.host, s.afas.token, wait)
+        key = (s.afas.host, s.afas.token, s.afas.integration_id, wait)
         if self._card_client is None or self._card_client[0] != key:
             if self._card_client is not None:
                 old = self._card_client[1]
                 self._tasks.append(asyncio.ensure_future(old.aclose()))
-            self._card_client = (key, AfasClient(s.afas.host, s.afas.token, max_in_flight=1,
-                                                 timeout=wait, retries=0))
+            self._card_client = (key, default_client(s, max_in_flight=1, timeout=wait,
+                                                     retries=0))
         # The same dossier GetConnector the outbox recovers through (afas.connectors.dossier_items).
         return await read_recent_items(self._card_client[1], bcid, number=number,
                                        connector=s.afas.connectors.dossier_items, timeout=wait)

@@ -8,11 +8,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from afas_tray.afas import AfasAuthError, AfasClient, AfasConnectionError, AfasError, AfasTimeout
+from afas_tray.afas import (
+    MAX_PARALLEL_CALLS,
+    AfasAuthError,
+    AfasClient,
+    AfasConnectionError,
+    AfasError,
+    AfasTimeout,
+)
 from afas_tray.config import ROLE_TEXT, ROLES, ColumnMapping, Settings, validate
 from afas_tray.i18n import T
 from afas_tray.models import CheckResult
-from afas_tray.phonebook import ColumnError, detect_columns, sync_mode
+from afas_tray.phonebook import ColumnError, default_client, detect_columns, sync_mode
 from afas_tray.system.secrets import SecretStore
 
 OK = T("OK", "OK")
@@ -89,7 +96,8 @@ async def _afas_checks(settings: Settings) -> AsyncIterator[CheckResult]:
     host_title = T(f"Profit server {settings.afas.host}", f"Profit-server {settings.afas.host}")
     token_title = T("API token", "API token")
     try:
-        async with AfasClient(settings.afas.host, settings.afas.token, retries=1, timeout=20) as client:
+        async with default_client(settings, max_in_flight=MAX_PARALLEL_CALLS, retries=1,
+                                  timeout=20) as client:
             try:
                 version = await client.profit_version()
             except AfasAuthError as exc:

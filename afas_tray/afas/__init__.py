@@ -2,6 +2,7 @@
 
 from afas_tray.afas.client import (
     KEYSET_AFTER,
+    MAX_PARALLEL_CALLS,
     MAX_QUERY_CHARS,
     AfasClient,
     ConnectorMeta,
@@ -39,6 +40,7 @@ from afas_tray.afas.token import auth_header, token_xml
 
 __all__ = [
     "KEYSET_AFTER",
+    "MAX_PARALLEL_CALLS",
     "MAX_QUERY_CHARS",
     "NOTE_TOO_LARGE",
     "AfasAuthError",

@@ -94,9 +94,18 @@ BACKGROUND_IN_FLIGHT = 2
 KEY_SUFFIX = "_Sleutels"  # a key-only connector's name: the main connector's id plus this
 
 
-def default_client(settings: Settings) -> AfasClient:
-    """The client for background work (sync, outbox): at most two requests in flight."""
-    return AfasClient(settings.afas.host, settings.afas.token, max_in_flight=BACKGROUND_IN_FLIGHT)
+def default_client(settings: Settings, **options: Any) -> AfasClient:
+    """The AFAS client of these settings; for background work (sync, outbox) at most two
+    requests in flight unless ``options`` say otherwise. Partners' IntegrationId goes on every
+    request (OASContent integrationid.md)."""
+    options.setdefault("max_in_flight", BACKGROUND_IN_FLIGHT)
+    return AfasClient(settings.afas.host, settings.afas.token,
+                      integration_id=settings.afas.integration_id, **options)
+
+
+def afas_ready(settings: Settings) -> bool:
+    """Host and token are filled in: before that there is nothing to sync (a first start)."""
+    return bool(settings.afas.host.strip() and settings.afas.token.strip())
 
 
 def sync_mode(mapping: ColumnMapping) -> Text:
@@ -571,7 +580,8 @@ class SyncEngine:
         while True:
             await self.clock.wait(self._wake, delay)
             self._wake.clear()
-            if self._paused or not self.settings.afas.sync_active or self._blocked:
+            if (self._paused or not self.settings.afas.sync_active or self._blocked
+                    or not afas_ready(self.settings)):
                 delay = self._delay()
                 continue
             started = self.clock.time()
@@ -586,6 +596,9 @@ class SyncEngine:
             except Exception:
                 log.exception("phone book sync crashed")
                 self._failures += 1
+                self.board.update(state=State.ERROR, progress=None, message=T(
+                    "The phone book sync stopped unexpectedly; see the log.",
+                    "De synchronisatie van het telefoonboek stopte onverwacht; zie het logboek."))
             delay = max(0.0, self._delay() - (self.clock.time() - started))
 
 
