@@ -34,8 +34,9 @@ class Status:
 
     @property
     def needs_attention(self) -> bool:
-        """Something only the operator can fix: an error, or a report AFAS refused."""
-        return self.state is State.ERROR or self.reports_failed > 0
+        """Something only the operator can fix: an error, a report AFAS refused, or settings
+        not filled in yet (`afas-tray status` exits 1 on a desk nobody set up)."""
+        return self.state in (State.ERROR, State.NOT_CONFIGURED) or self.reports_failed > 0
 
     @property
     def shown_state(self) -> State:

@@ -33,6 +33,8 @@ async def test_a_fresh_profile_says_open_settings_and_does_not_sync(
         assert status.state is State.NOT_CONFIGURED
         assert "Settings" in str(status.message)
         assert "sync crashed" not in caplog.text
+        report = core.status_report()  # `afas-tray status` exits 1: this desk needs setting up
+        assert report["needs_attention"] and report["state"] == "not_configured"
     finally:
         await core.stop()
 
