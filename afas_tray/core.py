@@ -130,6 +130,7 @@ class AppCore:
         if settings.trigger.http_enabled and not settings.trigger.secret:
             settings.trigger.secret = new_trigger_secret()
         self.profile.save(settings)
+        restart = _sources_key(self.settings) != _sources_key(settings)
         self.settings = settings
         self.router.settings = settings
         self.book.region = settings.phone.default_region
@@ -139,8 +140,9 @@ class AppCore:
         self.outbox.resume()  # a refused token may have been fixed
         self._refresh_configured_state()
         self._wake_drain()  # a backlog may have waited for these settings
-        await self._stop_sources()
-        await self._start_sources()
+        if restart:  # else the websocket stays: no new login, and no ring lost in between
+            await self._stop_sources()
+            await self._start_sources()
 
     # -- calls -----------------------------------------------------------------------------------
     def handle_event(self, event: CallEvent) -> Decision:
@@ -489,6 +491,14 @@ class AppCore:
         """The OS says the network changed or the machine woke: reconnect at once."""
         if self._xelion_stream is not None:
             self._xelion_stream[1].kick()
+
+
+def _sources_key(s: Settings) -> tuple[Any, ...]:
+    """What the call sources are built from (Xelion account, loopback trigger): only a change
+    here reconnects them."""
+    x, t = s.xelion, s.trigger
+    return (x.host, x.tenant, x.username, x.password, x.effective_user_space(),
+            t.http_enabled, t.http_port, t.secret)
 
 
 def _warm_up_http() -> None:
