@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 import pytest
-from core_fixtures import servers_fixture, settings_for, until  # noqa: F401
+from core_fixtures import servers_fixture, settings_for, started_core  # noqa: F401
 
 from afas_tray.config import Settings
 from afas_tray.core import AppCore
@@ -44,12 +44,8 @@ async def test_integration_id_goes_with_every_afas_request(
     afas, xelion = servers
     settings = settings_for(afas, xelion)
     settings.afas.integration_id = "12345_678900"
-    profile = Profile(app_paths().ensure())
-    profile.save(settings)
-    core = AppCore(profile, settings, RecordingOpener())
-    await core.start()
+    core, _opener = await started_core(afas, xelion, settings)
     try:
-        await until(lambda: core.board.current.book_size > 0, what="the first sync")
         known = KNOWN["org_unique"]
         await core.recent_dossier_items(known.bcids[0], number=known.written[0])  # the caller card
         async for _ in run_checks(settings):  # "Test connection"

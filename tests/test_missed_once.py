@@ -5,29 +5,36 @@ from __future__ import annotations
 
 import asyncio
 
-from core_fixtures import servers_fixture, settings_for, until  # noqa: F401
+from core_fixtures import servers_fixture, settings_for, started_core, until  # noqa: F401
 
 from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.opener import RecordingOpener
 from afas_tray.reports.rules import Outcome
-from afas_tray.system.paths import app_paths
-from afas_tray.system.profile import Profile
 
 
 async def _core(afas: AfasSimulator, xelion: XelionSimulator, *, to_dossier: bool) -> AppCore:
-    profile = Profile(app_paths().ensure())
     settings = settings_for(afas, xelion)
     settings.afas.always_sync = True
     settings.reports.min_duration_seconds = 0
     settings.dial.missed_to_dossier = to_dossier
-    profile.save(settings)
-    core = AppCore(profile, settings, RecordingOpener())
-    await core.start()
-    await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
+    core, _opener = await started_core(afas, xelion, settings)
     return core
+
+
+async def _missed_call_filed(afas: AfasSimulator, xelion: XelionSimulator, core: AppCore,
+                             outcome: Outcome) -> str:
+    """A missed call of a known relation, read from the call log: decided ``outcome``, and
+    the dossier item's subject (the only one AFAS got)."""
+    call_id = xelion.dial.missed_call(KNOWN["org_unique"].written[0], "Receptie klant")
+    core.reports.xelion_call_ended(call_id)  # the hang-up makes the app read the log now
+    assert await _settled(core, call_id) is outcome
+    await until(lambda: afas.subjects, timeout=30, what="the dossier item")
+    await asyncio.sleep(1.0)
+    [item] = afas.subjects
+    assert item.bcid == KNOWN["org_unique"].bcids[0] and core.outbox.backlog() == 0
+    return item.subject
 
 
 async def _settled(core: AppCore, call_id: str) -> Outcome | None:
@@ -43,14 +50,8 @@ async def test_always_sync_does_not_double_a_missed_call(
     afas, xelion = servers
     core = await _core(afas, xelion, to_dossier=True)
     try:
-        known = KNOWN["org_unique"]
-        call_id = xelion.dial.missed_call(known.written[0], "Receptie klant")
-        core.reports.xelion_call_ended(call_id)  # the hang-up makes the app read the log now
-        assert await _settled(core, call_id) is Outcome.MISSED_CALL
-        await until(lambda: afas.subjects, timeout=30, what="the dossier item")
-        await asyncio.sleep(1.0)
-        assert [s.subject for s in afas.subjects] == ["Gemiste oproep"]
-        assert core.outbox.backlog() == 0
+        assert await _missed_call_filed(afas, xelion, core, Outcome.MISSED_CALL) == (
+            "Gemiste oproep")
     finally:
         await core.stop()
 
@@ -60,13 +61,6 @@ async def test_without_missed_filing_always_sync_logs_the_call_once(
     afas, xelion = servers
     core = await _core(afas, xelion, to_dossier=False)
     try:
-        known = KNOWN["org_unique"]
-        call_id = xelion.dial.missed_call(known.written[0])
-        core.reports.xelion_call_ended(call_id)
-        assert await _settled(core, call_id) is Outcome.UPLOAD
-        await until(lambda: afas.subjects, timeout=30, what="the dossier item")
-        await asyncio.sleep(1.0)
-        [item] = afas.subjects
-        assert item.subject == "Telefoongesprek" and item.bcid == known.bcids[0]
+        assert await _missed_call_filed(afas, xelion, core, Outcome.UPLOAD) == "Telefoongesprek"
     finally:
         await core.stop()

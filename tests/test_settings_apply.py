@@ -3,15 +3,11 @@ another login per Save is a request Xelion counts, and a ring in between would b
 
 from __future__ import annotations
 
-from core_fixtures import servers_fixture, settings_for, until  # noqa: F401
+from core_fixtures import servers_fixture, settings_for, started_core, until  # noqa: F401
 
-from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.opener import RecordingOpener
-from afas_tray.system.paths import app_paths
-from afas_tray.system.profile import Profile
 
 
 def logins(xelion: XelionSimulator) -> int:
@@ -22,14 +18,9 @@ async def test_unrelated_change_keeps_the_connection_and_the_next_ring_pops(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
     settings = settings_for(afas, xelion)
-    profile = Profile(app_paths().ensure())
-    profile.save(settings)
-    opener = RecordingOpener()
-    core = AppCore(profile, settings, opener)
-    await core.start()
+    core, opener = await started_core(afas, xelion, settings)
     try:
-        await until(lambda: core.board.current.book_size > 0 and any(
-            "activeChannelEvent" in c.subscriptions for c in xelion._conns))
+        await until(lambda: any("activeChannelEvent" in c.subscriptions for c in xelion._conns))
         before, sockets = logins(xelion), set(xelion._conns)
         assert before >= 1
         new = settings.copy()
