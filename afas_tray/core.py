@@ -494,13 +494,32 @@ class AppCore:
 
 def _warm_up_http() -> None:
     """Pay the first-request costs on a worker thread instead of the UI's loop: the CA bundle
-    (tens of ms) and httpcore's lazy import of anyio's asyncio backend (about 25 ms)."""
+    (tens of ms), httpcore itself, which httpx imports only when the first client makes its
+    transport (with trio, when installed: over 100 ms on a busy desk), and httpcore's lazy
+    import of anyio's asyncio backend (about 25 ms)."""
     import importlib
 
     from afas_tray.afas import shared_ssl_context
 
     shared_ssl_context()
+    importlib.import_module("httpcore")
     importlib.import_module("anyio._backends._asyncio")
+
+
+def freeze_long_lived() -> None:
+    """Collect once, then keep everything alive now out of the collector's full passes.
+
+    What start-up makes (modules, Qt's wrappers, settings, the core) lives as long as the app;
+    left in the collector's oldest generation, every full pass walks all of it again, which
+    stalls the loop (or, run on a worker thread, holds the GIL) for tens of milliseconds in the
+    middle of a sync. The collector stays on, with its default thresholds: cycles made from
+    here on are still found and freed. Call it before the loop has work (the first collect then
+    stalls nothing) and again after ``AppCore.start`` (cheap by then: only what start made).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _last_sync(book: PhoneBook) -> float | None:

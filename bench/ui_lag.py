@@ -47,7 +47,7 @@ from typing import Any
 from _common import PeakRss, afas_simulator, fmt_ms, percentile, qt_app_loop
 
 from afas_tray.config import Settings
-from afas_tray.core import AppCore
+from afas_tray.core import AppCore, freeze_long_lived
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.models import ReportItem
 from afas_tray.pop.opener import RecordingOpener
@@ -366,6 +366,7 @@ async def measure(url: str, token: str, home: Path, reports: int, recording_kb: 
     timer_gaps.reset()
     sleep_gaps.reset()
 
+    freeze_long_lived()  # as app.py does before core.start()
     timeline = Timeline(time.perf_counter())
     timer_gaps.origin = sleep_gaps.origin = timeline.origin
     core.board.subscribe(timeline.watch)
@@ -378,7 +379,10 @@ async def measure(url: str, token: str, home: Path, reports: int, recording_kb: 
             watched_work(timeline.origin, windows):
         if profiler:
             profiler.enable()
+        # What TrayShell.run does around the start (app.py): the full collect before it is
+        # outside the meters, like the app's is before its loop has work.
         await core.start()
+        freeze_long_lived()
         deadline = time.monotonic() + timeout
         while (timeline.sync_end is None or timeline.drain_end is None) and not timeline.error:
             if time.monotonic() > deadline:
