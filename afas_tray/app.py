@@ -266,13 +266,13 @@ class TrayShell:
         self.tray.notify(APP_NAME, text, error=True, on_click=self.open_log_folder)
 
     async def run(self) -> None:
-        from afas_tray.core import freeze_long_lived
+        from afas_tray.core import freeze_long_lived, tune_interpreter
 
-        # Everything made at start-up lives as long as the app: keep it out of the collector's
-        # full passes, which otherwise stall the loop for tens of milliseconds. The big first
-        # collect runs before the sync and the call sources have started, the second one only
-        # walks what start() made.
-        freeze_long_lived()
+        # A short GIL switch interval, and everything made at start-up kept out of the
+        # collector's full passes, which otherwise stall the loop for tens of milliseconds. The
+        # big first collect runs before the sync and the call sources have started, the second
+        # one only walks what start() made.
+        tune_interpreter()
         await self.core.start()
         self.restart_hotkey()
         freeze_long_lived()

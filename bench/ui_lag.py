@@ -19,7 +19,14 @@ next waited; ``--profile`` adds a cProfile of the loop thread (worker threads ar
 
     python bench/ui_lag.py [--relations 100000] [--reports 200] [--simulator process|thread]
 
-Target: longest stall < 50 ms.
+The interpreter is readied as app.py's ``TrayShell.run`` does (``core.tune_interpreter``
+before the start: the GIL switch interval and the start-up objects frozen; ``freeze_long_lived``
+after it).
+
+Target: longest stall < 16 ms, one frame at 60 Hz (issue 18). The machine's other work can
+stall a loop too (on 2 shared cores the OS may not run our thread for a while): run it several
+times, and read the attribution (a stall with the loop thread in ``exec()`` and no app frame,
+while nothing of ours held the GIL, is the scheduler's).
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from typing import Any
 from _common import PeakRss, afas_simulator, fmt_ms, percentile, qt_app_loop
 
 from afas_tray.config import Settings
-from afas_tray.core import AppCore, freeze_long_lived
+from afas_tray.core import AppCore, freeze_long_lived, tune_interpreter
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.models import ReportItem
 from afas_tray.pop.opener import RecordingOpener
@@ -56,7 +63,7 @@ from afas_tray.system.logs import setup_logging
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 
-TARGET_MS = 50.0
+TARGET_MS = 16.0  # one frame at 60 Hz
 TICK_S = 0.005
 SLOW_CALLBACK_S = 0.010  # callbacks this long are recorded with what they were
 SEED = 1
@@ -99,7 +106,7 @@ class StallSampler:
     C call that keeps the GIL, such as ``json.loads`` of a big page, is seen just after it.)
     """
 
-    def __init__(self, gaps: Gaps, after: float = 0.020) -> None:
+    def __init__(self, gaps: Gaps, after: float = 0.010) -> None:
         self._gaps = gaps
         self._after = after
         self._main = threading.main_thread().ident
@@ -357,6 +364,7 @@ async def measure(url: str, token: str, home: Path, reports: int, recording_kb: 
             sleep_gaps.tick()
             await asyncio.sleep(TICK_S)
 
+    tune_interpreter()  # as app.py does before core.start(); before the meters run
     timer.start()
     sleeping = asyncio.ensure_future(sleeper())
     # A second of the idle loop first: what the meters show when nothing else runs.
@@ -366,7 +374,6 @@ async def measure(url: str, token: str, home: Path, reports: int, recording_kb: 
     timer_gaps.reset()
     sleep_gaps.reset()
 
-    freeze_long_lived()  # as app.py does before core.start()
     timeline = Timeline(time.perf_counter())
     timer_gaps.origin = sleep_gaps.origin = timeline.origin
     core.board.subscribe(timeline.watch)
@@ -426,11 +433,11 @@ def short_stack(stack: list[str], keep: int = 4) -> list[str]:
 
 def summary(name: str, gaps: Gaps) -> str:
     ms = [g * 1000 for g in gaps.gaps]
-    over20 = sum(1 for g in ms if g > 20)
-    over50 = sum(1 for g in ms if g > TARGET_MS)
+    over10 = sum(1 for g in ms if g > 10)
+    over_target = sum(1 for g in ms if g > TARGET_MS)
     return (f"{name}: {len(ms):,} ticks; longest stall {gaps.worst * 1000:.1f} ms, "
             f"p99 {percentile(ms, 99):.1f} ms, p50 {statistics.median(ms) if ms else 0:.2f} ms; "
-            f"stalls > 20 ms: {over20}, > {TARGET_MS:g} ms: {over50}")
+            f"stalls > 10 ms: {over10}, > {TARGET_MS:g} ms: {over_target}")
 
 
 def main(argv: list[str] | None = None) -> int:
