@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from afas_tray.afas import AfasClient, page_json
 from afas_tray.afas.client import PARSE_ON_THREAD_BYTES
 from afas_tray.demo.afas import AfasSimulator
@@ -70,13 +71,13 @@ def test_utf16_and_bytes_are_read_as_json_loads_reads_them() -> None:
 
 
 async def test_a_large_page_from_the_simulator_arrives_whole() -> None:
-    async with AfasSimulator(relations=12_000, seed=5) as sim:
-        async with AfasClient(sim.url, sim.token) as client:
-            response = await client._request("GET", "/connectors/AfasTray_Personen",
-                                             params={"skip": "0", "take": "5000"})
-            assert len(response.content) > PARSE_ON_THREAD_BYTES  # a page for the worker thread
-            rows: list[dict[str, Any]] = []
-            async for page in client.iter_pages("AfasTray_Personen", order_by=["BcId"],
-                                                fields_count=9):
-                rows += page
+    async with AfasSimulator(relations=12_000, seed=5) as sim, \
+            AfasClient(sim.url, sim.token) as client:
+        response = await client._request("GET", "/connectors/AfasTray_Personen",
+                                         params={"skip": "0", "take": "5000"})
+        assert len(response.content) > PARSE_ON_THREAD_BYTES  # a page for the worker thread
+        rows: list[dict[str, Any]] = []
+        async for page in client.iter_pages("AfasTray_Personen", order_by=["BcId"],
+                                            fields_count=9):
+            rows += page
     assert rows and rows == list(sim.data.rows("AfasTray_Personen"))

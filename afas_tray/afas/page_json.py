@@ -23,6 +23,12 @@ _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")  # the whitespace JSON allows (json.decoder's WHITESPACE)
 
 
+def _skip(text: str, i: int) -> int:
+    """The index of the first non-whitespace character from ``i`` on."""
+    found = _SPACE.match(text, i)
+    return found.end() if found else i
+
+
 def loads(body: bytes | str) -> Any:
     """``json.loads(body)``: the same value, and the same ``ValueError`` for what is not JSON."""
     text = body if isinstance(body, str) else body.decode(json.detect_encoding(body), "surrogatepass")
@@ -34,12 +40,11 @@ def loads(body: bytes | str) -> Any:
 
 
 def _object(text: str) -> dict[str, Any]:
-    space = _SPACE.match
-    i = space(text, 0).end()
+    i = _skip(text, 0)
     if text[i:i + 1] != "{":
         raise ValueError("not an object")
     out: dict[str, Any] = {}
-    i = space(text, i + 1).end()
+    i = _skip(text, i + 1)
     if text[i:i + 1] == "}":
         i += 1
     else:
@@ -47,23 +52,23 @@ def _object(text: str) -> dict[str, Any]:
             if text[i:i + 1] != '"':
                 raise ValueError("expected a key")
             key, i = _DECODER.raw_decode(text, i)
-            i = space(text, i).end()
+            i = _skip(text, i)
             if text[i:i + 1] != ":":
                 raise ValueError("expected ':'")
-            i = space(text, i + 1).end()
+            i = _skip(text, i + 1)
             if text[i:i + 1] == "[":
                 value, i = _array(text, i)
             else:
                 value, i = _DECODER.raw_decode(text, i)
             out[key] = value
-            i = space(text, i).end()
+            i = _skip(text, i)
             mark = text[i:i + 1]
-            i = space(text, i + 1).end()
+            i = _skip(text, i + 1)
             if mark == "}":
                 break
             if mark != ",":
                 raise ValueError("expected ',' or '}'")
-    if space(text, i).end() != len(text):
+    if _skip(text, i) != len(text):
         raise ValueError("extra data")
     return out
 
