@@ -18,6 +18,8 @@ opener being called (``RecordingOpener`` stamps ``perf_counter`` at the call):
   pass``, with and without site-packages' ``.pth`` files) is printed beside it: on a developer
   machine an editable install's import hook alone costs milliseconds before our code runs. The
   children keep compiled bytecode as an installed copy has it (see ``installed_bytecode``).
+  ``--fresh-venv`` installs afas-tray into a fresh venv first and runs its ``afas-tray``: a
+  desk's plain install, without this environment's site-packages.
 
 Every sample uses its own number (in the book, one relation each) and call id, so de-duplication
 never swallows one; the opened URL is checked against the expected BcId. Sources take turns; the
@@ -366,6 +368,33 @@ def console_script(folder: Path) -> list[str]:
     return [str(script)]
 
 
+def fresh_install(folder: Path) -> list[str]:
+    """``afas-tray`` as ``pip install`` into a fresh venv lays it out (Linux/macOS): this
+    checkout's package and platformdirs (its one dependency that the hand-off may use) copied
+    into the venv's site-packages and compiled, and pip's console script. Nothing of this
+    environment's site-packages (an editable install's import hook, other ``.pth`` files) is in
+    its path: what a desk with a plain install starts on every call."""
+    import compileall
+    import shutil
+    import venv
+
+    import platformdirs
+
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(folder)
+    python = folder / "bin" / "python"
+    site = Path(subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip())
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in (REPO / "afas_tray", Path(platformdirs.__file__).parent):
+        shutil.copytree(package, site / package.name, ignore=skip)
+        compileall.compile_dir(site / package.name, quiet=1)
+    script = folder / "bin" / "afas-tray"
+    script.write_text(CONSOLE_SCRIPT.format(python=python), "utf-8")
+    script.chmod(0o755)
+    return [str(script)]
+
+
 def installed_bytecode(folder: Path) -> None:
     """Let the CLI children keep compiled bytecode, as an installed afas-tray has it (pip
     compiles at install; the frozen bundle carries it): where ``PYTHONDONTWRITEBYTECODE`` is set,
@@ -375,16 +404,24 @@ def installed_bytecode(folder: Path) -> None:
     os.environ["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
 
 
-def interpreter_start(runs: int = 20) -> dict[str, float]:
-    """p50 in ms of this interpreter starting and exiting with nothing to do, with the
+def _script_python(script: Path | None) -> str:
+    """The interpreter a console script's ``#!`` line names (this one without a script)."""
+    if script is None:
+        return sys.executable
+    first = script.read_text("utf-8", errors="replace").splitlines()[0]
+    return first[2:].strip() if first.startswith("#!") else sys.executable
+
+
+def interpreter_start(python: str = sys.executable, runs: int = 20) -> dict[str, float]:
+    """p50 in ms of the CLI's interpreter starting and exiting with nothing to do, with the
     site-packages' ``.pth`` files (as every ``afas-tray call`` starts) and without (``-S``)."""
     out = {}
     for name, flags in (("with site", []), ("without site (-S)", ["-S"])):
-        subprocess.run([sys.executable, *flags, "-c", "pass"], check=True)  # its bytecode cache
+        subprocess.run([python, *flags, "-c", "pass"], check=True)  # its bytecode cache
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, *flags, "-c", "pass"], check=True)
+            subprocess.run([python, *flags, "-c", "pass"], check=True)
             times.append((time.perf_counter() - t0) * 1000)
         out[name] = statistics.median(times)
     return out
@@ -405,6 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli-via", choices=("script", "module"), default="script",
                         help="CLI samples: the afas-tray console script (default) or "
                              "python -m afas_tray")
+    parser.add_argument("--fresh-venv", action="store_true",
+                        help="CLI samples: afas-tray installed into a fresh venv (see "
+                             "fresh_install), without this environment's site-packages")
+    parser.add_argument("--cli-script", type=Path,
+                        help="CLI samples: this installed afas-tray instead (e.g. a fresh "
+                             "venv's bin/afas-tray, as a user's install has it)")
     args = parser.parse_args(argv)
     targets = CARD_TARGETS_MS if args.card else TARGETS_MS
     counts = {"websocket": args.ws, "http": args.http, "cli": args.cli}
@@ -423,8 +466,15 @@ def main(argv: list[str] | None = None) -> int:
         copy_s = time.perf_counter() - t0
         # The CLI child finds the instance through the same profile (per user, per profile).
         os.environ[HOME_ENV] = str(home)
-        cli_command = (console_script(Path(tmp)) if args.cli_via == "script"
-                       else [sys.executable, "-m", "afas_tray"])
+        if args.fresh_venv:
+            args.cli_script = Path(fresh_install(Path(tmp) / "venv")[0])
+        if args.cli_script:
+            cli_command = [str(args.cli_script.absolute())]
+            os.environ.pop("PYTHONPATH", None)  # an installed afas-tray imports its own copy
+        elif args.cli_via == "script":
+            cli_command = console_script(Path(tmp))
+        else:
+            cli_command = [sys.executable, "-m", "afas_tray"]
         installed_bytecode(Path(tmp))
         os.environ["AFAS_TRAY_SECRETS"] = "file"  # the benchmark's secrets stay out of the keychain
 
@@ -452,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
                 while afas.simulator.in_flight and time.monotonic() < deadline:
                     time.sleep(0.05)
                 afas.stop()
+        # While the CLI's interpreter (maybe in the temp dir) is still there.
+        bare = interpreter_start(_script_python(args.cli_script)) if args.cli else {}
 
     built = (f"built in {book.build_seconds:.0f} s" if book.build_seconds
              else f"from the cache in {cache}")
@@ -480,9 +532,10 @@ def main(argv: list[str] | None = None) -> int:
         ex = [x * 1000 for x in cli.extra]
         print(f"cli process, start to exit: p50 {statistics.median(ex):.1f} ms, "
               f"p99 {percentile(ex, 99):.1f} ms (the card opens before the process has exited)")
-        how = ("`afas-tray call`, the console script" if args.cli_via == "script"
+        how = ("`afas-tray call` installed in a fresh venv" if args.fresh_venv
+               else f"{args.cli_script} call" if args.cli_script
+               else "`afas-tray call`, the console script" if args.cli_via == "script"
                else "`python -m afas_tray call`")
-        bare = interpreter_start()
         print(f"cli samples ran {how}; this interpreter's own start and exit, doing nothing: "
               + ", ".join(f"p50 {ms:.1f} ms {name}" for name, ms in bare.items()))
     print(f"peak RSS of the process during the calls: {peak_mb:.0f} MB; whole run "
