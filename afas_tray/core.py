@@ -503,13 +503,50 @@ def _sources_key(s: Settings) -> tuple[Any, ...]:
 
 def _warm_up_http() -> None:
     """Pay the first-request costs on a worker thread instead of the UI's loop: the CA bundle
-    (tens of ms) and httpcore's lazy import of anyio's asyncio backend (about 25 ms)."""
+    (tens of ms), httpcore itself, which httpx imports only when the first client makes its
+    transport (with trio, when installed: over 100 ms on a busy desk), and httpcore's lazy
+    import of anyio's asyncio backend (about 25 ms)."""
     import importlib
 
     from afas_tray.afas import shared_ssl_context
 
     shared_ssl_context()
+    importlib.import_module("httpcore")
     importlib.import_module("anyio._backends._asyncio")
+
+
+# How long a worker thread (the sync's page parsing and phone-book writes) may keep the GIL
+# while the loop's thread waits for it. Python's default is 5 ms, and the loop thread gives the
+# GIL away at every socket call and SQLite step it makes, so one callback could wait 5 ms
+# several times over: 20-50 ms stalls during a sync. 1 ms keeps each wait short, for about a
+# percent more thread switching.
+SWITCH_INTERVAL_S = 0.001
+
+
+def tune_interpreter() -> None:
+    """Ready the interpreter for a UI loop beside worker threads, once at start-up:
+    a short GIL switch interval, and the start-up objects frozen (``freeze_long_lived``).
+    The tray shell (ui/shell.py) and the benches call it."""
+    import sys
+
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    freeze_long_lived()
+
+
+def freeze_long_lived() -> None:
+    """Collect once, then keep everything alive now out of the collector's full passes.
+
+    What start-up makes (modules, Qt's wrappers, settings, the core) lives as long as the app;
+    left in the collector's oldest generation, every full pass walks all of it again, which
+    stalls the loop (or, run on a worker thread, holds the GIL) for tens of milliseconds in the
+    middle of a sync. The collector stays on, with its default thresholds: cycles made from
+    here on are still found and freed. Call it before the loop has work (the first collect then
+    stalls nothing) and again after ``AppCore.start`` (cheap by then: only what start made).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _last_sync(book: PhoneBook) -> float | None:

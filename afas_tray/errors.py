@@ -7,9 +7,10 @@ setting, an account or the input.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # annotations only: the call hand-off imports this and must stay light
+# typing.TYPE_CHECKING without importing typing (mypy knows the name): the call hand-off
+# imports this module and must stay light.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only
     from afas_tray.i18n import Text
 
 

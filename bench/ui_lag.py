@@ -19,7 +19,14 @@ next waited; ``--profile`` adds a cProfile of the loop thread (worker threads ar
 
     python bench/ui_lag.py [--relations 100000] [--reports 200] [--simulator process|thread]
 
-Target: longest stall < 50 ms.
+The interpreter is readied as app.py's ``TrayShell.run`` does (``core.tune_interpreter``
+before the start: the GIL switch interval and the start-up objects frozen; ``freeze_long_lived``
+after it).
+
+Target: longest stall < 16 ms, one frame at 60 Hz (issue 18). The machine's other work can
+stall a loop too (on 2 shared cores the OS may not run our thread for a while): run it several
+times, and read the attribution (a stall with the loop thread in ``exec()`` and no app frame,
+while nothing of ours held the GIL, is the scheduler's).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +54,7 @@ from typing import Any
 from _common import PeakRss, afas_simulator, fmt_ms, percentile, qt_app_loop
 
 from afas_tray.config import Settings
-from afas_tray.core import AppCore
+from afas_tray.core import AppCore, freeze_long_lived, tune_interpreter
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.models import ReportItem
 from afas_tray.pop.opener import RecordingOpener
@@ -56,7 +63,7 @@ from afas_tray.system.logs import setup_logging
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 
-TARGET_MS = 50.0
+TARGET_MS = 16.0  # one frame at 60 Hz
 TICK_S = 0.005
 SLOW_CALLBACK_S = 0.010  # callbacks this long are recorded with what they were
 SEED = 1
@@ -97,23 +104,64 @@ class StallSampler:
     Python hands the GIL to this thread while the loop thread waits in SQLite, a socket, a file
     or a lock, and every 5 ms of pure-Python work, so the samples show the blocking call. (A long
     C call that keeps the GIL, such as ``json.loads`` of a big page, is seen just after it.)
+
+    On Linux it also reads the loop thread's scheduler counters (``/proc/self/task/<tid>/
+    schedstat``: time on a CPU, time runnable but waiting for one) every 2 ms, so each stall says
+    how much of it the thread ran, and how much the OS kept it off the CPUs; the rest it was
+    blocked (waiting for the GIL, or idle in the event loop's poll).
     """
 
-    def __init__(self, gaps: Gaps, after: float = 0.020) -> None:
+    def __init__(self, gaps: Gaps, after: float = 0.010) -> None:
         self._gaps = gaps
         self._after = after
         self._main = threading.main_thread().ident
+        self._main_tid = threading.main_thread().native_id
         self._stop = threading.Event()
         # stall start -> (how late at the last sample, stack -> samples)
         self.stalls: dict[float, tuple[float, Counter[tuple[str, ...]]]] = {}
+        # stall start -> seconds (the loop thread ran, it waited for a CPU, the process's other
+        # threads waited for a CPU)
+        self.sched: dict[float, tuple[float, float, float]] = {}
+        # t, loop thread's run ns and wait ns, the other threads' wait ns
+        self._counters: deque[tuple[float, int, int, int]] = deque(maxlen=1000)
         self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def _read_counters(self) -> tuple[int, int, int] | None:
+        """(loop thread's ns on a CPU, its ns runnable but waiting, the other threads' ns
+        waiting), this sampler left out; None where /proc has no scheduler counters."""
+        own = threading.get_native_id()
+        run = wait = others = 0
+        try:
+            for tid in os.listdir("/proc/self/task"):
+                if int(tid) == own:
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                    with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as fh:
+                        ran, waited, _slices = (int(x) for x in fh.read().split())
+                    if int(tid) == self._main_tid:
+                        run, wait = ran, waited
+                    else:
+                        others += waited
+        except (OSError, ValueError):
+            return None
+        return run, wait, others
 
     def _run(self) -> None:
         while not self._stop.wait(0.002):
             last = self._gaps.last
-            late = time.perf_counter() - last if last else 0.0
+            now = time.perf_counter()
+            counters = self._read_counters()
+            if counters is not None:
+                self._counters.append((now, *counters))
+            late = now - last if last else 0.0
             if late < self._after:
                 continue
+            if counters is not None:
+                # The newest reading from before the stall began (at most 2 ms before it).
+                base = next((c for c in reversed(self._counters) if c[0] <= last), None)
+                if base is not None:
+                    self.sched[last] = ((counters[0] - base[1]) / 1e9, (counters[1] - base[2]) / 1e9,
+                                        (counters[2] - base[3]) / 1e9)
             frame = sys._current_frames().get(self._main or 0)
             if frame is None:
                 continue
@@ -130,14 +178,16 @@ class StallSampler:
         self._stop.set()
         self._thread.join()
 
-    def worst(self, count: int) -> list[tuple[float, float, tuple[str, ...], int, int]]:
+    def worst(self, count: int) -> list[tuple[float, float, tuple[str, ...], int, int,
+                                             tuple[float, float, float] | None]]:
         """(seconds late, stall start from the origin, the stack seen most, its samples, all
-        samples), longest stalls first."""
+        samples, the ``sched`` seconds or None), longest first."""
         out = []
         for start, (late, seen) in self.stalls.items():
             stack, n = seen.most_common(1)[0]
-            out.append((late, start - self._gaps.origin, stack, n, sum(seen.values())))
-        return sorted(out, reverse=True)[:count]
+            out.append((late, start - self._gaps.origin, stack, n, sum(seen.values()),
+                        self.sched.get(start)))
+        return sorted(out, key=lambda s: s[0], reverse=True)[:count]
 
 
 @dataclass
@@ -324,7 +374,8 @@ class Result:
     sent: int
     profile: str
     rss_mb: float
-    stall_stacks: list[tuple[float, float, tuple[str, ...], int, int]]
+    stall_stacks: list[tuple[float, float, tuple[str, ...], int, int,
+                             tuple[float, float, float] | None]]
     windows: list[Window]
 
 
@@ -357,6 +408,7 @@ async def measure(url: str, token: str, home: Path, reports: int, recording_kb: 
             sleep_gaps.tick()
             await asyncio.sleep(TICK_S)
 
+    tune_interpreter()  # as app.py does before core.start(); before the meters run
     timer.start()
     sleeping = asyncio.ensure_future(sleeper())
     # A second of the idle loop first: what the meters show when nothing else runs.
@@ -378,7 +430,10 @@ async def measure(url: str, token: str, home: Path, reports: int, recording_kb: 
             watched_work(timeline.origin, windows):
         if profiler:
             profiler.enable()
+        # What TrayShell.run does around the start (app.py): the full collect before it is
+        # outside the meters, like the app's is before its loop has work.
         await core.start()
+        freeze_long_lived()
         deadline = time.monotonic() + timeout
         while (timeline.sync_end is None or timeline.drain_end is None) and not timeline.error:
             if time.monotonic() > deadline:
@@ -422,11 +477,11 @@ def short_stack(stack: list[str], keep: int = 4) -> list[str]:
 
 def summary(name: str, gaps: Gaps) -> str:
     ms = [g * 1000 for g in gaps.gaps]
-    over20 = sum(1 for g in ms if g > 20)
-    over50 = sum(1 for g in ms if g > TARGET_MS)
+    over10 = sum(1 for g in ms if g > 10)
+    over_target = sum(1 for g in ms if g > TARGET_MS)
     return (f"{name}: {len(ms):,} ticks; longest stall {gaps.worst * 1000:.1f} ms, "
             f"p99 {percentile(ms, 99):.1f} ms, p50 {statistics.median(ms) if ms else 0:.2f} ms; "
-            f"stalls > 20 ms: {over20}, > {TARGET_MS:g} ms: {over50}")
+            f"stalls > 10 ms: {over10}, > {TARGET_MS:g} ms: {over_target}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -472,9 +527,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {fmt_ms(c.seconds):>8} at {c.start:6.2f} s ({tl.phase(c.start)}): {c.what}")
     if r.stall_stacks:
         print("what the loop thread was doing in the longest stalls (app frames, innermost last):")
-        for late, start, stack, n, total in r.stall_stacks:
+        for late, start, stack, n, total, sched in r.stall_stacks:
             print(f"  stall from {start:.2f} s ({tl.phase(start)}), {fmt_ms(late)} long; "
                   f"{n} of {total} samples here:")
+            if sched is not None:
+                ran, waited, others = sched
+                print(f"    scheduler: the loop thread ran {fmt_ms(ran)}, waited {fmt_ms(waited)} "
+                      f"for a CPU (runnable, not run), was blocked the rest (GIL, poll); our "
+                      f"other threads waited {fmt_ms(others)} for a CPU")
             for line in stack:
                 print(f"    {line}")
             for w in r.windows:
@@ -489,6 +549,12 @@ def main(argv: list[str] | None = None) -> int:
     if r.profile:
         print("cProfile of the loop thread (by own time):")
         print("\n".join(line for line in r.profile.splitlines()[:40] if line.strip()))
+    timed = [st for st in r.stall_stacks if st[5] is not None]
+    if timed:
+        late, start, *_rest, (ran, waited, _others) = timed[0]
+        print(f"the longest sampled stall ({fmt_ms(late)} from {start:.2f} s): the loop thread "
+              f"waited {fmt_ms(waited)} of it for a CPU, ran {fmt_ms(ran)} "
+              f"(on a shared machine the first is the OS scheduler's, not this app's)")
     finished = tl.sync_end is not None and tl.drain_end is not None and r.sent == args.reports
     ok = r.timer.worst * 1000 < TARGET_MS and finished
     print(f"verdict: {'PASS' if ok else 'FAIL'} — longest stall {r.timer.worst * 1000:.1f} ms "

@@ -13,7 +13,7 @@ import functools
 import json
 import random
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from types import TracebackType
@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from afas_tray.afas import page_json
 from afas_tray.afas.errors import (
     AfasAuthError,
     AfasBadReply,
@@ -45,6 +46,8 @@ MAX_CELLS_PER_PAGE = 150_000  # AFAS's advice: columns x rows per request
 MAX_QUERY_CHARS = 2000  # IIS in front of Profit answers 404 past this
 # AFAS's documentation (OASContent, "limits"): a token may make up to 5 simultaneous calls.
 MAX_PARALLEL_CALLS = 5
+# Pages larger than this are parsed off the event loop (a 1 MB page takes ~10 ms to parse).
+PARSE_ON_THREAD_BYTES = 128 * 1024
 
 
 class Op(IntEnum):
@@ -356,9 +359,10 @@ class AfasClient:
         raise AfasBadReply(f"HTTP {status}", status=status, connector=connector)
 
     @staticmethod
-    def _json(response: httpx.Response, connector: str | None = None) -> Any:
+    def _json(response: httpx.Response, connector: str | None = None,
+              loads: Callable[[bytes], Any] = json.loads) -> Any:
         try:
-            return response.json()
+            return loads(response.content)
         except ValueError:
             kind = response.headers.get("Content-Type", "?").split(";")[0]
             raise AfasBadReply(
@@ -427,9 +431,15 @@ class AfasClient:
         query = str(httpx.QueryParams(params))
         if len(query) > MAX_QUERY_CHARS:
             raise AfasQueryTooLong(connector_id, len(query))
-        data = await self._get_json(
-            f"/connectors/{quote(connector_id, safe='')}", params=params, connector=connector_id
+        response = await self._request(
+            "GET", f"/connectors/{quote(connector_id, safe='')}", params=params,
+            connector=connector_id,
         )
+        if len(response.content) < PARSE_ON_THREAD_BYTES:
+            data = self._json(response, connector_id)
+        else:
+            # A big page parses on a worker thread, row by row (page_json): the loop goes on.
+            data = await asyncio.to_thread(self._json, response, connector_id, page_json.loads)
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise AfasBadReply("no rows", connector=connector_id)
         return data["rows"]

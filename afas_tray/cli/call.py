@@ -2,16 +2,20 @@
 
 On the hot path of every ringing call (a phone hook or a Xelion trigger starts it), so this
 module and what it imports stay small: the gate (``handoff``) and the socket client
-(``system.instance_client``), nothing with dataclasses, Qt, httpx or settings. Only when no app
-runs does it load ``subprocess`` to start one. ``afas_tray/__main__.py`` (``python -m afas_tray``
-and the frozen bundle) comes here before it imports anything else.
+(``system.instance_client``), nothing with dataclasses, Qt, httpx or settings, not even
+``typing`` or ``re``. Only when no app runs does it load ``subprocess`` to start one.
+``afas_tray/__main__.py`` (``python -m afas_tray`` and the frozen bundle) comes here before it
+imports anything else; so does the ``afas-tray`` console script (``cli.main``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 
 def cmd_call(args_list: Sequence[str]) -> int:

@@ -8,13 +8,16 @@ argparse, json and the texts (dataclasses) load only in the commands that use th
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from afas_tray import __version__
 
+# typing.TYPE_CHECKING without importing typing (mypy knows the name): the console script
+# imports this module on every `afas-tray call`, where typing alone costs milliseconds.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
+    from typing import Any
 
     from afas_tray.i18n import Text
     from afas_tray.system.profile import Profile

@@ -9,8 +9,10 @@ The name is per user and per profile, so on a terminal server one operator's cal
 reach another operator's instance (and the server side restricts the socket to its user too).
 
 Cheap to import, on purpose: everything the hot path does not need (hashlib's OpenSSL,
-platformdirs, pathlib, threading, the ``socket`` module's enum set-up, ``AppPaths``' dataclass)
-loads inside the function that needs it. ``python -X importtime -m afas_tray call …`` shows it.
+platformdirs, pathlib, tempfile, threading, typing, the ``socket`` module's enum set-up,
+``AppPaths``' dataclass) loads inside the function that needs it, and on Linux the folders are
+found without platformdirs (which loads pathlib, tempfile and shutil: 15-30 ms where nothing
+loaded them yet, as in the frozen bundle). ``python -X importtime -m afas_tray call …`` shows it.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from afas_tray import APP_ID
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from afas_tray.system.paths import AppPaths
@@ -109,10 +111,62 @@ def profile_instance_name() -> str:
         # Path(root).expanduser().resolve() / "data", in os.path terms.
         data_dir = os.path.join(os.path.realpath(os.path.expanduser(root)), "data")
     else:
-        import platformdirs
-
-        data_dir = os.fspath(platformdirs.user_data_dir(APP_ID, appauthor=False))
+        data_dir = _user_data_dir()
     return _endpoint(data_dir)
+
+
+def _user_data_dir() -> str:
+    """``platformdirs.user_data_dir(APP_ID, appauthor=False)``; on Linux, in the plain cases,
+    without importing it: ``$XDG_DATA_HOME/afas-tray`` for an absolute ``$XDG_DATA_HOME``, else
+    ``$HOME/.local/share/afas-tray`` for an absolute ``$HOME`` (the XDG base directory rule).
+    Anything else (another OS, a relative or missing variable) asks platformdirs itself.
+    tests/test_call_startup.py holds the two equal."""
+    if sys.platform.startswith("linux"):
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        if os.path.isabs(xdg):
+            return os.path.join(xdg, APP_ID)
+        home = os.environ.get("HOME", "")
+        if not xdg and os.path.isabs(home):
+            return os.path.join(home, ".local", "share", APP_ID)
+    import platformdirs
+
+    return os.fspath(platformdirs.user_data_dir(APP_ID, appauthor=False))
+
+
+def _runtime_dirs() -> list[str]:
+    """Where the socket may go before the data folder: the per-user runtime folder.
+
+    Linux: ``$XDG_RUNTIME_DIR/afas-tray`` (the XDG base directory rule), else
+    ``/run/user/<uid>/afas-tray`` when systemd made that folder, found without platformdirs.
+    Elsewhere: platformdirs' user runtime dir. ``_private_dir`` checks each before use.
+    """
+    if sys.platform.startswith("linux"):
+        found = []
+        xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+        if os.path.isabs(xdg):
+            found.append(os.path.join(xdg, APP_ID))
+        run_user = f"/run/user/{os.getuid()}"
+        if os.path.isdir(run_user) and run_user != xdg.rstrip("/"):
+            found.append(os.path.join(run_user, APP_ID))
+        return found
+    import warnings
+
+    import platformdirs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        return [os.fspath(platformdirs.user_runtime_dir(APP_ID, appauthor=False))]
+
+
+def _temp_dir() -> str:
+    """The temp folder: on Linux ``$TMPDIR`` when absolute, else ``/tmp``, without ``tempfile``
+    (which loads shutil and random, and writes a test file); elsewhere ``tempfile``'s."""
+    if sys.platform.startswith("linux"):
+        tmpdir = os.environ.get("TMPDIR", "")
+        return tmpdir if os.path.isabs(tmpdir) else "/tmp"
+    import tempfile
+
+    return tempfile.gettempdir()
 
 
 def _endpoint(data_dir: str) -> str:
@@ -120,17 +174,10 @@ def _endpoint(data_dir: str) -> str:
     leaf = f"{APP_ID}-{_sha256_hex(key.encode('utf-8'))[:16]}"
     if sys.platform == "win32":
         return leaf
-    import tempfile
-    import warnings
-
-    import platformdirs
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        runtime = os.fspath(platformdirs.user_runtime_dir(APP_ID, appauthor=False))
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    candidates = [runtime, data_dir, os.path.join(tempfile.gettempdir(), f"{APP_ID}-{uid}")]
-    for folder in candidates:
+    for folder in [*_runtime_dirs(), data_dir, ""]:
+        if not folder:  # the last one: a private folder in the temp dir
+            uid = os.getuid() if hasattr(os, "getuid") else 0
+            folder = os.path.join(_temp_dir(), f"{APP_ID}-{uid}")
         path = os.path.join(folder, f"{leaf}.sock")
         if len(os.fsencode(path)) <= MAX_SOCKET_PATH and _private_dir(folder):
             return path

@@ -198,14 +198,16 @@ class TrayShell:
         self.tray.notify(APP_NAME, text, error=True, on_click=self.open_log_folder)
 
     async def run(self) -> None:
-        import gc
+        from afas_tray.core import freeze_long_lived, tune_interpreter
 
+        # A short GIL switch interval, and everything made at start-up kept out of the
+        # collector's full passes, which otherwise stall the loop for tens of milliseconds. The
+        # big first collect runs before the sync and the call sources have started, the second
+        # one only walks what start() made.
+        tune_interpreter()
         await self.core.start()
         self.restart_hotkey()
-        # Everything made at start-up lives as long as the app: keep it out of the collector's
-        # full passes, which otherwise stall the loop for tens of milliseconds.
-        gc.collect()
-        gc.freeze()
+        freeze_long_lived()
         if self._open_settings_at_start:
             self.open_settings()
         await self._stop.wait()
