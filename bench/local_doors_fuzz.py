@@ -35,7 +35,7 @@ the samples from 50 % to 100 % (least squares) must stay under 0.1 KB a request 
 100 bytes a call) and its growth in that half under 1 MB. A run of fewer than 2,000 requests
 is too short for page-sized steps of RSS to say anything: its memory is printed, not judged.
 
-On Linux the bench pins glibc's mmap threshold at its default (128 KB) for the run. Left to
+On Linux the bench pins glibc's mmap (and trim) threshold at its default (128 KB) for the run. Left to
 itself glibc raises the threshold to the size of the first large block freed (a junk body of up
 to 200 KB here), after which such blocks come from the heap, and fragments of it stay resident:
 RSS then creeps by ~0.1 KB a request while no object stays behind (tracemalloc sees no growth;
@@ -86,7 +86,7 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
 
 
-M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def pin_malloc_threshold() -> str:
@@ -97,9 +97,11 @@ def pin_malloc_threshold() -> str:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return "allocator: no mallopt (not glibc), left as it is"
-    if mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1:
+    # Both, as MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ would: the imports may have moved them.
+    if mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1 or mallopt(M_TRIM_THRESHOLD, 128 * 1024) != 1:
         return "allocator: mallopt refused, left as it is"
-    return "allocator: glibc, mmap threshold pinned at its default 128 KB (--malloc-dynamic: not)"
+    return ("allocator: glibc, mmap and trim thresholds pinned at their default 128 KB "
+            "(--malloc-dynamic: not)")
 
 
 def sample_due(done: int, count: int) -> bool:
