@@ -6,6 +6,7 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+import gc
 import socket
 import stat
 import subprocess
@@ -16,10 +17,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtNetwork import QLocalSocket
 from pytestqt.qtbot import QtBot
 
 from afas_tray.handoff import event_from_line, event_to_line, parse_call_args
-from afas_tray.system.instance_client import MAX_SOCKET_PATH, instance_name, send_to_instance
+from afas_tray.system.instance_client import (
+    MAX_SOCKET_PATH,
+    ask_status,
+    instance_name,
+    send_to_instance,
+)
 from afas_tray.system.paths import app_paths
 from afas_tray.ui.single_instance import SingleInstanceServer
 
@@ -188,6 +196,45 @@ def test_over_long_message_is_dropped_and_server_keeps_serving(
     assert not deliver(qtbot, pool, name, "x" * 200_000)
     assert deliver(qtbot, pool, name, "fine")
     qtbot.waitUntil(lambda: got == ["fine"], timeout=2000)
+
+
+def live_local_sockets() -> set[int]:
+    gc.collect()
+    return {id(obj) for obj in gc.get_objects() if isinstance(obj, QLocalSocket)}
+
+
+def test_connections_that_have_gone_leave_nothing_behind(
+    qtbot: QtBot,
+    pool: ThreadPoolExecutor,
+    make_server: Callable[[str], SingleInstanceServer],
+    tmp_path: Path,
+) -> None:
+    """A tray app runs for weeks and every phone call is one connection: once a caller has hung
+    up, nothing of its connection may stay in the app (PySide6 kept the Python side of every
+    accepted socket, about 1 KB a call, until the server built them itself)."""
+    name = profile_name(tmp_path, "op1")
+    server = make_server(name)
+    assert server.listen()
+    server.status_provider = lambda: '{"state": "idle"}'
+    got: list[str] = []
+    server.received.connect(got.append)
+    before = live_local_sockets()
+
+    for i in range(20):
+        assert deliver(qtbot, pool, name, f"call {i}")
+    assert not deliver(qtbot, pool, name, "x" * 200_000)  # dropped by the server
+    status: Future[str | None] = pool.submit(ask_status, name, 2.0)
+    qtbot.waitUntil(status.done, timeout=5000)
+    assert status.result() == '{"state": "idle"}'
+    qtbot.waitUntil(lambda: len(got) == 20, timeout=2000)
+
+    # Qt deletes a closed socket on a later turn of the event loop.
+    qtbot.waitUntil(lambda: not (live_local_sockets() - before), timeout=3000)
+    assert not server.findChildren(QLocalSocket) and not server.findChildren(QTimer)
+    assert not server._buffers
+    # The door still works after all of them.
+    assert deliver(qtbot, pool, name, "still there")
+    qtbot.waitUntil(lambda: got[-1:] == ["still there"], timeout=2000)
 
 
 def test_call_hand_off_process_stays_free_of_qt(

@@ -32,10 +32,9 @@ class SingleInstanceServer(QObject):
         super().__init__(parent)
         guard_bool_refcounts()  # one emit per message: a leaking binding would abort the app
         self._name = name
-        self._server = QLocalServer(self)
+        self._server = _Server(self._accept, self)
         # Only this OS user may connect (Unix: socket mode 0700; Windows: pipe DACL).
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        self._server.newConnection.connect(self._accept)
         self._buffers: dict[QLocalSocket, bytes] = {}
         # ``afas-tray status``: answers the request line with one JSON line (no event emitted).
         self.status_provider: Callable[[], str] | None = None
@@ -81,24 +80,19 @@ class SingleInstanceServer(QObject):
         self._buffers.clear()
         self._server.close()
 
-    def _accept(self) -> None:
-        while self._server.hasPendingConnections():
-            sock = self._server.nextPendingConnection()
-            if sock is None:
-                return
-            self._buffers[sock] = b""
-            timer = QTimer(sock)  # child of the socket: dies with it
-            timer.setSingleShot(True)
-            # Slots without Python closures over the socket: PySide keeps a lambda (and the
-            # socket's wrapper it holds) alive after the socket is gone — about 1 KB per
-            # connection, found by bench/local_doors_fuzz.py. Bound methods find the socket
-            # through sender().
-            timer.timeout.connect(self._idle)
-            timer.start(IDLE_TIMEOUT_MS)
-            sock.readyRead.connect(self._ready_read)
-            sock.disconnected.connect(self._disconnected)
-            if sock.bytesAvailable():
-                self._read(sock)
+    def _accept(self, sock: QLocalSocket) -> None:
+        self._buffers[sock] = b""
+        timer = QTimer(sock)  # child of the socket: dies with it
+        timer.setSingleShot(True)
+        # Slots without Python closures over the socket: PySide keeps a connected lambda (and
+        # the socket's wrapper it holds) alive after the socket is gone. Bound methods find the
+        # socket through sender().
+        timer.timeout.connect(self._idle)
+        timer.start(IDLE_TIMEOUT_MS)
+        sock.readyRead.connect(self._ready_read)
+        sock.disconnected.connect(self._disconnected)
+        if sock.bytesAvailable():
+            self._read(sock)
 
     def _idle(self) -> None:
         timer = self.sender()
@@ -153,6 +147,30 @@ class SingleInstanceServer(QObject):
     def _drop(self, sock: QLocalSocket) -> None:
         self._buffers.pop(sock, None)
         sock.deleteLater()
+
+
+class _Server(QLocalServer):
+    """A QLocalServer whose accepted sockets are made in Python, handed to ``accept`` at once.
+
+    Qt's own ``incomingConnection`` makes the socket in C++, and PySide6 (6.11) then files the
+    wrapper ``nextPendingConnection`` returns under the server for good: it outlives the socket's
+    ``deleteLater`` and grew the app by about 1 KB per hand-off (bench/local_doors_fuzz.py). A
+    socket made here, as the base implementation does (``QLocalSocket(self)`` plus the native
+    handle: a Unix socket, or a Windows pipe), is a Python-made child that PySide unhooks from
+    the server when Qt deletes it.
+    """
+
+    def __init__(self, accept: Callable[[QLocalSocket], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._on_accept = accept
+
+    def incomingConnection(self, socketDescriptor: int) -> None:  # Qt's name
+        sock = QLocalSocket(self)
+        if not sock.setSocketDescriptor(socketDescriptor):
+            log.warning("single instance: cannot take a connection: %s", sock.errorString())
+            sock.deleteLater()
+            return
+        self._on_accept(sock)
 
 
 def another_instance_alive(name: str) -> bool:
