@@ -36,7 +36,7 @@ from afas_tray.pop.opener import RecordingOpener
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 from afas_tray.system.wakeup import watch_for_wakeup
-from tests.helpers.core import settings_for
+from tests.helpers.core import settings_for, started_core
 from tests.helpers.wait import until, wait_for
 
 WS_CONNECT = "GET /websocket/{key}"
@@ -48,18 +48,12 @@ OWN_NUMBER = "06-55501234"  # KNOWN["person_mobile"], written another way
 async def running(servers: tuple[AfasSimulator, XelionSimulator]
                   ) -> AsyncIterator[tuple[AppCore, RecordingOpener]]:
     afas, xelion = servers
-    profile = Profile(app_paths().ensure())
     settings = settings_for(afas, xelion)
     settings.afas.always_sync = True  # every matched call becomes a dossier item
     # The company itself is a relation in its own AFAS: its numbers are found, yet must not pop.
     settings.pop.own_numbers = [OWN_NUMBER]
-    profile.save(settings)
-    opener = RecordingOpener()
-    core = AppCore(profile, settings, opener)
-    await core.start()
+    core, opener = await started_core(afas, xelion, settings)
     try:
-        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0,
-                    what="the first sync and the websocket")
         yield core, opener
     finally:
         await core.stop()

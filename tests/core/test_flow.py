@@ -13,21 +13,15 @@ from afas_tray.pop.opener import RecordingOpener
 from afas_tray.status import State
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
-from tests.helpers.core import settings_for
+from tests.helpers.core import settings_for, started_core
 from tests.helpers.wait import until
 
 
 async def test_ring_opens_card_and_report_reaches_afas_once(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    profile = Profile(app_paths().ensure())
-    settings = settings_for(afas, xelion)
-    profile.save(settings)
-    opener = RecordingOpener()
-    core = AppCore(profile, settings, opener)
-    await core.start()
+    core, opener = await started_core(afas, xelion)
     try:
-        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
         assert core.board.current.state is State.IDLE
         known = KNOWN["org_unique"]
         call_id = xelion.ring(known.written[0])
@@ -132,13 +126,9 @@ async def test_a_queued_report_leaves_on_the_wake_of_its_enqueue_not_a_poll(
     """The drain loop sleeps until a report is queued (issue 14): the report goes up on the pass
     its enqueue started, and an idle outbox does not wake at all (the loop used to poll every 2 s)."""
     afas, xelion = servers
-    profile = Profile(app_paths().ensure())
-    settings = settings_for(afas, xelion)
-    profile.save(settings)
-    core = AppCore(profile, settings, RecordingOpener())
-    await core.start()
+    core, _ = await started_core(afas, xelion)
     try:
-        await until(lambda: core.board.current.book_size > 0 and core.drain_wakeups > 0)
+        await until(lambda: core.drain_wakeups > 0)
         await asyncio.sleep(0.3)  # the first sync cycle's wake-up has passed
         before = core.drain_wakeups
         core.outbox.enqueue(ReportItem(

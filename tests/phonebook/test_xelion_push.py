@@ -268,13 +268,15 @@ async def test_app_pushes_after_sync_and_channel_events_carry_names(
     """With the setting on, the running app fills Xelion's address book after its phone-book
     sync, and a known caller's channel then carries the name (what --demo shows)."""
     import afas_tray.phonebook.xelion_push as ab
-    from afas_tray.core import AppCore
     from afas_tray.demo.afas import AfasSimulator
     from afas_tray.demo.sample_data import KNOWN
-    from afas_tray.pop.opener import RecordingOpener
-    from afas_tray.system.paths import app_paths
-    from afas_tray.system.profile import Profile
-    from tests.helpers.core import XELION_PASSWORD, XELION_TENANT, XELION_USER, settings_for
+    from tests.helpers.core import (
+        XELION_PASSWORD,
+        XELION_TENANT,
+        XELION_USER,
+        settings_for,
+        started_core,
+    )
     from tests.helpers.wait import until
 
     monkeypatch.setattr(ab, "APP_RATE", 0.0)
@@ -282,14 +284,15 @@ async def test_app_pushes_after_sync_and_channel_events_carry_names(
     xelion = XelionSimulator({XELION_USER: XELION_PASSWORD}, tenant=XELION_TENANT)
     await afas.start()
     await xelion.start()
-    profile = Profile(app_paths().ensure())
     settings = settings_for(afas, xelion)
     settings.xelion.addressbook_sync = True
-    profile.save(settings)
-    core = AppCore(profile, settings, RecordingOpener())
-    await core.start()
     try:
-        await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
+        core, _ = await started_core(afas, xelion, settings)
+    except BaseException:
+        await xelion.stop()
+        await afas.stop()
+        raise
+    try:
         await until(lambda: core.addressbook is not None and core.addressbook.last is not None,
                     timeout=60, what="the address-book push")
         assert core.addressbook.last.created == len(xelion.addressbook.objects) > 0

@@ -9,35 +9,27 @@ from datetime import UTC, datetime
 import pytest
 
 from afas_tray.config import Settings
-from afas_tray.core import AppCore
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from afas_tray.pop.opener import RecordingOpener
 from afas_tray.reports.missed import MissedCall, MissedCalls, from_call_log, unseen_missed_calls
 from afas_tray.store import open_db
 from afas_tray.system.paths import app_paths
-from afas_tray.system.profile import Profile
 from afas_tray.xelion import CallDetails, parse_missed_call
-from tests.helpers.core import settings_for
+from tests.helpers.core import settings_for, started_core
 from tests.helpers.wait import until
 
 
-async def _core(afas: AfasSimulator, xelion: XelionSimulator, *, to_dossier: bool) -> AppCore:
-    profile = Profile(app_paths().ensure())
+def _settings(afas: AfasSimulator, xelion: XelionSimulator, *, to_dossier: bool) -> Settings:
     settings = settings_for(afas, xelion)
     settings.dial.missed_to_dossier = to_dossier
-    profile.save(settings)
-    core = AppCore(profile, settings, RecordingOpener())
-    await core.start()
-    await until(lambda: core.board.current.book_size > 0 and xelion.websocket_count > 0)
-    return core
+    return settings
 
 
 async def test_missed_call_event_is_stored_shown_in_status_and_filed_once(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    core = await _core(afas, xelion, to_dossier=True)
+    core, _ = await started_core(afas, xelion, _settings(afas, xelion, to_dossier=True))
     try:
         known = KNOWN["org_unique"]
         call_id = xelion.dial.missed_call(known.written[0], "Receptie klant")
@@ -66,7 +58,7 @@ async def test_missed_call_event_is_stored_shown_in_status_and_filed_once(
 async def test_without_the_setting_no_dossier_item(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    core = await _core(afas, xelion, to_dossier=False)
+    core, _ = await started_core(afas, xelion, _settings(afas, xelion, to_dossier=False))
     try:
         xelion.dial.missed_call(KNOWN["org_unique"].written[0])
         await until(lambda: core.missed.unseen_count() == 1)
