@@ -25,6 +25,7 @@ from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 from tests.helpers import SPECS
 from tests.helpers.afas import TOKEN_DATA
+from tests.helpers.core import afas_settings_at
 
 SCHEMAS = SPECS / "afas" / "organisaties-en-personen.post-schemas.json"
 STRANGER = "06 55512345"  # a mobile number the sample data never uses
@@ -103,12 +104,7 @@ async def test_simulator_refuses_what_profit_refuses(afas_sim: AfasSimulator) ->
 
 
 def settings_for(sim: AfasSimulator) -> Settings:
-    s = Settings()
-    s.afas.host = sim.url
-    s.afas.token = sim.token
-    s.afas.insite_url_template = f"{sim.url}/insite/verkooprelatie-prs?BcId=<BCID>"
-    s.afas.dossier_item_type = 7
-    return s
+    return afas_settings_at(sim.url, sim.token)
 
 
 async def test_created_relation_opens_and_the_next_call_matches(afas_sim: AfasSimulator) -> None:

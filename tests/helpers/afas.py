@@ -9,6 +9,7 @@ import pytest
 
 from afas_tray.afas import AfasClient
 from afas_tray.demo.afas import AfasSimulator
+from tests.helpers.servers import serving
 
 # A token whose data is easy to spot in any text it must never appear in.
 TOKEN_DATA = "ABCDEF0123456789FEDCBA9876543210ABCDEF0123456789FEDCBA9876543210"
@@ -17,12 +18,8 @@ TOKEN_DATA = "ABCDEF0123456789FEDCBA9876543210ABCDEF0123456789FEDCBA9876543210"
 @pytest.fixture(name="afas_sim")
 async def afas_sim_fixture() -> AsyncIterator[AfasSimulator]:
     """A simulated Profit on loopback: 200 relations (80 organisations, 120 persons, 60 contacts)."""
-    sim = AfasSimulator(relations=200, seed=3, token_data=TOKEN_DATA, hang_seconds=5)
-    await sim.start()
-    try:
+    async with serving(AfasSimulator(relations=200, seed=3, token_data=TOKEN_DATA, hang_seconds=5)) as sim:
         yield sim
-    finally:
-        await sim.stop()
 
 
 @pytest.fixture(name="afas_client")

@@ -17,6 +17,7 @@ from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
+from tests.helpers.servers import serving
 from tests.helpers.wait import until
 
 XELION_USER, XELION_PASSWORD, XELION_TENANT = "op", "geheim-wachtwoord", "acme"
@@ -25,15 +26,9 @@ XELION_USER, XELION_PASSWORD, XELION_TENANT = "op", "geheim-wachtwoord", "acme"
 @pytest.fixture(name="servers")
 async def servers_fixture() -> AsyncIterator[tuple[AfasSimulator, XelionSimulator]]:
     """A simulated AFAS (300 relations) and a simulated Xelion with one operator."""
-    afas = AfasSimulator(relations=300, seed=4)
-    xelion = XelionSimulator({XELION_USER: XELION_PASSWORD}, tenant=XELION_TENANT)
-    await afas.start()
-    await xelion.start()
-    try:
+    async with serving(AfasSimulator(relations=300, seed=4)) as afas, \
+            serving(XelionSimulator({XELION_USER: XELION_PASSWORD}, tenant=XELION_TENANT)) as xelion:
         yield afas, xelion
-    finally:
-        await xelion.stop()
-        await afas.stop()
 
 
 def settings_for(afas: AfasSimulator, xelion: XelionSimulator) -> Settings:
@@ -41,13 +36,19 @@ def settings_for(afas: AfasSimulator, xelion: XelionSimulator) -> Settings:
     return settings_at(afas.url, afas.token, xelion.base_url)
 
 
-def settings_at(afas_url: str, afas_token: str, xelion_url: str) -> Settings:
-    """``settings_for`` by address, for simulators run in a thread of their own."""
+def afas_settings_at(afas_url: str, afas_token: str) -> Settings:
+    """Settings for a simulated AFAS alone: cards on its InSite pages, dossier item type 7."""
     s = Settings()
     s.afas.host = afas_url
     s.afas.token = afas_token
     s.afas.insite_url_template = f"{afas_url}/insite/verkooprelatie-prs?BcId=<BCID>"
     s.afas.dossier_item_type = 7
+    return s
+
+
+def settings_at(afas_url: str, afas_token: str, xelion_url: str) -> Settings:
+    """``settings_for`` by address, for simulators run in a thread of their own."""
+    s = afas_settings_at(afas_url, afas_token)
     s.xelion.host = xelion_url
     s.xelion.tenant = XELION_TENANT
     s.xelion.username = XELION_USER

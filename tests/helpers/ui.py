@@ -13,6 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 import qasync
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
 from afas_tray.config import Settings
@@ -160,3 +162,26 @@ def dutch(qapp: QApplication) -> Iterator[None]:
     yield
     install_translator(qapp, "en")
     set_language(None)
+
+
+class Browser(QObject):
+    """Receives what QDesktopServices.openUrl would hand the desktop's browser."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(url.toString())
+
+
+@pytest.fixture
+def browser(qapp: QApplication) -> Iterator[Browser]:
+    """Qt's URL handler hook (``QDesktopServices.setUrlHandler``) instead of a real browser."""
+    b = Browser()
+    for scheme in ("http", "https"):
+        QDesktopServices.setUrlHandler(scheme, b, "open")
+    yield b
+    for scheme in ("http", "https"):
+        QDesktopServices.unsetUrlHandler(scheme)

@@ -13,6 +13,7 @@ import pytest
 from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.events import CallEvent
 from afas_tray.xelion import StreamStatus, XelionClient
+from tests.helpers.servers import serving
 
 USER = "jan"
 PASSWORD = "Geheim-Wachtwoord-8431"
@@ -25,16 +26,12 @@ TENANT = "demo"
 
 @pytest.fixture
 async def xelion_sim() -> AsyncIterator[XelionSimulator]:
-    sim = XelionSimulator(
+    async with serving(XelionSimulator(
         {USER: PASSWORD, OTHER_USER: OTHER_PASSWORD, MFA_USER: MFA_PASSWORD},
         tenant=TENANT,
         mfa_users={MFA_USER},
-    )
-    await sim.start()
-    try:
+    )) as sim:
         yield sim
-    finally:
-        await sim.stop()
 
 
 @pytest.fixture

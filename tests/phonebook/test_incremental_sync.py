@@ -18,6 +18,7 @@ from afas_tray.demo.sample_data import KEY_CONNECTORS, org_bcid, person_bcid
 from afas_tray.doctor import run_checks
 from afas_tray.phonebook import PhoneBook, SyncClock, SyncEngine, SyncPolicy
 from afas_tray.status import StatusBoard
+from tests.helpers.servers import serving
 
 
 class FakeClock(SyncClock):
@@ -40,12 +41,8 @@ def settings_for(sim: AfasSimulator) -> Settings:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AfasSimulator]:
-    server = AfasSimulator(relations=300, seed=11, key_connectors=True)
-    await server.start()
-    try:
+    async with serving(AfasSimulator(relations=300, seed=11, key_connectors=True)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 def engine_for(sim: AfasSimulator, path: Path, clock: FakeClock,

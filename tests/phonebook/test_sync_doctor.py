@@ -21,6 +21,7 @@ from afas_tray.models import CheckResult
 from afas_tray.phonebook import PhoneBook, SyncEngine, SyncError, default_client, full_refresh
 from afas_tray.status import State, StatusBoard
 from afas_tray.system.paths import app_paths
+from tests.helpers.servers import serving
 
 
 def settings_for(url: str, token: str) -> Settings:
@@ -33,12 +34,8 @@ def settings_for(url: str, token: str) -> Settings:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AfasSimulator]:
-    server = AfasSimulator(relations=300, seed=5)
-    await server.start()
-    try:
+    async with serving(AfasSimulator(relations=300, seed=5)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

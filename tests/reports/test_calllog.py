@@ -16,6 +16,7 @@ from afas_tray.demo.xelion import XelionSimulator, fake_mp3
 from afas_tray.reports.calllog import MIN_POLL_SECONDS, CallFetcher, RecordingFetcher
 from afas_tray.store import open_db
 from afas_tray.xelion import CallDetails, XelionClient
+from tests.helpers.servers import serving
 
 USER, PASSWORD, TENANT = "jan", "Geheim-Wachtwoord-8431", "demo"
 LIST = "GET communications"
@@ -23,12 +24,8 @@ LIST = "GET communications"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[XelionSimulator]:
-    simulator = XelionSimulator({USER: PASSWORD}, tenant=TENANT, audio_size=200_000)
-    await simulator.start()
-    try:
+    async with serving(XelionSimulator({USER: PASSWORD}, tenant=TENANT, audio_size=200_000)) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture

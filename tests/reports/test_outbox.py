@@ -31,18 +31,15 @@ from tests.helpers.outbox import (
     make_item,
     marker_counts,
 )
+from tests.helpers.servers import serving
 
 MP3 = bytes(range(256)) * 40 + b"ID3-end"  # 10 KB that is not valid text, with an odd length
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AfasSimulator]:
-    simulator = AfasSimulator(relations=200, seed=3, token_data=TOKEN_DATA, hang_seconds=3)
-    await simulator.start()
-    try:
+    async with serving(AfasSimulator(relations=200, seed=3, token_data=TOKEN_DATA, hang_seconds=3)) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture

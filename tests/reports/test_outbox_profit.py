@@ -29,16 +29,13 @@ from tests.helpers.outbox import (
     make_item,
     marker_counts,
 )
+from tests.helpers.servers import serving
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[AfasSimulator]:
-    simulator = AfasSimulator(relations=200, seed=5, token_data=TOKEN_DATA)
-    await simulator.start()
-    try:
+    async with serving(AfasSimulator(relations=200, seed=5, token_data=TOKEN_DATA)) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 def make_outbox(tmp_path: Path, window: float) -> Outbox:

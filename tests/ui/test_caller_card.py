@@ -27,6 +27,7 @@ from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 from afas_tray.ui.caller_card import CallerCard, CallerCardManager
 from tests.helpers.afas import TOKEN_DATA
+from tests.helpers.core import afas_settings_at
 from tests.helpers.wait import until
 
 
@@ -56,11 +57,7 @@ def subject_body(bcid: str, subject: str, date: str) -> dict[str, Any]:
 
 
 def settings_for(sim: AfasSimulator) -> Settings:
-    s = Settings()
-    s.afas.host = sim.url
-    s.afas.token = sim.token
-    s.afas.insite_url_template = f"{sim.url}/insite/verkooprelatie-prs?BcId=<BCID>"
-    s.afas.dossier_item_type = 7
+    s = afas_settings_at(sim.url, sim.token)
     s.card.show = True
     return s
 

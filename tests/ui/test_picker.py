@@ -7,15 +7,15 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from PySide6.QtCore import QObject, QPoint, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from afas_tray.pop.router import UnknownCaller
 from afas_tray.ui.picker import MatchPicker
 from afas_tray.ui.qt_opener import QtOpener
-from tests.helpers.ui import CANDIDATES, NUMBER, PickChoice
+from tests.helpers.ui import CANDIDATES, NUMBER, Browser, PickChoice
 
 
 def make(qtbot: QtBot, default_index: int = 1) -> MatchPicker:
@@ -112,61 +112,39 @@ def test_picker_leaves_the_typing_window_active(qtbot: QtBot, english: None) -> 
     assert typing.text() == "abc"
 
 
-class _UrlCatcher(QObject):
-    """Receives https URLs instead of a browser (QDesktopServices.setUrlHandler)."""
+def test_opener_picks_remembers_and_opens_the_card(qtbot: QtBot, english: None, browser: Browser) -> None:
+    remembered: list[tuple[str, str]] = []
+    opener = QtOpener(remember=lambda number, bcid: remembered.append((number, bcid)))
+    picker = opener.choose(PickChoice("+31201234567", CANDIDATES, 0))  # type: ignore[arg-type]
+    qtbot.addWidget(picker)
+    assert picker.isVisible() and opener.windows == [picker]
+    picker.remember.setChecked(True)
+    qtbot.keyClick(picker.list, Qt.Key.Key_2)
+    assert remembered == [("+31201234567", "PRS-2002")]
+    assert browser.urls == [CANDIDATES[1].url]
+    assert opener.windows == []
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.urls.append(url.toString())
-
-
-def test_opener_picks_remembers_and_opens_the_card(qtbot: QtBot, english: None) -> None:
-    catcher = _UrlCatcher()
-    QDesktopServices.setUrlHandler("https", catcher, "open")
-    try:
-        remembered: list[tuple[str, str]] = []
-        opener = QtOpener(remember=lambda number, bcid: remembered.append((number, bcid)))
-        picker = opener.choose(PickChoice("+31201234567", CANDIDATES, 0))  # type: ignore[arg-type]
-        qtbot.addWidget(picker)
-        assert picker.isVisible() and opener.windows == [picker]
-        picker.remember.setChecked(True)
-        qtbot.keyClick(picker.list, Qt.Key.Key_2)
-        assert remembered == [("+31201234567", "PRS-2002")]
-        assert catcher.urls == [CANDIDATES[1].url]
-        assert opener.windows == []
-
-        # Without the tick nothing is remembered; the card still opens.
-        picker = opener.choose(PickChoice("+31201234567", CANDIDATES, 0))  # type: ignore[arg-type]
-        qtbot.addWidget(picker)
-        qtbot.keyClick(picker.list, Qt.Key.Key_Enter)
-        assert remembered == [("+31201234567", "PRS-2002")]
-        assert catcher.urls[-1] == CANDIDATES[0].url
-    finally:
-        QDesktopServices.unsetUrlHandler("https")
+    # Without the tick nothing is remembered; the card still opens.
+    picker = opener.choose(PickChoice("+31201234567", CANDIDATES, 0))  # type: ignore[arg-type]
+    qtbot.addWidget(picker)
+    qtbot.keyClick(picker.list, Qt.Key.Key_Enter)
+    assert remembered == [("+31201234567", "PRS-2002")]
+    assert browser.urls[-1] == CANDIDATES[0].url
 
 
-def test_unknown_caller_notice_searches_and_copies(qtbot: QtBot, dutch: None) -> None:
-    catcher = _UrlCatcher()
-    QDesktopServices.setUrlHandler("https", catcher, "open")
-    try:
-        opener = QtOpener()
-        search = "https://12345.afasinsite.nl/zoeken?q=%2B31201234567"
-        notice = opener.unknown_caller(UnknownCaller(NUMBER, "+31201234567", search))
-        assert notice is not None
-        qtbot.addWidget(notice)
-        assert notice.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
-        assert notice.message.text() == "020 123 4567 staat niet in het AFAS-telefoonboek."
-        qtbot.mouseClick(notice.copy_button, Qt.MouseButton.LeftButton)
-        assert QGuiApplication.clipboard().text() == NUMBER
-        assert notice.search_button is not None
-        qtbot.mouseClick(notice.search_button, Qt.MouseButton.LeftButton)
-        assert catcher.urls == [search]
-    finally:
-        QDesktopServices.unsetUrlHandler("https")
+def test_unknown_caller_notice_searches_and_copies(qtbot: QtBot, dutch: None, browser: Browser) -> None:
+    opener = QtOpener()
+    search = "https://12345.afasinsite.nl/zoeken?q=%2B31201234567"
+    notice = opener.unknown_caller(UnknownCaller(NUMBER, "+31201234567", search))
+    assert notice is not None
+    qtbot.addWidget(notice)
+    assert notice.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
+    assert notice.message.text() == "020 123 4567 staat niet in het AFAS-telefoonboek."
+    qtbot.mouseClick(notice.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == NUMBER
+    assert notice.search_button is not None
+    qtbot.mouseClick(notice.search_button, Qt.MouseButton.LeftButton)
+    assert browser.urls == [search]
 
 
 def test_unknown_caller_without_search_page_offers_copy_only(qtbot: QtBot, english: None) -> None:

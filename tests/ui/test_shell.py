@@ -19,8 +19,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QObject, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
@@ -40,31 +40,10 @@ from afas_tray.system.profile import Profile
 from afas_tray.ui.picker import MatchPicker
 from afas_tray.ui.report_dialog import CallReportDialog
 from tests.helpers.core import XELION_PASSWORD, XELION_TENANT, XELION_USER, settings_at
+from tests.helpers.ui import Browser
 from tests.helpers.wait import until
 
 REFUSED = "Er is een onverwachte fout opgetreden."  # the simulated Profit's 500 text
-
-
-class Browser(QObject):
-    """Receives what QDesktopServices.openUrl would hand the desktop's browser."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.urls.append(url.toString())
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    b = Browser()
-    for scheme in ("http", "https"):
-        QDesktopServices.setUrlHandler(scheme, b, "open")
-    yield b
-    for scheme in ("http", "https"):
-        QDesktopServices.unsetUrlHandler(scheme)
 
 
 @pytest.fixture
