@@ -74,10 +74,8 @@ async def test_doctor_checks_xelion_without_disturbing_the_running_session(
 
     afas, xelion = servers
     settings = settings_for(afas, xelion)
-    core = AppCore(Profile(app_paths().ensure()), settings, RecordingOpener())
-    await core.start()
+    core, _ = await started_core(afas, xelion, settings)
     try:
-        await until(lambda: xelion.websocket_count > 0)
         results = {r.key: r async for r in run_checks(settings)}
         assert results["xelion"].ok and "op" in results["xelion"].detail.en
         wrong = settings.copy()

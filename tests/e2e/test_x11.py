@@ -106,12 +106,8 @@ def test_picker_clicked_report_saved_one_dossier_item_and_refusal_in_the_menu(
     user, password = "op", "geheim-wachtwoord"
     with SimulatorThread(AfasSimulator(relations=300, seed=2)) as afas, \
             XelionThread(XelionSimulator({user: password}, tenant="acme")) as xelion:
-        settings = afas_settings(afas)
+        settings = afas_settings(afas, xelion.url, "acme", user, password)
         settings.afas.dossier_item_type = 7
-        settings.xelion.host = xelion.url
-        settings.xelion.tenant = "acme"
-        settings.xelion.username = user
-        settings.xelion.password = password
         settings.ui.language = "en"
         Profile(app_paths().ensure()).save(settings)
         log = app_paths().log_file

@@ -55,11 +55,7 @@ def test_call_back_from_the_recent_calls_menu_reaches_xelion(
     with AfasThread(AfasSimulator(relations=300, seed=2)) as afas, \
             XelionThread(XelionSimulator({USER: PASSWORD}, tenant="demo")) as xelion:
         sim = xelion.sim
-        settings = afas_settings(afas)
-        settings.xelion.host = sim.base_url
-        settings.xelion.tenant = "demo"
-        settings.xelion.username = USER
-        settings.xelion.password = PASSWORD
+        settings = afas_settings(afas, sim.base_url, "demo", USER, PASSWORD)
         settings.dial.device_number = "+31612345678"
         Profile(app_paths().ensure()).save(settings)
         with running_app(xdisplay, stop_timeout=15):

@@ -172,30 +172,29 @@ def render_shell(shots: Shots) -> None:
         return SimpleNamespace(key=f"oid-{minutes}", created=now - minutes * 60,
                                item=SimpleNamespace(subject=subject), last_message=REFUSAL)
 
+    def save_menus(ctl: ShotController, status: Status, name: str) -> tuple[QMenu, QMenu]:
+        """The tray menu and its Reports submenu (which lives as long as the menu)."""
+        menu = QMenu()
+        build_menu(menu, ctl, status)
+        save(menu, f"tray-menu-{name}")
+        reports = next(a.menu() for a in menu.actions() if a.menu() is not None
+                       and a.menu().objectName() == "ReportsMenu")
+        assert isinstance(reports, QMenu)
+        save(reports, f"tray-reports-{name}")
+        return menu, reports
+
     calls = [call(3, NUMBER, "Bakkerij De Vries B.V."), call(12, "+31 30 555 0202", "")]
     for lang in ("en", "nl"):
         install_translator(app, lang)
         set_language(lang)
         quiet = Status(state=State.IDLE, last_sync=now - 120, book_size=1204, outbox_backlog=1)
         ctl = ShotController(calls, [])
-        menu = QMenu()
-        build_menu(menu, ctl, quiet)
-        save(menu, f"tray-menu-{lang}")
-        reports = next(a.menu() for a in menu.actions() if a.menu() is not None
-                       and a.menu().objectName() == "ReportsMenu")
-        assert isinstance(reports, QMenu)
-        save(reports, f"tray-reports-{lang}")
+        save_menus(ctl, quiet, f"{lang}")
         failing = Status(state=State.IDLE, last_sync=now - 120, book_size=1204, outbox_backlog=0,
                          reports_failed=2, reports_failed_message=REFUSAL, reports_waiting=1)
         ctl = ShotController(calls, [failed_row(40, "Offerte nieuwe oven"),
                                      failed_row(5, "Klacht levering")])
-        menu = QMenu()
-        build_menu(menu, ctl, failing)
-        save(menu, f"tray-menu-attention-{lang}")
-        reports = next(a.menu() for a in menu.actions() if a.menu() is not None
-                       and a.menu().objectName() == "ReportsMenu")
-        assert isinstance(reports, QMenu)
-        save(reports, f"tray-reports-attention-{lang}")
+        _menu, reports = save_menus(ctl, failing, f"attention-{lang}")
         row = next(a.menu() for a in reports.actions() if a.menu() is not None)
         assert isinstance(row, QMenu)
         save(row, f"tray-reports-row-{lang}")

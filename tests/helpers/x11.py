@@ -148,13 +148,20 @@ def stand_in_browser(tmp_path: Path) -> tuple[Path, Path]:
     return bin_dir, opened
 
 
-def afas_settings(afas: SimulatorThread) -> Settings:
-    """Settings for the simulated AFAS; the hourly sync leaves the tests' own syncs alone."""
+def afas_settings(afas: SimulatorThread, xelion_url: str = "", tenant: str = "",
+                  user: str = "", password: str = "") -> Settings:
+    """Settings for the simulated AFAS (and with ``xelion_url`` a simulated Xelion); the hourly
+    sync leaves the tests' own syncs alone."""
     s = Settings()
     s.afas.host = afas.url
     s.afas.token = afas.simulator.token
     s.afas.insite_url_template = f"{afas.url}/insite/verkooprelatie-prs?BcId=<BCID>"
     s.sync.interval_minutes = 60
+    if xelion_url:
+        s.xelion.host = xelion_url
+        s.xelion.tenant = tenant
+        s.xelion.username = user
+        s.xelion.password = password
     return s
 
 
