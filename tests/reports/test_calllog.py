@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from afas_tray.reports.calllog import MIN_POLL_SECONDS, CallFetcher, RecordingFe
 from afas_tray.store import open_db
 from afas_tray.xelion import CallDetails, XelionClient
 from tests.helpers.servers import serving
+from tests.helpers.wait import until
 
 USER, PASSWORD, TENANT = "jan", "Geheim-Wachtwoord-8431", "demo"
 LIST = "GET communications"
@@ -54,13 +55,6 @@ class Handed:
     @property
     def oids(self) -> list[str]:
         return [c.oid for c in self.calls]
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
@@ -265,3 +259,23 @@ async def test_no_recording_gives_up_at_the_deadline(
     assert path is None
     assert 0.7 < took < 1.5
 
+
+
+async def test_the_fetch_loop_ends_when_a_wake_up_and_the_stop_come_together(
+        client: XelionClient, db_path: Path) -> None:
+    """Quitting the app sets the loop's wake-up (the websocket goes away) in the same turn as it
+    cancels the loop: the loop must still end, or the app's stop waits for it (Python 3.11's
+    ``asyncio.wait_for`` returns normally then, and the cancel is lost)."""
+    fetcher = CallFetcher(client, open_db(db_path), Handed())
+    task = asyncio.ensure_future(fetcher.run())
+    try:
+        await until(lambda: fetcher.has_cursor and fetcher.fetches == 1, what="the first pass")
+        await asyncio.sleep(0.05)  # the loop now sleeps until the next pass is due
+        fetcher.set_live(False)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, "the call-log loop did not end when it was stopped"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -33,6 +33,7 @@ from afas_tray.reports.rules import Outcome, decide, item_subject, item_text
 from afas_tray.reports.service import ReportService, ReportTiming, WriteResult
 from afas_tray.store import open_db
 from afas_tray.xelion import CallDetails, Participant, XelionClient
+from tests.helpers.wait import until
 
 USER, PASSWORD, TENANT = "jan", "Geheim-Wachtwoord-8431", "demo"
 AFAS_TOKEN = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
@@ -181,14 +182,6 @@ class Env:
 
     def items(self) -> list[ReportItem]:
         return [row.item for row in self.outbox.items()]
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> float:
-    start = time.monotonic()
-    while not cond():
-        assert time.monotonic() - start < timeout, "condition not met in time"
-        await asyncio.sleep(0.02)
-    return time.monotonic() - start
 
 
 EnvFactory = Callable[..., Awaitable[Env]]
