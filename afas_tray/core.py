@@ -2,6 +2,14 @@
 
 The Qt layer (app.py) creates one AppCore, gives it an Opener, and shows its StatusBoard.
 Everything here runs on the one asyncio loop (qasync under Qt, plain asyncio in tests).
+
+Second step of both walks (README, "Architecture"). ``handle_event`` receives every
+``CallEvent``: from ``xelion/stream.py``, the loopback trigger (``pop/trigger_http.py``) and,
+through ``app.py``, the single-instance socket (``afas-tray call``, links). It hands the event to
+``pop/router.py`` (``CallRouter.handle``, whose opener is ``pop/gate.py``'s ``PopGate``) and a
+hung-up or transferred call to the call-finished hooks: ``reports/service.py``
+(``ReportService.hung_up``). A report the service enqueues in ``reports/outbox.py`` wakes the
+drain loop here, which hands the outbox an ``afas/client.py`` ``AfasClient`` (``Outbox.drain``).
 """
 
 from __future__ import annotations

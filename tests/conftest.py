@@ -1,4 +1,8 @@
-"""Shared fixtures: every test runs in its own throw-away profile (AFAS_TRAY_HOME)."""
+"""Shared fixtures: every test runs in its own throw-away profile (AFAS_TRAY_HOME).
+
+The fixture modules of ``tests/helpers`` are registered here once, so a test names ``afas_sim``,
+``servers``, ``xelion_sim``, ``qloop``, ``english`` … without importing them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,14 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never touch a real keychain from the tests.
 os.environ["AFAS_TRAY_SECRETS"] = "file"
+
+pytest_plugins = [
+    "tests.helpers.afas",
+    "tests.helpers.core",
+    "tests.helpers.xelion",
+    "tests.helpers.ui",
+    "tests.helpers.x11",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 # Refresh the Dutch Qt Linguist catalogue from the source strings, then compile it.
 #   tools/update_translations.sh          (uses ./.venv; set VENV=... for another venv)
 # New strings appear in resources/i18n/afas_tray_nl.ts as "unfinished": translate them
-# (pyside6-linguist, or edit the XML) and run this again. tests/test_ui_translations.py fails
+# (pyside6-linguist, or edit the XML) and run this again. tests/ui/test_translations.py fails
 # while any string is untranslated.
 set -eu
 cd "$(dirname "$0")/.."

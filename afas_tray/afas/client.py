@@ -3,6 +3,11 @@
 Retries only what is safe to repeat: connection failures, GET timeouts and 503 maintenance
 answers (honouring ``retry_after``). A POST that may have reached Profit is never repeated here;
 the error says ``maybe_sent`` and the caller (the outbox) decides.
+
+Last step of the finished-call walk (README, "Architecture"): receives a KnSubject body from
+``reports/outbox.py`` (``post_subject``) and hands it to Profit (``POST connectors/KnSubject``),
+returning the new item's id, or raising an ``AfasError`` (a lost connection says
+``maybe_sent``). It knows nothing of the app: the outbox holds the exactly-once rules.
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ its requests. Logging is not its business: the router still records the call and
 pipeline still sends it up.
 
 No Qt here; the caller card itself lives in ``afas_tray/ui/caller_card.py``.
+
+Fourth step of the ringing walk (README, "Architecture"): receives ``open_url`` / ``choose`` /
+``unknown_caller`` from ``pop/router.py`` (``CallRouter.handle``) and ``after(event, decision)``
+from ``core.py``; hands what may show to its inner opener, ``ui/qt_opener.py``'s ``QtOpener`` in
+the app (``pop/opener.py``'s ``RecordingOpener`` in the tests), and the caller card's request to
+``card_sink.show_card`` (the Qt shell sets the sink).
 """
 
 from __future__ import annotations

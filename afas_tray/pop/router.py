@@ -10,6 +10,12 @@ template with the normalised number, both URL-encoded: nothing else from an even
 
 Give the router a connection of its own (``store.open_db`` on the app's database file): it runs
 its own short transactions, and queues its records while another connection holds the write lock.
+
+Third step of the ringing walk (README, "Architecture"): receives each ``CallEvent`` from
+``core.py`` (``AppCore.handle_event``); looks the number up in ``phonebook/book.py``; hands the
+decision to its opener as ``open_url`` / ``choose`` / ``unknown_caller`` (in the app the opener
+is ``pop/gate.py``'s ``PopGate``) and returns it to the core. The matches and picks it keeps are
+read by ``reports/service.py`` when the call's report is decided.
 """
 
 from __future__ import annotations

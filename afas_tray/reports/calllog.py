@@ -302,8 +302,11 @@ class CallFetcher:
             due = max(due, self._not_before)
             if due > now:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 a wake-up and a cancel in the
+                # same turn make wait_for return normally, and the app's stop waits forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), due - now)
+                    async with asyncio.timeout(due - now):
+                        await self._wake.wait()
                 continue
             self._due = None
             try:

@@ -1,6 +1,5 @@
-"""Reports written on the desktop (``Draft``, ``ReportDrafts``), the schema of module
-``reports`` (``report_drafts`` and the service's ``report_calls``), and a call's details as
-JSON for ``report_calls.details``.
+"""Reports written on the desktop (``Draft``, ``ReportDrafts``, table ``report_drafts``), and a
+call's details as JSON (what ``reports/service.py`` keeps in its ``report_calls``).
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ from afas_tray.xelion.client import CallDetails, Participant
 
 MODULE = "reports"
 
-# One migration list per module (``store.ensure_schema``): the drafts and the service's call
-# records share it, and ``ReportDrafts`` applies it for both.
+# ``report_drafts`` is this module's alone (``reports/service.py`` asks ``ReportDrafts``). Up to
+# version 1 this list also created the service's ``report_calls``: databases made then still
+# have it, and the service's own migration (``IF NOT EXISTS``) takes it over.
 _MIGRATIONS = (
     """
     CREATE TABLE report_drafts (
@@ -30,26 +30,6 @@ _MIGRATIONS = (
         contact_id TEXT NOT NULL DEFAULT '',
         updated REAL NOT NULL
     );
-    CREATE TABLE report_calls (
-        oid TEXT PRIMARY KEY,
-        call_id TEXT NOT NULL,
-        details TEXT NOT NULL,
-        state TEXT NOT NULL,
-        outcome TEXT NOT NULL DEFAULT '',
-        has_recording INTEGER,
-        audio_file TEXT NOT NULL DEFAULT '',
-        audio_deadline REAL NOT NULL,
-        item_key TEXT NOT NULL DEFAULT '',
-        item_bcid TEXT NOT NULL DEFAULT '',
-        item_contact TEXT NOT NULL DEFAULT '',
-        sent_subject TEXT NOT NULL DEFAULT '',
-        sent_text TEXT NOT NULL DEFAULT '',
-        supplements INTEGER NOT NULL DEFAULT 0,
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE INDEX report_calls_call_id ON report_calls(call_id);
-    CREATE INDEX report_calls_state ON report_calls(state);
     """,
 )
 
@@ -139,6 +119,11 @@ class ReportDrafts:
         if row is None:
             return None
         return Draft(row[0], row[1], row[2], row[3], row[4], row[5])
+
+    def with_report(self) -> set[str]:
+        """The call ids whose draft has a subject or a text (a report the operator wrote)."""
+        return {row[0] for row in self._conn.execute(
+            "SELECT call_id FROM report_drafts WHERE trim(subject) != '' OR trim(text) != ''")}
 
     def prune(self, older_than: float) -> None:
         self._conn.execute("DELETE FROM report_drafts WHERE updated < ?", (older_than,))

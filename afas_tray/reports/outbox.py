@@ -21,6 +21,12 @@ Exactly once across crashes and lost answers:
 
 Order: rows go oldest first; a row waiting for its next try holds back the rows behind it, so a
 network outage never reorders reports. One body (one recording) is in memory at a time.
+
+Fourth step of the finished-call walk (README, "Architecture"): receives ``ReportItem``s from
+``reports/service.py`` (and missed calls from ``reports/missed.py``) through ``enqueue``, which
+calls ``on_work`` (the core's drain loop wakes); ``drain`` gets an ``AfasClient`` from
+``core.py`` and hands each body (built by ``afas/knsubject.py``) to ``afas/client.py``
+(``post_subject``, the KnSubject POST).
 """
 
 from __future__ import annotations

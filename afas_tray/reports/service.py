@@ -4,7 +4,7 @@
 stores what the operator writes on the desktop; ``ReportService`` (here) ties the Xelion call log
 (``calllog``), the caller-pop router's matches, the drafts and the outbox together for the app.
 
-Per finished call (keyed by its Xelion oid, table ``report_calls`` of module ``reports``):
+Per finished call (keyed by its Xelion oid, in this module's own table ``report_calls``):
 
 * internal, own and withheld numbers are never logged, nor the numbers of
   ``reports.never_log_numbers``;
@@ -29,6 +29,13 @@ outbox, the edit simply replaces its subject and text there.
 
 Recordings are streamed into ``<data dir>/spool``; the outbox deletes a file once its item is
 done. Drafts and call records are kept 14 days (as long as the router keeps a call's matches).
+
+Third step of the finished-call walk (README, "Architecture"): receives the hang-up from
+``core.py`` (``hung_up``, a call-finished hook) and the ended oid from ``xelion/stream.py``
+(``xelion_call_ended``, wired by the core); reads the call's log entry through
+``reports/calllog.py``, the router's matches (``pop/router.py``) and the drafts
+(``reports/drafts.py``), decides with ``reports/rules.py``, and hands the ``ReportItem`` to
+``reports/outbox.py`` (``Outbox.enqueue``, which wakes the core's drain loop).
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ from afas_tray.reports.rules import (
     item_subject,
     item_text,
 )
-from afas_tray.store import open_db
+from afas_tray.store import ensure_schema, open_db
 from afas_tray.xelion import CallDetails, XelionClient, XelionError
 
 log = logging.getLogger(__name__)
@@ -181,6 +188,34 @@ class _Row:
     supplements: int
 
 
+# This module's table (``store.ensure_schema``); the drafts' table is ``ReportDrafts``'s. ``IF NOT
+# EXISTS``: a database made before the table moved here got it from ``reports/drafts.py``.
+MODULE = "report_calls"
+_MIGRATIONS = (
+    """
+    CREATE TABLE IF NOT EXISTS report_calls (
+        oid TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        details TEXT NOT NULL,
+        state TEXT NOT NULL,
+        outcome TEXT NOT NULL DEFAULT '',
+        has_recording INTEGER,
+        audio_file TEXT NOT NULL DEFAULT '',
+        audio_deadline REAL NOT NULL,
+        item_key TEXT NOT NULL DEFAULT '',
+        item_bcid TEXT NOT NULL DEFAULT '',
+        item_contact TEXT NOT NULL DEFAULT '',
+        sent_subject TEXT NOT NULL DEFAULT '',
+        sent_text TEXT NOT NULL DEFAULT '',
+        supplements INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS report_calls_call_id ON report_calls(call_id);
+    CREATE INDEX IF NOT EXISTS report_calls_state ON report_calls(state);
+    """,
+)
+
 # report_calls.state
 _NEW = "new"  # stored, not decided yet (also after a crash right after storing)
 _AUDIO = "audio"  # waiting for the recording
@@ -214,6 +249,7 @@ class ReportService:
         self.timing = timing or ReportTiming()
         self._conn = open_db(db_path or self.data_dir / DATABASE_NAME)
         self.drafts = ReportDrafts(self._conn)
+        ensure_schema(self._conn, MODULE, _MIGRATIONS)
         self.fetcher: CallFetcher | None = None
         self._recordings: RecordingFetcher | None = None
         self._audio_tasks: dict[str, asyncio.Task[None]] = {}
@@ -302,13 +338,16 @@ class ReportService:
     def held_count(self) -> int:
         """Finished calls held back by something the operator can give: a pick, a relation
         for a written report, or the dossier item type."""
-        return int(self._conn.execute(
-            "SELECT COUNT(*) FROM report_calls c WHERE c.state=? AND (c.outcome IN (?, ?)"
-            " OR (c.outcome=? AND EXISTS (SELECT 1 FROM report_drafts d WHERE d.call_id=c.call_id"
-            " AND (trim(d.subject) != '' OR trim(d.text) != ''))))",
+        rows = self._conn.execute(
+            "SELECT outcome, call_id FROM report_calls WHERE state=? AND outcome IN (?, ?, ?)",
             (_WAITING, Outcome.NEEDS_PICK.value, Outcome.NO_DOSSIER_TYPE.value,
              Outcome.NO_MATCH.value),
-        ).fetchone()[0])
+        ).fetchall()
+        if not rows:
+            return 0
+        written = self.drafts.with_report()  # the drafts' table is theirs to read
+        return sum(1 for outcome, call_id in rows
+                   if outcome != Outcome.NO_MATCH.value or call_id in written)
 
     def pick_recorded(self, call_id: str) -> WriteResult | None:
         """The operator picked a relation for ``call_id`` (``CallRouter.record_pick``): a

@@ -2,6 +2,11 @@
 
 Nothing here takes keyboard focus on its own: the picker and the notice show without activating.
 Call these methods on the Qt (GUI) thread.
+
+Last step of the ringing walk (README, "Architecture"): receives ``open_url`` / ``choose`` /
+``unknown_caller`` from ``pop/gate.py``'s ``PopGate`` (which the core's router calls); hands the
+card's URL to the desktop's browser (``QDesktopServices.openUrl``, Python's ``webbrowser`` when
+that fails) and an operator's pick back to the shell (``on_pick``, which records it in the core).
 """
 
 from __future__ import annotations

@@ -16,6 +16,12 @@ Where things come from (the guide, not our simulator):
   gone (hung up). Before processing, and after every reconnect or a ``version`` that went
   backwards, the list is rebuilt from ``GET communications/active_channels``
   (``websockets/model/ActiveChannelEvent.html``); a reconnect during a call is no hang-up.
+
+First step of both walks (README, "Architecture"): receives the websocket notifications from
+the Xelion server, through the session of ``xelion/client.py``; hands each call's ``CallEvent``
+(ringing, answered, hung up, transferred) to the ``on_event`` callback the core gave it
+(``core.py``, ``AppCore.handle_event``), and the oid of every call of ours that ended to
+``on_call_end`` (the core wires ``ReportService.xelion_call_ended``, ``reports/service.py``).
 """
 
 from __future__ import annotations
