@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from afas_tray.afas import CreatedRelation
+from afas_tray.backoff import wait_or_wake
 from afas_tray.config import ColumnMapping, Settings, new_trigger_secret, validate
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.i18n import T
@@ -435,9 +436,8 @@ class AppCore:
         self._drain_wake.set()  # the backlog of the last run goes first
         next_due: float | None = None
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drain_wake.wait(),
-                                       timeout=None if next_due is None else min(max(next_due, 1.0), 60.0))
+            await wait_or_wake(self._drain_wake,
+                               None if next_due is None else min(max(next_due, 1.0), 60.0))
             self._drain_wake.clear()
             self.drain_wakeups += 1
             next_due = None

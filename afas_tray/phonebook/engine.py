@@ -62,6 +62,7 @@ from afas_tray.afas import (
     encode_filters,
 )
 from afas_tray.afas.dates import afas_filter_value, newest_date, window_start
+from afas_tray.backoff import wait_or_wake
 from afas_tray.config import ROLES, ColumnMapping, Settings
 from afas_tray.i18n import T, Text
 from afas_tray.phonebook.book import ChangeSet, PhoneBook
@@ -153,8 +154,7 @@ class SyncClock:
 
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until ``event`` is set or ``seconds`` of this clock's time have passed."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=max(0.0, seconds))
+        await wait_or_wake(event, seconds)
 
 
 @dataclass

@@ -26,13 +26,13 @@ answered calls are asked for (a call is recorded "only if the call is answered")
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from afas_tray.backoff import wait_or_wake
 from afas_tray.store import ensure_schema
 from afas_tray.xelion import (
     CallDetails,
@@ -302,11 +302,7 @@ class CallFetcher:
             due = max(due, self._not_before)
             if due > now:
                 self._wake.clear()
-                # asyncio.timeout, not wait_for: on Python 3.11 a wake-up and a cancel in the
-                # same turn make wait_for return normally, and the app's stop waits forever.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(due - now):
-                        await self._wake.wait()
+                await wait_or_wake(self._wake, due - now)
                 continue
             self._due = None
             try:

@@ -40,7 +40,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from afas_tray.backoff import jittered_backoff
+from afas_tray.backoff import jittered_backoff, wait_or_wake
 from afas_tray.events import CallEvent, CallSource, CallState, Direction
 from afas_tray.handoff import HandoffError, parse_trigger_value
 from afas_tray.i18n import T, Text
@@ -534,8 +534,7 @@ class XelionEventStream:
         if self._wake.is_set():
             self._wake.clear()
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        await wait_or_wake(self._wake, seconds)
         self._wake.clear()
 
     def _set_status(self, status: StreamStatus) -> None:
