@@ -23,9 +23,9 @@ from pathlib import Path
 
 from _common import NUMBERS_PER_RELATION, percentile, phones_on, refresh_pages
 
+from afas_tray import numbers as phone
 from afas_tray.demo.sample_data import SampleData
 from afas_tray.phonebook import PhoneBook
-from afas_tray.phonebook import numbers as phone
 
 TARGET_P99_MS = 1.0
 
