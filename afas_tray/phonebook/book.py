@@ -51,6 +51,23 @@ _ROLE_KIND = {
 # A contact's own number ranks after every organisation/person whose own field holds the number.
 _CONTACT_RANK = 100
 
+# A lookup in one statement: the numbers with their relation, a contact's owner (its
+# organisation by BcId, else by number; else its person the same way: the first such relation,
+# as a ``LIMIT 1`` query on the same index would find it) and the connector of the row.
+_LOOKUP_SQL = (
+    "SELECT n.col, n.raw, n.pos, r.role, r.key, r.bcid, r.name, r.org, r.person, r.number,"
+    " o.bcid, o.name, o.number, (SELECT connector FROM pb_sources WHERE role = CASE r.role"
+    + "".join(f" WHEN {code} THEN '{role}'" for code, role in enumerate(ROLES))
+    + " END)"
+    " FROM pb_numbers n JOIN pb_relations r ON r.id = n.rel"
+    " LEFT JOIN pb_relations o ON r.role = 2 AND o.id = COALESCE("
+    "(SELECT id FROM pb_relations WHERE r.org != '' AND role = 0 AND bcid = r.org LIMIT 1),"
+    " (SELECT id FROM pb_relations WHERE r.org != '' AND role = 0 AND key = r.org LIMIT 1),"
+    " (SELECT id FROM pb_relations WHERE r.person != '' AND role = 1 AND bcid = r.person LIMIT 1),"
+    " (SELECT id FROM pb_relations WHERE r.person != '' AND role = 1 AND key = r.person LIMIT 1))"
+    " WHERE n.number = ?"
+)
+
 
 def _tables_sql(prefix: str, gen: int, *, first: bool = False) -> list[str]:
     # ``first``: the tables as the first migration made them (a later one adds ``number``).
@@ -219,67 +236,56 @@ class PhoneBook:
         key = normalise(number, region or self.region)
         if key is None:
             return []
-        conn = self._reader()
-        with transaction(conn, immediate=False):  # one snapshot for all queries: never half a refresh
-            hits = conn.execute(
-                "SELECT n.col, n.raw, n.pos, r.role, r.key, r.bcid, r.name, r.org, r.person,"
-                " r.number"
-                " FROM pb_numbers n JOIN pb_relations r ON r.id = n.rel WHERE n.number = ?",
-                (key,),
-            ).fetchall()
-            if not hits:
-                return []
-            sources = dict(conn.execute("SELECT role, connector FROM pb_sources").fetchall())
-            best: dict[tuple[str, str], Match] = {}
-            for col, raw, pos, code, rkey, bcid, name, org, person, number in hits:
-                role = ROLES[code]
-                if code == 2:
-                    target = self._owner(conn, org, person)
-                    bcid_out, name_out, number_out = target if target else (org or person, name, "")
-                    match = Match(
-                        bcid=bcid_out,
-                        number=number_out,
-                        name=name_out or name,
-                        kind=RelationKind.CONTACT,
-                        phone=raw,
-                        column=col,
-                        contact_id=rkey,
-                        contact_name=name,
-                        connector=sources.get(role, ""),
-                        rank=_CONTACT_RANK + pos,
-                    )
-                else:
-                    match = Match(
-                        bcid=bcid,
-                        number=number,
-                        name=name,
-                        kind=_ROLE_KIND[code],
-                        phone=raw,
-                        column=col,
-                        connector=sources.get(role, ""),
-                        rank=pos,
-                    )
-                ident = (match.bcid, match.contact_id)
-                if ident not in best or match.rank < best[ident].rank:
-                    best[ident] = match
+        # One statement: SQLite reads it from one snapshot (never half a refresh) without a
+        # BEGIN/COMMIT around it, and the owner of a contact and the connector come with it.
+        hits = self._lookup_cursor().execute(_LOOKUP_SQL, (key,)).fetchall()
+        if not hits:
+            return []
+        best: dict[tuple[str, str], Match] = {}
+        for (col, raw, pos, code, rkey, bcid, name, org, person, number, owner_bcid, owner_name,
+             owner_number, connector) in hits:
+            if code == 2:
+                if owner_bcid is None:  # the owner is not in the book
+                    owner_bcid, owner_name, owner_number = org or person, name, ""
+                match = Match(
+                    bcid=owner_bcid,
+                    number=owner_number,
+                    name=owner_name or name,
+                    kind=RelationKind.CONTACT,
+                    phone=raw,
+                    column=col,
+                    contact_id=rkey,
+                    contact_name=name,
+                    connector=connector or "",
+                    rank=_CONTACT_RANK + pos,
+                )
+            else:
+                match = Match(
+                    bcid=bcid,
+                    number=number,
+                    name=name,
+                    kind=_ROLE_KIND[code],
+                    phone=raw,
+                    column=col,
+                    connector=connector or "",
+                    rank=pos,
+                )
+            ident = (match.bcid, match.contact_id)
+            if ident not in best or match.rank < best[ident].rank:
+                best[ident] = match
+        if len(best) == 1:
+            return list(best.values())
         return sorted(best.values(), key=lambda m: (m.rank, m.name.lower(), m.bcid, m.contact_id))
 
-    @staticmethod
-    def _owner(conn: sqlite3.Connection, org: str, person: str) -> tuple[str, str, str] | None:
-        """(BcId, name, number) of a contact's organisation, else its person; by BcId, else
-        number."""
-        for code, ref in ((0, org), (1, person)):
-            if not ref:
-                continue
-            for column in ("bcid", "key"):
-                row = conn.execute(
-                    f"SELECT bcid, name, number FROM pb_relations WHERE role = ? AND {column} = ?"
-                    " LIMIT 1",
-                    (code, ref),
-                ).fetchone()
-                if row is not None:
-                    return str(row[0]), str(row[1]), str(row[2])
-        return None
+    def _lookup_cursor(self) -> sqlite3.Cursor:
+        """This thread's cursor for lookups: plain tuples, and the statement stays prepared in
+        its connection's statement cache from one lookup to the next."""
+        cursor: sqlite3.Cursor | None = getattr(self._local, "lookups", None)
+        if cursor is None:
+            cursor = self._reader().cursor()
+            cursor.row_factory = None
+            self._local.lookups = cursor
+        return cursor
 
     def size(self) -> int:
         """Relations (organisations, persons and contact persons) in the book."""
