@@ -38,7 +38,14 @@ from afas_tray.i18n import T
 from afas_tray.models import Match, RelationKind
 from afas_tray.numbers import normalise
 from afas_tray.phonebook.columns import PhoneBookError
-from afas_tray.phonebook.rows import ROLE_CODE, Prepared, cell_text, keys_stamp, prepare_rows
+from afas_tray.phonebook.rows import (
+    ROLE_CODE,
+    Prepared,
+    cell_text,
+    keys_stamp,
+    prepare_rows,
+    row_keys,
+)
 from afas_tray.store import ensure_schema, open_db, transaction
 
 MODULE = "phonebook"
@@ -50,6 +57,8 @@ _ROLE_KIND = {
 }
 # A contact's own number ranks after every organisation/person whose own field holds the number.
 _CONTACT_RANK = 100
+# Raw numbers a refresh remembers the key of before it starts afresh (some 150 bytes each).
+_KNOWN_CAP = 1 << 16
 
 # A lookup in one statement: the numbers with their relation, a contact's owner (its
 # organisation by BcId, else by number; else its person the same way: the first such relation,
@@ -340,22 +349,19 @@ class PhoneBook:
                 )
                 for sql in _tables_sql("pb_stage_", gen) + _early_indexes_sql("pb_stage_", gen):
                     conn.execute(sql)
-            known = self._known_keys(conn, region or self.region)
+            reuse = self._keys_reusable(conn, region or self.region)
         except BaseException:
             with self._guard:
                 self._building = False
             raise
-        return RefreshBuilder(self, conn, gen, region or self.region, known)
+        return RefreshBuilder(self, conn, gen, region or self.region, reuse=reuse)
 
     @staticmethod
-    def _known_keys(conn: sqlite3.Connection, region: str) -> dict[str, str | None]:
-        """Raw number -> match key from the live book, when its keys were made the way this
-        refresh would make them (same region, same rules): most numbers do not change between
-        refreshes, and a dictionary hit is far cheaper than normalising again."""
+    def _keys_reusable(conn: sqlite3.Connection, region: str) -> bool:
+        """Whether the live book's match keys were made the way this refresh would make them
+        (same region, same rules): then a page's unchanged numbers take their key from there."""
         row = conn.execute("SELECT v FROM pb_state WHERE k = 'keys'").fetchone()
-        if row is None or row[0] != keys_stamp(region):
-            return {}
-        return dict(conn.execute("SELECT raw, number FROM pb_numbers"))
+        return row is not None and row[0] == keys_stamp(region)
 
     def _builder_done(self, conn: sqlite3.Connection) -> None:
         with self._guard:
@@ -561,13 +567,19 @@ class RefreshBuilder:
         conn: sqlite3.Connection,
         gen: int,
         region: str,
-        known: dict[str, str | None] | None = None,
+        *,
+        reuse: bool = False,
     ) -> None:
         self._book = book
         self._conn: sqlite3.Connection | None = conn
         self._gen = gen
         self._region = region
-        self._known: dict[str, str | None] = {} if known is None else known
+        # Raw number -> match key: the live book's keys of the page's relations (``reuse``) and
+        # what this refresh learned. Most numbers do not change between refreshes, and a
+        # dictionary hit is far cheaper than normalising again. Bounded: a whole book's worth
+        # (a million pairs) would cost some 200 MB.
+        self._reuse = reuse
+        self._known: dict[str, str | None] = {}
         self._indexed = False
         self._lock = threading.Lock()
         self._next_id = 1
@@ -596,6 +608,10 @@ class RefreshBuilder:
             conn = self._live()
             self._sources[role] = connector_id
             self._rows[role] = self._rows.get(role, 0) + len(rows)
+            if len(self._known) > _KNOWN_CAP:
+                self._known.clear()
+            if self._reuse:
+                self._known.update(self._live_keys(conn, role, row_keys(mapping, rows)))
             prepared = prepare_rows(role, mapping, rows, self._region, self._next_id, self._known)
             with transaction(conn):
                 PhoneBook._insert(conn, "pb_stage_", prepared)
@@ -603,6 +619,20 @@ class RefreshBuilder:
             self._numbers += len(prepared.numbers)
             self._skipped += prepared.skipped(ROLE_CODE[role])
             return len(prepared.relations)
+
+    @staticmethod
+    def _live_keys(conn: sqlite3.Connection, role: str, keys: list[str]) -> list[tuple[str, str]]:
+        """(raw, match key) of the numbers the live book has for these relations: one query,
+        the keys handed over as one JSON array (cheaper than filling a table with them)."""
+        try:
+            return conn.execute(
+                # CROSS JOIN: in this order (the page's keys first), not a scan of the role
+                "SELECT n.raw, n.number FROM json_each(?) p"
+                " CROSS JOIN pb_relations r ON r.role = ? AND r.key = p.value"
+                " CROSS JOIN pb_numbers n ON n.rel = r.id",
+                (json.dumps(keys), ROLE_CODE[role])).fetchall()
+        except sqlite3.OperationalError:  # no live book yet (or an SQLite without JSON)
+            return []
 
     def keep_role(self, role: str, connector_id: str) -> int:
         """Carry the live book's rows of ``role`` into the new one unchanged: its connector
