@@ -61,6 +61,7 @@ _CONTACT_RANK = 100
 _KNOWN_CAP = 1 << 16
 # Bytes of the book file a reading connection maps into memory (address space, not RAM).
 _READER_MMAP = 1 << 30
+_BUILD_CACHE_KIB = 32 * 1024
 
 # A lookup in one statement: the numbers with their relation, a contact's owner (its
 # organisation by BcId, else by number; else its person the same way: the first such relation,
@@ -105,11 +106,22 @@ def _early_indexes_sql(prefix: str, gen: int) -> list[str]:
 
 def _late_indexes_sql(prefix: str, gen: int) -> list[str]:
     """Indexes built once all rows are in: one sort beats 150,000 inserts in random places."""
+    return _relation_indexes_sql(prefix, gen) + _number_index_sql(prefix, gen)
+
+
+def _relation_indexes_sql(prefix: str, gen: int) -> list[str]:
+    """May come before the last connector: its rows (one role) land at the end of these."""
     return [
-        f"CREATE INDEX pb_numbers_number_g{gen} ON {prefix}numbers(number)",
         f"CREATE INDEX pb_relations_key_g{gen} ON {prefix}relations(role, key)",
         f"CREATE INDEX pb_relations_bcid_g{gen} ON {prefix}relations(role, bcid)",
     ]
+
+
+def _number_index_sql(prefix: str, gen: int) -> list[str]:
+    """Only once every row is in: numbers come in no order, and inserting 300,000 of them into
+    a ready index of a million (each page's commit writing thousands of index pages) costs
+    several times the one sort of them all (issue 18)."""
+    return [f"CREATE INDEX pb_numbers_number_g{gen} ON {prefix}numbers(number)"]
 
 
 MIGRATIONS = [
@@ -341,6 +353,9 @@ class PhoneBook:
         try:
             conn = self._connect()
             conn.row_factory = None  # plain tuples: this connection reads 100,000s of rows
+            # Room for the indexes it appends to and the live book's pages it reads the known
+            # keys from (SQLite's default is 2 MB); freed when the refresh ends.
+            conn.execute(f"PRAGMA cache_size=-{_BUILD_CACHE_KIB}")
             with transaction(conn):
                 for table in ("pb_stage_numbers", "pb_stage_relations", "pb_old_numbers",
                               "pb_old_relations"):
@@ -671,17 +686,18 @@ class RefreshBuilder:
             return kept
 
     def build_indexes(self) -> None:
-        """Build the lookup indexes now; rows added later are indexed as they go in.
+        """Build the relations' indexes now; rows added later are indexed as they go in.
 
-        ``commit`` does this itself when nobody did. A refresh calls it before its last, smaller
-        connector, so the index build overlaps that download instead of delaying the swap.
+        ``commit`` does this itself when nobody did, and builds the numbers' index. A refresh
+        calls it before its last connector, so that much of the index work overlaps that
+        download instead of delaying the swap.
         """
         with self._lock:
             conn = self._live()
             if self._indexed:
                 return
             with transaction(conn):
-                for sql in _late_indexes_sql("pb_stage_", self._gen):
+                for sql in _relation_indexes_sql("pb_stage_", self._gen):
                     conn.execute(sql)
             self._indexed = True
 
@@ -692,6 +708,9 @@ class RefreshBuilder:
         with self._lock:
             conn = self._live()
             try:
+                with transaction(conn):  # aside, before the swap: still invisible to lookups
+                    for sql in _number_index_sql("pb_stage_", self._gen):
+                        conn.execute(sql)
                 with transaction(conn):
                     conn.execute("ALTER TABLE pb_relations RENAME TO pb_old_relations")
                     conn.execute("ALTER TABLE pb_numbers RENAME TO pb_old_numbers")

@@ -157,8 +157,9 @@ async def full_refresh(
         for role in ROLES:
             connector_id = settings.afas.connectors.ids()[role]
             if role == ROLES[-1]:
-                # Index what is in while the last connector downloads: its rows (contact persons,
-                # usually the fewest) then go into ready indexes, and the swap need not wait.
+                # Index the relations while the last connector downloads: its rows (contact
+                # persons, usually the fewest) land at the end of those indexes. The numbers'
+                # index waits for the last row (see RefreshBuilder.commit).
                 await put("index")
             count = 0
             role_started = time.monotonic()
