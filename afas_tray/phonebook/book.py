@@ -11,11 +11,12 @@ Atomic full refresh — staging tables and a rename. ``begin_refresh`` creates e
 indexes yet, so appends are cheap and other writers to the same file are never held up for
 long); ``commit`` builds the indexes and then, in one transaction, renames the live tables away
 and the staging tables in. SQLite (WAL) gives every read transaction one snapshot, and a lookup
-reads inside one transaction, so it sees the old book or the new one, never a mix; the old
+is one statement (one snapshot), so it sees the old book or the new one, never a mix; the old
 tables are dropped when the next refresh begins. ``abort`` (or a crash) only ever leaves staging tables behind,
 which the next refresh drops: the live book is untouched.
 
-Threads: lookups use a connection per calling thread; a refresh uses its own connection and may
+Threads: lookups use a connection per calling thread (the file mapped into memory, the lookup
+statement kept prepared); a refresh uses its own connection and may
 run in a worker thread (``asyncio.to_thread``); incremental changes go through a third one.
 Incremental changes (``apply_changes``/``remove_missing``) edit the live tables in place, one
 transaction per call; any applied while a full refresh is being built are superseded when that
