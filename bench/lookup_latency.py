@@ -8,7 +8,8 @@ normalisation, with a cold normalisation cache.
 
     python bench/lookup_latency.py [--numbers 1000000] [--queries 10000] [--keep DIR]
 
-Target: p99 < 1 ms.
+Target (issue 18): p99 < 50 µs; p50, p99 and max are printed. The machine's load shows in the
+tail (a descheduled process waits a whole scheduler tick, some 4 ms): note ``uptime`` with it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from pathlib import Path
 
 from _common import NUMBERS_PER_RELATION, percentile, phones_on, refresh_pages
 
+from afas_tray import numbers as phone
 from afas_tray.demo.sample_data import SampleData
 from afas_tray.phonebook import PhoneBook
-from afas_tray.phonebook import numbers as phone
 
-TARGET_P99_MS = 1.0
+TARGET_P99_MS = 0.050
 
 
 def build(
@@ -127,8 +128,8 @@ def main() -> int:
     print(f"lookups: {len(todo):,} mixed formats, {hits:,} hits / {len(todo) - hits:,} misses")
     print(f"latency: p50 {p50 * 1000:.0f} µs, p99 {p99 * 1000:.0f} µs, max {timings[-1]:.2f} ms")
     ok = p99 < TARGET_P99_MS
-    print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99:.3f} ms "
-          f"{'<' if ok else '>='} {TARGET_P99_MS:g} ms target")
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99 * 1000:.0f} µs "
+          f"{'<' if ok else '>='} {TARGET_P99_MS * 1000:g} µs target")
     return 0 if ok else 1
 
 

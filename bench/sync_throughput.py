@@ -1,4 +1,4 @@
-"""Full phone-book refresh of 100,000 relations from the simulated AFAS over loopback.
+"""Full phone-book refresh of 1,000,000 relations from the simulated AFAS over loopback.
 
 Compares our ``full_refresh`` with a bare httpx paged download of the same pages (plain
 ``httpx`` + ``json``, nothing stored), in the same run, alternating them ``--repeats`` times and
@@ -8,15 +8,16 @@ taking medians (this machine is shared; one sample of each is noise). Two refres
 * warm: the book from the previous refresh, after ``--changes`` numbers changed in AFAS (the
   steady state of a running app: most numbers are the same as last time).
 
-The verdict is on the warm ratio (target <= 1.5) and the peak RSS growth of this process over
-either refresh (target < 150 MB); the cold ratio is printed beside it.
+The verdict is issue 18's: both full refreshes, cold and warm, within 1.2x of the bare download
+(medians), and the peak RSS growth of this process over either refresh below 150 MB, for
+1,000,000 relations (a smaller ``--relations`` gives figures, and says the target is for 1M).
 
 The simulated AFAS runs in its own process by default (``--simulator process``): the real AFAS
 is another machine, and a simulator thread in our process would charge its row generation and
 JSON encoding to our GIL, during our refresh as during the bare download. ``--simulator thread``
 keeps the old in-process setup for comparison (its RSS also counts the simulator's memory).
 
-    python bench/sync_throughput.py [--relations 100000] [--repeats 3] [--simulator process]
+    python bench/sync_throughput.py [--relations 1000000] [--repeats 3] [--simulator process]
 
 ``--paging both`` instead times one cold full refresh each way: ``skip`` (skip/take to the end,
 as before) and ``keyset`` (the app's way: sorted on the integer key, and past 100,000 rows
@@ -53,6 +54,9 @@ from afas_tray.phonebook import (
 )
 
 SEED = 1
+TARGET_RATIO = 1.2  # full refresh / bare download (issue 18)
+TARGET_RSS_MB = 150
+TARGET_RELATIONS = 1_000_000
 
 
 async def bare_download(settings: Settings, pages: dict[str, tuple[str, int, int]]) -> tuple[float, int]:
@@ -199,16 +203,19 @@ async def main(relations: int, repeats: int, kind: str, changes: int) -> int:
           f"({runs(warm)}); ratio {warm_ratio:.2f}")
     print("CPU seconds of this process (medians; the simulator not counted in process mode): "
           + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in cpus.items()))
-    print(f"peak RSS growth: {peak:.1f} MB (target < 150 MB)")
-    ok = warm_ratio <= 1.5 and peak < 150
-    print(f"verdict: {'PASS' if ok else 'FAIL'} — warm ratio {warm_ratio:.2f} (target <= 1.5; "
-          f"cold {cold_ratio:.2f}), RSS +{peak:.0f} MB")
+    print(f"peak RSS growth: {peak:.1f} MB (target < {TARGET_RSS_MB} MB)")
+    ok = (max(cold_ratio, warm_ratio) <= TARGET_RATIO and peak < TARGET_RSS_MB
+          and relations >= TARGET_RELATIONS)
+    scale = "" if relations >= TARGET_RELATIONS else f" (the target is for {TARGET_RELATIONS:,})"
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — {relations:,} relations{scale}: full refresh "
+          f"cold {cold_ratio:.2f}x, warm {warm_ratio:.2f}x the bare download (target <= "
+          f"{TARGET_RATIO:g}), RSS +{peak:.0f} MB (target < {TARGET_RSS_MB})")
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--relations", type=int, default=100_000)
+    ap.add_argument("--relations", type=int, default=TARGET_RELATIONS)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--simulator", choices=("process", "thread"), default="process")
     ap.add_argument("--changes", type=int, default=500, help="numbers changed before a warm refresh")

@@ -11,11 +11,12 @@ Atomic full refresh — staging tables and a rename. ``begin_refresh`` creates e
 indexes yet, so appends are cheap and other writers to the same file are never held up for
 long); ``commit`` builds the indexes and then, in one transaction, renames the live tables away
 and the staging tables in. SQLite (WAL) gives every read transaction one snapshot, and a lookup
-reads inside one transaction, so it sees the old book or the new one, never a mix; the old
+is one statement (one snapshot), so it sees the old book or the new one, never a mix; the old
 tables are dropped when the next refresh begins. ``abort`` (or a crash) only ever leaves staging tables behind,
 which the next refresh drops: the live book is untouched.
 
-Threads: lookups use a connection per calling thread; a refresh uses its own connection and may
+Threads: lookups use a connection per calling thread (the file mapped into memory, the lookup
+statement kept prepared); a refresh uses its own connection and may
 run in a worker thread (``asyncio.to_thread``); incremental changes go through a third one.
 Incremental changes (``apply_changes``/``remove_missing``) edit the live tables in place, one
 transaction per call; any applied while a full refresh is being built are superseded when that
@@ -38,7 +39,14 @@ from afas_tray.i18n import T
 from afas_tray.models import Match, RelationKind
 from afas_tray.numbers import normalise
 from afas_tray.phonebook.columns import PhoneBookError
-from afas_tray.phonebook.rows import ROLE_CODE, Prepared, cell_text, keys_stamp, prepare_rows
+from afas_tray.phonebook.rows import (
+    ROLE_CODE,
+    Prepared,
+    cell_text,
+    keys_stamp,
+    prepare_rows,
+    row_keys,
+)
 from afas_tray.store import ensure_schema, open_db, transaction
 
 MODULE = "phonebook"
@@ -50,6 +58,28 @@ _ROLE_KIND = {
 }
 # A contact's own number ranks after every organisation/person whose own field holds the number.
 _CONTACT_RANK = 100
+# Raw numbers a refresh remembers the key of before it starts afresh (some 150 bytes each).
+_KNOWN_CAP = 1 << 16
+# Bytes of the book file a reading connection maps into memory (address space, not RAM).
+_READER_MMAP = 1 << 30
+_BUILD_CACHE_KIB = 32 * 1024
+
+# A lookup in one statement: the numbers with their relation, a contact's owner (its
+# organisation by BcId, else by number; else its person the same way: the first such relation,
+# as a ``LIMIT 1`` query on the same index would find it) and the connector of the row.
+_LOOKUP_SQL = (
+    "SELECT n.col, n.raw, n.pos, r.role, r.key, r.bcid, r.name, r.org, r.person, r.number,"
+    " o.bcid, o.name, o.number, (SELECT connector FROM pb_sources WHERE role = CASE r.role"
+    + "".join(f" WHEN {code} THEN '{role}'" for code, role in enumerate(ROLES))
+    + " END)"
+    " FROM pb_numbers n JOIN pb_relations r ON r.id = n.rel"
+    " LEFT JOIN pb_relations o ON r.role = 2 AND o.id = COALESCE("
+    "(SELECT id FROM pb_relations WHERE r.org != '' AND role = 0 AND bcid = r.org LIMIT 1),"
+    " (SELECT id FROM pb_relations WHERE r.org != '' AND role = 0 AND key = r.org LIMIT 1),"
+    " (SELECT id FROM pb_relations WHERE r.person != '' AND role = 1 AND bcid = r.person LIMIT 1),"
+    " (SELECT id FROM pb_relations WHERE r.person != '' AND role = 1 AND key = r.person LIMIT 1))"
+    " WHERE n.number = ?"
+)
 
 
 def _tables_sql(prefix: str, gen: int, *, first: bool = False) -> list[str]:
@@ -77,11 +107,22 @@ def _early_indexes_sql(prefix: str, gen: int) -> list[str]:
 
 def _late_indexes_sql(prefix: str, gen: int) -> list[str]:
     """Indexes built once all rows are in: one sort beats 150,000 inserts in random places."""
+    return _relation_indexes_sql(prefix, gen) + _number_index_sql(prefix, gen)
+
+
+def _relation_indexes_sql(prefix: str, gen: int) -> list[str]:
+    """May come before the last connector: its rows (one role) land at the end of these."""
     return [
-        f"CREATE INDEX pb_numbers_number_g{gen} ON {prefix}numbers(number)",
         f"CREATE INDEX pb_relations_key_g{gen} ON {prefix}relations(role, key)",
         f"CREATE INDEX pb_relations_bcid_g{gen} ON {prefix}relations(role, bcid)",
     ]
+
+
+def _number_index_sql(prefix: str, gen: int) -> list[str]:
+    """Only once every row is in: numbers come in no order, and inserting 300,000 of them into
+    a ready index of a million (each page's commit writing thousands of index pages) costs
+    several times the one sort of them all (issue 18)."""
+    return [f"CREATE INDEX pb_numbers_number_g{gen} ON {prefix}numbers(number)"]
 
 
 MIGRATIONS = [
@@ -188,6 +229,9 @@ class PhoneBook:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
+            # A lookup touches a few pages spread over a 100+ MB file: mapped, each is a memory
+            # read instead of a read call and a copy into the page cache (SQLite: mmap.html).
+            conn.execute(f"PRAGMA mmap_size={_READER_MMAP}")
             self._local.conn = conn
         return conn
 
@@ -219,67 +263,56 @@ class PhoneBook:
         key = normalise(number, region or self.region)
         if key is None:
             return []
-        conn = self._reader()
-        with transaction(conn, immediate=False):  # one snapshot for all queries: never half a refresh
-            hits = conn.execute(
-                "SELECT n.col, n.raw, n.pos, r.role, r.key, r.bcid, r.name, r.org, r.person,"
-                " r.number"
-                " FROM pb_numbers n JOIN pb_relations r ON r.id = n.rel WHERE n.number = ?",
-                (key,),
-            ).fetchall()
-            if not hits:
-                return []
-            sources = dict(conn.execute("SELECT role, connector FROM pb_sources").fetchall())
-            best: dict[tuple[str, str], Match] = {}
-            for col, raw, pos, code, rkey, bcid, name, org, person, number in hits:
-                role = ROLES[code]
-                if code == 2:
-                    target = self._owner(conn, org, person)
-                    bcid_out, name_out, number_out = target if target else (org or person, name, "")
-                    match = Match(
-                        bcid=bcid_out,
-                        number=number_out,
-                        name=name_out or name,
-                        kind=RelationKind.CONTACT,
-                        phone=raw,
-                        column=col,
-                        contact_id=rkey,
-                        contact_name=name,
-                        connector=sources.get(role, ""),
-                        rank=_CONTACT_RANK + pos,
-                    )
-                else:
-                    match = Match(
-                        bcid=bcid,
-                        number=number,
-                        name=name,
-                        kind=_ROLE_KIND[code],
-                        phone=raw,
-                        column=col,
-                        connector=sources.get(role, ""),
-                        rank=pos,
-                    )
-                ident = (match.bcid, match.contact_id)
-                if ident not in best or match.rank < best[ident].rank:
-                    best[ident] = match
+        # One statement: SQLite reads it from one snapshot (never half a refresh) without a
+        # BEGIN/COMMIT around it, and the owner of a contact and the connector come with it.
+        hits = self._lookup_cursor().execute(_LOOKUP_SQL, (key,)).fetchall()
+        if not hits:
+            return []
+        best: dict[tuple[str, str], Match] = {}
+        for (col, raw, pos, code, rkey, bcid, name, org, person, number, owner_bcid, owner_name,
+             owner_number, connector) in hits:
+            if code == 2:
+                if owner_bcid is None:  # the owner is not in the book
+                    owner_bcid, owner_name, owner_number = org or person, name, ""
+                match = Match(
+                    bcid=owner_bcid,
+                    number=owner_number,
+                    name=owner_name or name,
+                    kind=RelationKind.CONTACT,
+                    phone=raw,
+                    column=col,
+                    contact_id=rkey,
+                    contact_name=name,
+                    connector=connector or "",
+                    rank=_CONTACT_RANK + pos,
+                )
+            else:
+                match = Match(
+                    bcid=bcid,
+                    number=number,
+                    name=name,
+                    kind=_ROLE_KIND[code],
+                    phone=raw,
+                    column=col,
+                    connector=connector or "",
+                    rank=pos,
+                )
+            ident = (match.bcid, match.contact_id)
+            if ident not in best or match.rank < best[ident].rank:
+                best[ident] = match
+        if len(best) == 1:
+            return list(best.values())
         return sorted(best.values(), key=lambda m: (m.rank, m.name.lower(), m.bcid, m.contact_id))
 
-    @staticmethod
-    def _owner(conn: sqlite3.Connection, org: str, person: str) -> tuple[str, str, str] | None:
-        """(BcId, name, number) of a contact's organisation, else its person; by BcId, else
-        number."""
-        for code, ref in ((0, org), (1, person)):
-            if not ref:
-                continue
-            for column in ("bcid", "key"):
-                row = conn.execute(
-                    f"SELECT bcid, name, number FROM pb_relations WHERE role = ? AND {column} = ?"
-                    " LIMIT 1",
-                    (code, ref),
-                ).fetchone()
-                if row is not None:
-                    return str(row[0]), str(row[1]), str(row[2])
-        return None
+    def _lookup_cursor(self) -> sqlite3.Cursor:
+        """This thread's cursor for lookups: plain tuples, and the statement stays prepared in
+        its connection's statement cache from one lookup to the next."""
+        cursor: sqlite3.Cursor | None = getattr(self._local, "lookups", None)
+        if cursor is None:
+            cursor = self._reader().cursor()
+            cursor.row_factory = None
+            self._local.lookups = cursor
+        return cursor
 
     def size(self) -> int:
         """Relations (organisations, persons and contact persons) in the book."""
@@ -321,6 +354,9 @@ class PhoneBook:
         try:
             conn = self._connect()
             conn.row_factory = None  # plain tuples: this connection reads 100,000s of rows
+            # Room for the indexes it appends to and the live book's pages it reads the known
+            # keys from (SQLite's default is 2 MB); freed when the refresh ends.
+            conn.execute(f"PRAGMA cache_size=-{_BUILD_CACHE_KIB}")
             with transaction(conn):
                 for table in ("pb_stage_numbers", "pb_stage_relations", "pb_old_numbers",
                               "pb_old_relations"):
@@ -334,22 +370,19 @@ class PhoneBook:
                 )
                 for sql in _tables_sql("pb_stage_", gen) + _early_indexes_sql("pb_stage_", gen):
                     conn.execute(sql)
-            known = self._known_keys(conn, region or self.region)
+            reuse = self._keys_reusable(conn, region or self.region)
         except BaseException:
             with self._guard:
                 self._building = False
             raise
-        return RefreshBuilder(self, conn, gen, region or self.region, known)
+        return RefreshBuilder(self, conn, gen, region or self.region, reuse=reuse)
 
     @staticmethod
-    def _known_keys(conn: sqlite3.Connection, region: str) -> dict[str, str | None]:
-        """Raw number -> match key from the live book, when its keys were made the way this
-        refresh would make them (same region, same rules): most numbers do not change between
-        refreshes, and a dictionary hit is far cheaper than normalising again."""
+    def _keys_reusable(conn: sqlite3.Connection, region: str) -> bool:
+        """Whether the live book's match keys were made the way this refresh would make them
+        (same region, same rules): then a page's unchanged numbers take their key from there."""
         row = conn.execute("SELECT v FROM pb_state WHERE k = 'keys'").fetchone()
-        if row is None or row[0] != keys_stamp(region):
-            return {}
-        return dict(conn.execute("SELECT raw, number FROM pb_numbers"))
+        return row is not None and row[0] == keys_stamp(region)
 
     def _builder_done(self, conn: sqlite3.Connection) -> None:
         with self._guard:
@@ -555,13 +588,19 @@ class RefreshBuilder:
         conn: sqlite3.Connection,
         gen: int,
         region: str,
-        known: dict[str, str | None] | None = None,
+        *,
+        reuse: bool = False,
     ) -> None:
         self._book = book
         self._conn: sqlite3.Connection | None = conn
         self._gen = gen
         self._region = region
-        self._known: dict[str, str | None] = {} if known is None else known
+        # Raw number -> match key: the live book's keys of the page's relations (``reuse``) and
+        # what this refresh learned. Most numbers do not change between refreshes, and a
+        # dictionary hit is far cheaper than normalising again. Bounded: a whole book's worth
+        # (a million pairs) would cost some 200 MB.
+        self._reuse = reuse
+        self._known: dict[str, str | None] = {}
         self._indexed = False
         self._lock = threading.Lock()
         self._next_id = 1
@@ -590,6 +629,10 @@ class RefreshBuilder:
             conn = self._live()
             self._sources[role] = connector_id
             self._rows[role] = self._rows.get(role, 0) + len(rows)
+            if len(self._known) > _KNOWN_CAP:
+                self._known.clear()
+            if self._reuse:
+                self._known.update(self._live_keys(conn, role, row_keys(mapping, rows)))
             prepared = prepare_rows(role, mapping, rows, self._region, self._next_id, self._known)
             with transaction(conn):
                 PhoneBook._insert(conn, "pb_stage_", prepared)
@@ -597,6 +640,20 @@ class RefreshBuilder:
             self._numbers += len(prepared.numbers)
             self._skipped += prepared.skipped(ROLE_CODE[role])
             return len(prepared.relations)
+
+    @staticmethod
+    def _live_keys(conn: sqlite3.Connection, role: str, keys: list[str]) -> list[tuple[str, str]]:
+        """(raw, match key) of the numbers the live book has for these relations: one query,
+        the keys handed over as one JSON array (cheaper than filling a table with them)."""
+        try:
+            return conn.execute(
+                # CROSS JOIN: in this order (the page's keys first), not a scan of the role
+                "SELECT n.raw, n.number FROM json_each(?) p"
+                " CROSS JOIN pb_relations r ON r.role = ? AND r.key = p.value"
+                " CROSS JOIN pb_numbers n ON n.rel = r.id",
+                (json.dumps(keys), ROLE_CODE[role])).fetchall()
+        except sqlite3.OperationalError:  # no live book yet (or an SQLite without JSON)
+            return []
 
     def keep_role(self, role: str, connector_id: str) -> int:
         """Carry the live book's rows of ``role`` into the new one unchanged: its connector
@@ -630,17 +687,18 @@ class RefreshBuilder:
             return kept
 
     def build_indexes(self) -> None:
-        """Build the lookup indexes now; rows added later are indexed as they go in.
+        """Build the relations' indexes now; rows added later are indexed as they go in.
 
-        ``commit`` does this itself when nobody did. A refresh calls it before its last, smaller
-        connector, so the index build overlaps that download instead of delaying the swap.
+        ``commit`` does this itself when nobody did, and builds the numbers' index. A refresh
+        calls it before its last connector, so that much of the index work overlaps that
+        download instead of delaying the swap.
         """
         with self._lock:
             conn = self._live()
             if self._indexed:
                 return
             with transaction(conn):
-                for sql in _late_indexes_sql("pb_stage_", self._gen):
+                for sql in _relation_indexes_sql("pb_stage_", self._gen):
                     conn.execute(sql)
             self._indexed = True
 
@@ -651,6 +709,9 @@ class RefreshBuilder:
         with self._lock:
             conn = self._live()
             try:
+                with transaction(conn):  # aside, before the swap: still invisible to lookups
+                    for sql in _number_index_sql("pb_stage_", self._gen):
+                        conn.execute(sql)
                 with transaction(conn):
                     conn.execute("ALTER TABLE pb_relations RENAME TO pb_old_relations")
                     conn.execute("ALTER TABLE pb_numbers RENAME TO pb_old_numbers")

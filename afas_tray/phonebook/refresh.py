@@ -85,7 +85,7 @@ async def detect_mapping(client: AfasClient, settings: Settings, role: str) -> t
 # Pages read ahead of the phone book: the download keeps going while the worker catches up, so
 # a connector that is slow to serve (the worker idles) makes up for one that is quick (the
 # worker is behind). A page is at most 150,000 cells, some 2.5 MB once parsed.
-PAGES_AHEAD = 8
+PAGES_AHEAD = 2
 
 _Page = tuple[str, str, ColumnMapping, list[dict[str, Any]], int]  # role, connector, map, rows, n
 _Keep = tuple[str, str]  # role, connector: carry the live rows over
@@ -157,8 +157,9 @@ async def full_refresh(
         for role in ROLES:
             connector_id = settings.afas.connectors.ids()[role]
             if role == ROLES[-1]:
-                # Index what is in while the last connector downloads: its rows (contact persons,
-                # usually the fewest) then go into ready indexes, and the swap need not wait.
+                # Index the relations while the last connector downloads: its rows (contact
+                # persons, usually the fewest) land at the end of those indexes. The numbers'
+                # index waits for the last row (see RefreshBuilder.commit).
                 await put("index")
             count = 0
             role_started = time.monotonic()

@@ -131,6 +131,18 @@ def prepare_rows(
     return out
 
 
+def row_keys(mapping: ColumnMapping, rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The relation keys of ``rows`` as ``prepare_rows`` makes them (key column, else BcId)."""
+    out = []
+    for row in rows:
+        key = cell_text(row.get(mapping.id)) if mapping.id else ""
+        if not key and mapping.bcid:
+            key = cell_text(row.get(mapping.bcid))
+        if key:
+            out.append(key)
+    return out
+
+
 def keys_stamp(region: str) -> str:
     """How the match keys in the book were made: the region plus the normalisation rules."""
     return f"{region} {KEY_RULES}"
