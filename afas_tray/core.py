@@ -533,11 +533,15 @@ SWITCH_INTERVAL_S = 0.001
 
 def tune_interpreter() -> None:
     """Ready the interpreter for a UI loop beside worker threads, once at start-up:
-    a short GIL switch interval, and the start-up objects frozen (``freeze_long_lived``).
-    The tray shell (ui/shell.py) and the benches call it."""
+    a short GIL switch interval, the C allocator's thresholds pinned (``system/memory.py``),
+    and the start-up objects frozen (``freeze_long_lived``). The tray shell (ui/shell.py) and
+    the benches call it."""
     import sys
 
+    from afas_tray.system.memory import pin_allocator_thresholds
+
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    log.info(pin_allocator_thresholds())
     freeze_long_lived()
 
 

@@ -35,12 +35,11 @@ the samples from 50 % to 100 % (least squares) must stay under 0.1 KB a request 
 100 bytes a call) and its growth in that half under 1 MB. A run of fewer than 2,000 requests
 is too short for page-sized steps of RSS to say anything: its memory is printed, not judged.
 
-The bench measures the allocator as the app runs it. Left to itself glibc raises its mmap
-threshold to the size of the first large block freed (a junk body of up to 200 KB here), after
-which such blocks come from the heap and fragments of it stay resident: RSS can creep by up to
-~0.1 KB a request while no object stays behind (tracemalloc sees no growth). ``--malloc-pinned``
-pins the mmap and trim thresholds at glibc's default (128 KB) for the run, which separates that
-fragmentation from a door keeping something (pinned, the same 10,000 requests grow 0.0 MB).
+The allocator is set up as the app sets it up (``afas_tray.system.memory``: glibc's mmap and
+trim thresholds pinned at 128 KB; left to itself glibc raises the threshold after the first
+large junk body is freed, and heap fragments then stay resident: RSS creeps by ~0.1 KB a request
+while no object stays behind). ``--malloc-dynamic`` leaves glibc's moving threshold alone, to
+see that creep.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import gc
 import hashlib
 import json
@@ -72,6 +70,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from afas_tray.events import CallEvent, CallSource
 from afas_tray.handoff import HandoffError, event_from_line, event_to_line, make_event
 from afas_tray.pop.trigger_http import SECRET_HEADER, TriggerServer
+from afas_tray.system.memory import pin_allocator_thresholds
 
 SECRET = "k3Y-0f-th1s-1nstall-" + "Zq9" * 6
 SLOPE_LIMIT_KB = 0.1  # per request, over the second half of the run
@@ -86,21 +85,6 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
 
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-
-
-def pin_malloc_threshold() -> str:
-    """Pin glibc's mmap threshold at its default (see the module's text); says what was done."""
-    if not sys.platform.startswith("linux"):
-        return "allocator: the platform's own"
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return "allocator: no mallopt (not glibc), left as it is"
-    # Both, as MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ would: the imports may have moved them.
-    if mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1 or mallopt(M_TRIM_THRESHOLD, 128 * 1024) != 1:
-        return "allocator: mallopt refused, left as it is"
-    return "allocator: glibc, mmap and trim thresholds pinned at their default 128 KB"
 
 
 def sample_due(done: int, count: int) -> bool:
@@ -752,13 +736,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", type=int, default=10_000,
                         help="connections to the socket (0: leave it out)")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--malloc-pinned", action="store_true",
-                        help="pin glibc's mmap threshold (fragmentation apart from what is kept)")
+    parser.add_argument("--malloc-dynamic", action="store_true",
+                        help="leave glibc's moving mmap threshold alone (not as the app runs)")
     args = parser.parse_args(argv)
     if args.http < 0 or args.socket < 0 or not (args.http or args.socket):
         parser.error("give a positive count for at least one door")
-    print(pin_malloc_threshold() if args.malloc_pinned
-          else "allocator: as the app runs it (glibc's moving mmap threshold; --malloc-pinned)")
+    print("allocator: glibc's moving mmap threshold (--malloc-dynamic; not as the app runs)"
+          if args.malloc_dynamic else pin_allocator_thresholds())
     errors = ErrorCount()
     logging.getLogger().addHandler(errors)
     logging.getLogger().setLevel(logging.INFO)

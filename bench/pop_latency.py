@@ -311,7 +311,7 @@ async def run_app(paths_home: Path, book: CachedBook, xelion: SimulatorThread,
             print(f"refused hand-off: {exc.text.en}", file=sys.stderr)
 
     server.received.connect(on_line)
-    tune_interpreter()  # as app.py's TrayShell.run does around the start
+    tune_interpreter()  # as the tray shell (ui/shell.py) does around the start
     await core.start()
     freeze_long_lived()
     try:

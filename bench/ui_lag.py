@@ -19,7 +19,7 @@ next waited; ``--profile`` adds a cProfile of the loop thread (worker threads ar
 
     python bench/ui_lag.py [--relations 100000] [--reports 200] [--simulator process|thread]
 
-The interpreter is readied as app.py's ``TrayShell.run`` does (``core.tune_interpreter``
+The interpreter is readied as the tray shell's ``run`` (ui/shell.py) does (``core.tune_interpreter``
 before the start: the GIL switch interval and the start-up objects frozen; ``freeze_long_lived``
 after it).
 
@@ -408,7 +408,7 @@ async def measure(url: str, token: str, home: Path, reports: int, recording_kb: 
             sleep_gaps.tick()
             await asyncio.sleep(TICK_S)
 
-    tune_interpreter()  # as app.py does before core.start(); before the meters run
+    tune_interpreter()  # as the tray shell does before core.start(); before the meters run
     timer.start()
     sleeping = asyncio.ensure_future(sleeper())
     # A second of the idle loop first: what the meters show when nothing else runs.
