@@ -220,52 +220,68 @@ def _send_unix(name: str, payload: bytes, timeout: float) -> bool:
         sock.settimeout(timeout)
         sock.connect(socket_path(name))
         sock.sendall(payload)
-        return _read_reply(sock.recv, deadline=time.monotonic() + timeout)
+        return _is_ok(_read_until_newline(sock.recv, time.monotonic() + timeout, 64))
     finally:
         sock.close()
 
 
-def _read_reply(recv: Callable[[int], bytes | None], deadline: float) -> bool:
-    reply = b""
-    while b"\n" not in reply and len(reply) < 64 and time.monotonic() < deadline:
-        chunk = recv(64)
+def _read_until_newline(recv: Callable[[int], bytes | None], deadline: float,
+                        limit: int) -> bytes:
+    """What the instance answered, up to its first newline (or ``limit`` bytes, or the end)."""
+    data = b""
+    while b"\n" not in data and len(data) < limit and time.monotonic() < deadline:
+        chunk = recv(min(limit, 65536))
         if not chunk:
             break
-        reply += chunk
-    return reply.split(b"\n", 1)[0].strip() == REPLY_OK
+        data += chunk
+    return data
+
+
+def _is_ok(reply: bytes | None) -> bool:
+    return reply is not None and reply.split(b"\n", 1)[0].strip() == REPLY_OK
+
+
+def _status_line(reply: bytes | None) -> str | None:
+    if reply is None or b"\n" not in reply:
+        return None
+    return reply.split(b"\n", 1)[0].decode("utf-8", errors="replace")
 
 
 def _send_pipe(name: str, payload: bytes, timeout: float) -> bool:
-    """Windows named pipe: a plain file open; reads block, so they run in a helper thread."""
-    deadline = time.monotonic() + timeout
+    return _is_ok(_pipe_exchange(name, payload, time.monotonic() + timeout, 64))
+
+
+def _pipe_exchange(name: str, payload: bytes, deadline: float, limit: int) -> bytes | None:
+    """Windows named pipe: a plain file open; reads block, so they run in a helper thread.
+    None when no instance (of this user) answers in time."""
     path = rf"\\.\pipe\{name}"
     while True:
         try:
             pipe = open(path, "r+b", buffering=0)  # noqa: SIM115 - closed below, in every path
             break
         except (FileNotFoundError, PermissionError):
-            return False  # no instance, or one of another user (its pipe DACL turns us away)
+            return None  # no instance, or one of another user (its pipe DACL turns us away)
         except OSError:
             # ERROR_PIPE_BUSY: every listening instance is taken for a moment; try again.
             if time.monotonic() >= deadline:
-                return False
+                return None
             time.sleep(0.01)
     import contextlib
     import threading
 
-    result: list[bool] = []
+    result: list[bytes] = []
 
     def talk() -> None:
         with contextlib.suppress(OSError):
             pipe.write(payload)
-            result.append(_read_reply(pipe.read, deadline))
+            result.append(_read_until_newline(pipe.read, deadline, limit))
 
     worker = threading.Thread(target=talk, daemon=True)
     worker.start()
     worker.join(max(0.0, deadline - time.monotonic()))
     with contextlib.suppress(OSError):
         pipe.close()
-    return bool(result and result[0])
+    return result[0] if result else None
 
 
 def ask_status(name: str, timeout: float = 3.0) -> str | None:
@@ -274,48 +290,13 @@ def ask_status(name: str, timeout: float = 3.0) -> str | None:
     deadline = time.monotonic() + timeout
     try:
         if sys.platform == "win32":
-            return _ask_pipe(name, payload, deadline)
+            return _status_line(_pipe_exchange(name, payload, deadline, MAX_STATUS_BYTES))
         import socket
 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(socket_path(name))
             sock.sendall(payload)
-            return _read_line(sock.recv, deadline)
+            return _status_line(_read_until_newline(sock.recv, deadline, MAX_STATUS_BYTES))
     except OSError:
         return None
-
-
-def _read_line(recv: Callable[[int], bytes | None], deadline: float) -> str | None:
-    data = b""
-    while b"\n" not in data and len(data) < MAX_STATUS_BYTES and time.monotonic() < deadline:
-        chunk = recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    if b"\n" not in data:
-        return None
-    return data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-
-
-def _ask_pipe(name: str, payload: bytes, deadline: float) -> str | None:
-    try:
-        pipe = open(rf"\\.\pipe\{name}", "r+b", buffering=0)  # noqa: SIM115 - closed below
-    except OSError:
-        return None
-    import contextlib
-    import threading
-
-    result: list[str | None] = []
-
-    def talk() -> None:
-        with contextlib.suppress(OSError):
-            pipe.write(payload)
-            result.append(_read_line(pipe.read, deadline))
-
-    worker = threading.Thread(target=talk, daemon=True)
-    worker.start()
-    worker.join(max(0.0, deadline - time.monotonic()))
-    with contextlib.suppress(OSError):
-        pipe.close()
-    return result[0] if result else None
