@@ -67,17 +67,24 @@ def profile_name(tmp_path: Path, profile: str) -> str:
     return instance_name(app_paths(tmp_path / profile))
 
 
+def listening(make_server: Callable[[str], SingleInstanceServer],
+              tmp_path: Path) -> tuple[str, SingleInstanceServer, list[str]]:
+    """A listening instance for profile "op1": its name, the server, and the lines it received."""
+    name = profile_name(tmp_path, "op1")
+    server = make_server(name)
+    assert server.listen()
+    got: list[str] = []
+    server.received.connect(got.append)
+    return name, server, got
+
+
 def test_running_instance_receives_the_call_and_says_ok(
     qtbot: QtBot,
     pool: ThreadPoolExecutor,
     make_server: Callable[[str], SingleInstanceServer],
     tmp_path: Path,
 ) -> None:
-    name = profile_name(tmp_path, "op1")
-    server = make_server(name)
-    assert server.listen()
-    got: list[str] = []
-    server.received.connect(got.append)
+    name, _server, got = listening(make_server, tmp_path)
 
     line = event_to_line(parse_call_args(["call", "+31 20 123 4567", "--call-id", "c1"]))
     assert deliver(qtbot, pool, name, line)
@@ -188,11 +195,7 @@ def test_over_long_message_is_dropped_and_server_keeps_serving(
     make_server: Callable[[str], SingleInstanceServer],
     tmp_path: Path,
 ) -> None:
-    name = profile_name(tmp_path, "op1")
-    server = make_server(name)
-    assert server.listen()
-    got: list[str] = []
-    server.received.connect(got.append)
+    name, _server, got = listening(make_server, tmp_path)
     assert not deliver(qtbot, pool, name, "x" * 200_000)
     assert deliver(qtbot, pool, name, "fine")
     qtbot.waitUntil(lambda: got == ["fine"], timeout=2000)
@@ -212,12 +215,8 @@ def test_connections_that_have_gone_leave_nothing_behind(
     """A tray app runs for weeks and every phone call is one connection: once a caller has hung
     up, nothing of its connection may stay in the app (PySide6 kept the Python side of every
     accepted socket, about 1 KB a call, until the server built them itself)."""
-    name = profile_name(tmp_path, "op1")
-    server = make_server(name)
-    assert server.listen()
+    name, server, got = listening(make_server, tmp_path)
     server.status_provider = lambda: '{"state": "idle"}'
-    got: list[str] = []
-    server.received.connect(got.append)
     before = live_local_sockets()
 
     for i in range(20):
@@ -245,11 +244,7 @@ def test_call_hand_off_process_stays_free_of_qt(
 ) -> None:
     """The phone hook's process: parse, send, exit — without loading Qt (that alone is slower
     than the 150 ms budget). Runs as a real second process against the listening instance."""
-    name = profile_name(tmp_path, "op1")
-    server = make_server(name)
-    assert server.listen()
-    got: list[str] = []
-    server.received.connect(got.append)
+    name, _server, got = listening(make_server, tmp_path)
     script = (
         "import sys\n"
         "from afas_tray.handoff import event_to_line, parse_call_url\n"
