@@ -15,7 +15,6 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any
 
 
 def cmd_call(args_list: Sequence[str]) -> int:
@@ -36,24 +35,9 @@ def cmd_call(args_list: Sequence[str]) -> int:
 
 def _start_app_with(number: str, call_id: str) -> int:
     """No instance runs: start the tray app detached, carrying the call as an afas-tray:// URL."""
-    import subprocess
     from urllib.parse import urlencode
 
-    url = "afas-tray://call?" + urlencode({"number": number, "callId": call_id})
-    if getattr(sys, "frozen", False):
-        exe = sys.executable
-        # Windows ships a console afas-tray-cli.exe beside the windowed afas-tray.exe: start
-        # the windowed one so no console window flashes up.
-        if exe.lower().endswith("-cli.exe"):
-            exe = exe[: -len("-cli.exe")] + ".exe"
-        cmd = [exe, url]
-    else:
-        cmd = [sys.executable, "-m", "afas_tray", url]
-    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
-                              "stderr": subprocess.DEVNULL, "close_fds": True}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True
-    subprocess.Popen(cmd, **kwargs)
+    from afas_tray.system.autostart import start_detached
+
+    start_detached(["afas-tray://call?" + urlencode({"number": number, "callId": call_id})])
     return 0

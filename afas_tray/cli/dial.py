@@ -156,19 +156,12 @@ def _without_terminal() -> bool:
 
 
 def _start_app_then_hand(raw: str, wait: float = 20.0) -> bool:
-    import subprocess
     import time
 
-    from afas_tray.system.autostart import default_command
+    from afas_tray.system.autostart import start_detached
 
-    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
-                              "stderr": subprocess.DEVNULL, "close_fds": True}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True
     try:
-        subprocess.Popen(default_command(), **kwargs)
+        start_detached([])
     except OSError:
         return False
     deadline = time.monotonic() + wait

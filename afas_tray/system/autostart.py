@@ -55,6 +55,18 @@ def default_command() -> list[str]:
     return [str(exe), "-m", "afas_tray"]
 
 
+def start_detached(args: list[str]) -> None:
+    """Start the tray app (``default_command``) with ``args``, detached from this process: no
+    console, no shared session, nothing inherited; raises OSError when it cannot start."""
+    kwargs: dict[str, object] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                                 "stderr": subprocess.DEVNULL, "close_fds": True}
+    if sys.platform == "win32":
+        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True
+    subprocess.Popen([*default_command(), *args], **kwargs)  # type: ignore[call-overload]
+
+
 def windows_run_value(command: list[str]) -> str:
     """The Run value's command line, quoted as Windows' own argument parsing reads it back."""
     _check(command)
