@@ -307,13 +307,16 @@ class SyncEngine:
         async with self._running:
             try:
                 return await self._cycle()
-            except SyncError as exc:
-                self.board.update(state=State.ERROR, message=exc.text, progress=None)
-                raise
-            except AfasError as exc:
-                err = SyncError(exc.text, fatal=isinstance(exc, AfasAuthError | AfasForbidden))
-                self.board.update(state=State.ERROR, message=err.text, progress=None)
-                raise err from None
+            except (SyncError, AfasError) as exc:
+                raise self._failed(exc) from None
+
+    def _failed(self, exc: SyncError | AfasError) -> SyncError:
+        """The cycle failed: shown in the status, as a SyncError (fatal when AFAS refused the
+        token or this machine: retrying would not help)."""
+        err = exc if isinstance(exc, SyncError) else SyncError(
+            exc.text, fatal=isinstance(exc, AfasAuthError | AfasForbidden))
+        self.board.update(state=State.ERROR, message=err.text, progress=None)
+        return err
 
     async def _full(self, progress: Progress | None, reason: str) -> RefreshResult:
         self.board.update(state=State.SYNCING, progress=0.0, message=None)
@@ -322,13 +325,8 @@ class SyncEngine:
         try:
             async with client:
                 result = await full_refresh(client, self.settings, self.book, progress, now=now)
-        except SyncError as exc:
-            self.board.update(state=State.ERROR, message=exc.text, progress=None)
-            raise
-        except AfasError as exc:
-            err = SyncError(exc.text, fatal=isinstance(exc, AfasAuthError | AfasForbidden))
-            self.board.update(state=State.ERROR, message=err.text, progress=None)
-            raise err from None
+        except (SyncError, AfasError) as exc:
+            raise self._failed(exc) from None
         finally:
             self.stats.requests += client.requests_made
         self.refreshes += 1
