@@ -7,13 +7,11 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QLabel,
     QLineEdit,
     QVBoxLayout,
-    QWidget,
 )
 
 from afas_tray.config import ROLES, ColumnMapping, DossierColumns, Settings
@@ -128,13 +126,6 @@ class AdvancedPage(SettingsPage):
                      self.link_by, self.tr("What KnSubject's BcId field receives; the number "
                                            "unless your administration links on the id."))
         return box
-
-    def add_grid(self, form: QFormLayout, key: str, label: str | None, grid: QGridLayout,
-                 hint: str) -> None:
-        holder = QWidget()
-        holder.setLayout(grid)
-        grid.setContentsMargins(0, 0, 0, 0)
-        self.add_row(form, key, label, holder, hint)
 
     def _general_box(self, start_at_login: bool) -> QGroupBox:
         s = self._settings

@@ -45,7 +45,6 @@ from afas_tray.ui.settings.fields import (
     WARN_COLOUR,
     FieldRegistry,
     SecretEdit,
-    SettingsPage,
 )
 from afas_tray.ui.settings.pop_page import PopPage
 from afas_tray.ui.settings.xelion_page import XelionPage
@@ -123,7 +122,7 @@ class SettingsDialog(QDialog):
         self.pop = PopPage(s, f, 2, trigger_port)
         self.advanced = AdvancedPage(s, f, 3, start_at_login)
         self.dialling = DialPage(s, f, 4)
-        self.pages: list[SettingsPage] = [
+        self.pages: list[AfasPage | XelionPage | PopPage | AdvancedPage | DialPage] = [
             self.afas, self.xelion, self.pop, self.advanced, self.dialling]
         self.tabs = QTabWidget()
         # Each page scrolls, so the dialog fits a 768-pixel laptop screen with Save in view.

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -76,17 +77,14 @@ class FieldRegistry:
 
 
 class SettingsPage(QWidget):
-    """One tab: builds its fields from ``settings`` and writes them back in ``collect``."""
+    """One tab: builds its fields from ``settings``; each page's ``collect(settings)`` writes
+    them back into the dialog's copy."""
 
     def __init__(self, settings: Settings, fields: FieldRegistry, tab: int) -> None:
         super().__init__()
         self._settings = settings
         self._fields = fields
         self._tab = tab
-
-    def collect(self, settings: Settings) -> None:
-        """Write this page's fields into ``settings`` (a copy the dialog owns)."""
-        raise NotImplementedError
 
     # --- building blocks -------------------------------------------------------------------------
 
@@ -125,6 +123,14 @@ class SettingsPage(QWidget):
             caption = QLabel(label)
             caption.setBuddy(editor)
             form.addRow(caption, box)
+
+    def add_grid(self, form: QFormLayout, key: str, label: str | None, grid: QGridLayout,
+                 hint: str) -> None:
+        """A row whose editor is a grid of line edits (one key, one message for the grid)."""
+        holder = QWidget()
+        holder.setLayout(grid)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.add_row(form, key, label, holder, hint)
 
     def line(self, value: str, placeholder: str = "", key: str = "") -> QLineEdit:
         edit = QLineEdit(value)
