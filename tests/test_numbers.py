@@ -193,6 +193,63 @@ def test_fast_path_never_disagrees_with_the_parser(
     assert normalise(raw, region) == phone._parse(raw.strip(), region)
 
 
+_MARKER = st.sampled_from(
+    [" x", " x ", " ext", " ext.", " ext. ", " Ext. ", " toestel ", " tst.", " tst. ", " TST ",
+     "x", " #", "; x", ";ext=", " toestel: ", " doorkies ", "  x", " x. ", " ext ", " extension "]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(cc=_CC, body=_BODY, marker=_MARKER, ext=st.text("0123456789", min_size=0, max_size=8),
+       region=st.sampled_from(["NL", "BE", "DE", "GB", "US", "IT"]))
+def test_extension_fast_path_never_disagrees_with_the_parser(
+    cc: str, body: list[tuple[str, str]], marker: str, ext: str, region: str
+) -> None:
+    raw = cc + "".join(sep + digit for sep, digit in body) + marker + ext
+    phone._normalise_cached.cache_clear()
+    assert normalise(raw, region) == phone._parse(raw.strip(), region), raw
+
+
+_GROUP = st.text("0123456789", min_size=1, max_size=4)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    lead=st.sampled_from(["", "+31 ", "+31", "+31 (0)", "+31 (0) ", "0031 ", "+32 ", "+49 (0)",
+                          "(020) ", "(0229)", "(010) ", "0", "06-", "+44 ", "+1 ", "+39 (0)"]),
+    groups=st.lists(st.tuples(st.sampled_from([" ", "-", " - "]), _GROUP), min_size=0,
+                    max_size=5),
+    first=_GROUP,
+    marker=st.sampled_from([" x", " x ", " ext", " ext. ", " toestel ", " tst. ", " tst ",
+                            "  ext. "]),
+    ext=st.text("0123456789", min_size=1, max_size=6),
+    region=st.sampled_from(["NL", "BE", "DE", "US"]),
+)
+def test_extension_shapes_agree_with_the_parser(
+    lead: str, groups: list[tuple[str, str]], first: str, marker: str, ext: str, region: str
+) -> None:
+    """The shapes the extension fast path answers for, densely: always the parser's key."""
+    raw = lead + first + "".join(sep + g for sep, g in groups) + marker + ext
+    phone._normalise_cached.cache_clear()
+    assert normalise(raw, region) == phone._parse(raw.strip(), region), raw
+
+
+def test_common_extensions_do_not_need_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The extension words of the sample address books take the fast path (issue 18)."""
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("full parse on the lookup path")
+
+    phone._normalise_cached.cache_clear()
+    monkeypatch.setattr(phone.phonenumbers, "parse", no_parse)
+    try:
+        for raw in ("0229 941391 ext. 172", "+31 (0)23 266 92 59 x27", "(010) 5232308 ext. 154",
+                    "043 9149924 toestel 180", "+31 (0)229 64 90 72 tst. 188"):
+            assert normalise(raw) is not None, raw
+    finally:
+        phone._normalise_cached.cache_clear()
+
+
 @pytest.mark.parametrize(
     "raw",
     [
