@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 
 from afas_tray.config import ColumnMapping
 from afas_tray.demo.sample_data import CONNECTORS, KNOWN, SampleData
-from afas_tray.models import RelationKind
+from afas_tray.models import Match, RelationKind
 from afas_tray.phonebook import (
     ColumnError,
     FieldInfo,
@@ -254,6 +255,19 @@ def test_contact_resolves_to_its_organisation_card(book: PhoneBook) -> None:
     assert m.connector == "AfasTray_Contactpersonen"
     [mobile] = book.lookup("+31687654321")
     assert (mobile.bcid, mobile.contact_id, mobile.column) == ("10", "502", "Mobiel_werk")
+
+
+def test_lookup_gives_whole_matches(book: PhoneBook) -> None:
+    """The lookup fills its matches in directly (not through ``__init__``): each must be the
+    very ``Match`` the constructor makes — every field there, equal, hashable, still frozen."""
+    for typed in ("+31105550303", "010-5550399", "020-5551234", "030 555 02 02"):
+        for found in book.lookup(typed):
+            fields = {f: getattr(found, f) for f in Match.__dataclass_fields__}
+            made = Match(**fields)
+            assert found == made and hash(found) == hash(made) and repr(found) == repr(made)
+            assert vars(found) == vars(made)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                found.name = "changed"  # type: ignore[misc]
 
 
 def test_contact_without_organisation_resolves_to_its_person(book: PhoneBook) -> None:
