@@ -100,6 +100,8 @@ class AppCore:
 
     async def start(self) -> None:
         await asyncio.to_thread(_warm_up_http)
+        # The phone book's pages in before the first ring (the loop's lookups read them).
+        self._tasks.append(asyncio.ensure_future(asyncio.to_thread(self.book.warm_lookups)))
         self._refresh_configured_state()
         self._tasks.append(asyncio.ensure_future(self.engine.run()))
         self._tasks.append(asyncio.ensure_future(self.reports.run()))

@@ -120,10 +120,12 @@ def normalise_uncached(raw: str, region: str = "NL") -> str | None:
 def _fast(text: str, region: str) -> str | None:
     """The key of a plain-shaped number without the parser, or ``None`` ("parse it")."""
     # Only digits (and one leading "+") may be left once the separators are gone; that is
-    # checked with str methods rather than a regex, as this runs for every number of a refresh.
-    plain = _drop_trunk_zero(text) if "(0)" in text else text
-    skeleton = plain.translate(_DROP_SEPARATORS)
-    return _fast_plain(skeleton, region) if skeleton.isascii() else None
+    # checked with str methods rather than a regex, as this runs for every number of a refresh
+    # and lookup. Most arrive without separators (E.164 from Xelion): nothing to take out.
+    if not text[1:].isdigit():
+        plain = _drop_trunk_zero(text) if "(0)" in text else text
+        text = plain.translate(_DROP_SEPARATORS)
+    return _fast_plain(text, region) if text.isascii() else None
 
 
 _normalise_cached = lru_cache(maxsize=1 << 16)(normalise_uncached)
