@@ -270,6 +270,34 @@ def test_lookup_gives_whole_matches(book: PhoneBook) -> None:
                 found.name = "changed"  # type: ignore[misc]
 
 
+def test_a_match_names_the_connector_its_row_now_comes_from(book: PhoneBook) -> None:
+    """The book keeps the connectors at hand between lookups; a refresh or an incremental
+    change that brings a role from another connector shows in the very next lookup."""
+    assert book.lookup("010-5550303")[0].connector == "AfasTray_Organisaties"
+    builder = book.begin_refresh()
+    builder.add_rows("organisations", "Profit_Organisaties", ORG_MAP, ORGS)
+    builder.add_rows("persons", "AfasTray_Personen", PERSON_MAP, PERSONS)
+    builder.add_rows("contacts", "AfasTray_Contactpersonen", CONTACT_MAP, CONTACTS)
+    builder.commit()
+    assert [m.connector for m in book.lookup("010-5550303")] == [
+        "Profit_Organisaties", "AfasTray_Contactpersonen"]
+    book.apply_changes("contacts", "Eigen_Contacten", CONTACT_MAP, CONTACTS[:1])
+    assert [m.connector for m in book.lookup("010-5550303")] == [
+        "Profit_Organisaties", "Eigen_Contacten"]
+
+
+def test_warming_the_lookups_from_another_thread_changes_no_answer(book: PhoneBook) -> None:
+    """The app reads the lookup's pages in on a worker thread while the loop may look up."""
+    before = [book.lookup(n) for n in ("010-5550303", "010-5550399", "030 555 02 02")]
+    warmer = threading.Thread(target=book.warm_lookups)
+    warmer.start()
+    during = [book.lookup(n) for n in ("010-5550303", "010-5550399", "030 555 02 02")]
+    warmer.join()
+    assert during == before
+    book.close()
+    book.warm_lookups()  # closed meanwhile: nothing to warm, no error
+
+
 def test_contact_without_organisation_resolves_to_its_person(book: PhoneBook) -> None:
     [m] = book.lookup("020-5551234")
     assert (m.bcid, m.name, m.contact_id) == ("15", "Karel Zonder", "504")
