@@ -4,12 +4,15 @@ Builds the book through the same path a full refresh takes (RefreshBuilder.add_r
 1,000 rows, then commit), from the simulated AFAS data (``afas_tray.demo.sample_data``: Dutch
 numbers written the many ways people type them, extensions, Belgian numbers, junk). Then looks up
 10,000 numbers in mixed formats, hits and misses, timing each ``PhoneBook.lookup`` including
-normalisation, with a cold normalisation cache.
+normalisation, with a cold normalisation cache, on a fresh connection whose pages were read in
+once as the app does at start (``PhoneBook.warm_lookups``).
 
     python bench/lookup_latency.py [--numbers 1000000] [--queries 10000] [--keep DIR]
 
 Target (issue 18): p99 < 50 µs; p50, p99 and max are printed. The machine's load shows in the
 tail (a descheduled process waits a whole scheduler tick, some 4 ms): note ``uptime`` with it.
+So does a virtual machine's own pausing, which the last line measures (a busy loop's gaps over
+20 µs): at a few hundred a second of some 50 µs, about 1 % of 20 µs lookups land on one.
 """
 
 from __future__ import annotations
@@ -83,6 +86,21 @@ def queries(sample: list[str], count: int, rng: random.Random) -> list[str]:
     return out
 
 
+def machine_pauses(seconds: float = 1.0, over_ns: int = 20_000) -> tuple[float, float]:
+    """(pauses per second, median pause in µs) of a busy loop reading the clock: time this
+    process did not run although it wanted to (hypervisor, interrupts, other processes)."""
+    clock = time.perf_counter_ns
+    gaps: list[int] = []
+    last = clock()
+    end = last + int(seconds * 1e9)
+    while last < end:
+        now = clock()
+        if now - last > over_ns:
+            gaps.append(now - last)
+        last = now
+    return len(gaps) / seconds, (statistics.median(gaps) / 1000 if gaps else 0.0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--numbers", type=int, default=1_000_000)
@@ -128,6 +146,9 @@ def main() -> int:
           f"generating rows); database {db_mb:,.0f} MB")
     print(f"lookups: {len(todo):,} mixed formats, {hits:,} hits / {len(todo) - hits:,} misses")
     print(f"latency: p50 {p50 * 1000:.0f} µs, p99 {p99 * 1000:.0f} µs, max {timings[-1]:.2f} ms")
+    rate, pause = machine_pauses()
+    print(f"machine: {rate:,.0f} pauses/s over 20 µs (median {pause:.0f} µs) while idle; a "
+          f"lookup of the median length meets one {rate * p50 / 1000 * 100:.1f} % of the time")
     ok = p99 < TARGET_P99_MS
     print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99 * 1000:.0f} µs "
           f"{'<' if ok else '>='} {TARGET_P99_MS * 1000:g} µs target")

@@ -102,6 +102,11 @@ def call_label(call: Any, show: Callable[[str], str] | None = None) -> str:
     return f"{when}  {number} — {who}"
 
 
+def can_sync(status: Status) -> bool:
+    """Whether "Sync now" can do anything: not before AFAS's host and token are filled in."""
+    return status.state is not State.NOT_CONFIGURED
+
+
 def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
     """Fill ``menu`` with the current actions (also used by the status window's button)."""
     menu.clear()
@@ -118,7 +123,8 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
             refused.setEnabled(False)
         menu.setToolTipsVisible(True)
     menu.addSeparator()
-    menu.addAction(QCoreApplication.translate("Tray", "Sync now"), controller.sync_now)
+    sync = menu.addAction(QCoreApplication.translate("Tray", "Sync now"), controller.sync_now)
+    sync.setEnabled(can_sync(status))  # nothing to sync from until AFAS is set up
     recent = menu.addMenu(QCoreApplication.translate("Tray", "Recent calls"))
     calls = list(controller.recent_calls())[:15]
     if not calls:
@@ -291,7 +297,7 @@ class StatusWindow(QWidget):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.menu = QMenu(self)
         self.menu.aboutToShow.connect(lambda: build_menu(self.menu, controller, self._status))
-        sync = QPushButton(QCoreApplication.translate("Tray", "Sync now"))
+        sync = self.sync_button = QPushButton(QCoreApplication.translate("Tray", "Sync now"))
         sync.clicked.connect(controller.sync_now)
         more = QPushButton(QCoreApplication.translate("Tray", "Menu"))
         more.setMenu(self.menu)
@@ -310,6 +316,7 @@ class StatusWindow(QWidget):
 
     def show_status(self, status: Status) -> None:
         self._status = status
+        self.sync_button.setEnabled(can_sync(status))
         icon: QIcon = tray_icon(status.shown_state.value)
         self.icon_label.setPixmap(icon.pixmap(48, 48))
         self.text.setText(tooltip_text(status))
