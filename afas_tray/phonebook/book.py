@@ -16,7 +16,7 @@ tables are dropped when the next refresh begins. ``abort`` (or a crash) only eve
 which the next refresh drops: the live book is untouched.
 
 Threads: lookups use a connection per calling thread (the file mapped into memory, the lookup
-statement kept prepared); a refresh uses its own connection and may
+statement kept prepared, its pages read in once at start by ``warm_lookups``); a refresh uses its own connection and may
 run in a worker thread (``asyncio.to_thread``); incremental changes go through a third one.
 Incremental changes (``apply_changes``/``remove_missing``) edit the live tables in place, one
 transaction per call; any applied while a full refresh is being built are superseded when that
@@ -338,7 +338,7 @@ class PhoneBook:
         them in one go. Call it from a worker thread after opening the book: a million numbers
         take some 60 ms, in statements of up to ~15 ms (a lookup on the same connection
         meanwhile waits for the statement in progress). The mapped pages count in the
-        process's resident size (~120 MB for a million numbers) but are the system's file
+        process's resident size (~130 MB for a million numbers) but are the system's file
         cache, shared and given back under memory pressure; a refresh does not warm again:
         the pages it wrote are in that cache already and map in cheaply."""
         with self._guard:
