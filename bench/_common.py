@@ -46,7 +46,9 @@ _BOOK_SOURCES = ("afas_tray/phonebook/book.py", "afas_tray/numbers.py", "afas_tr
 
 
 class PeakRss:
-    """Samples this process's RSS every ``interval`` seconds on a thread; ``peak`` is the most."""
+    """Samples this process's RSS every ``interval`` seconds on a thread; ``peak`` is the most.
+    ``peak_private`` is the most of RSS less its shared part (psutil's ``shared``: on Linux the
+    mapped files such as the phone book's pages, which are the system's file cache)."""
 
     def __init__(self, interval: float = 0.01) -> None:
         self._proc = psutil.Process()
@@ -54,11 +56,17 @@ class PeakRss:
         self._stop = threading.Event()
         self.start_rss = self._proc.memory_info().rss
         self.peak = self.start_rss
+        self.peak_private = 0
         self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self._sample()
+
+    def _sample(self) -> None:
+        info = self._proc.memory_info()
+        self.peak = max(self.peak, info.rss)
+        self.peak_private = max(self.peak_private, info.rss - getattr(info, "shared", 0))
 
     def __enter__(self) -> PeakRss:
         self.start_rss = self.peak = self._proc.memory_info().rss
@@ -68,7 +76,7 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
+        self._sample()
 
     @property
     def growth_mb(self) -> float:
