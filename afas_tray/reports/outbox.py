@@ -116,6 +116,9 @@ _RETRY_NEXT_TRY = "CASE WHEN unsure=1 THEN next_try ELSE 0 END"
 # being processed that long after the client stopped waiting.
 PROCESSING_WINDOW = 900.0
 
+# A body at least this large carries a recording (a text report's is a few KB).
+_COLLECT_AFTER_BYTES = 256 * 1024
+
 # Candidate columns of a dossier-item GetConnector, by column id then by the Profit field id
 # behind it: Profit_Subjects (dossiers-en-bijlagen.openapi.json), ProfitSubjects, custom ones.
 _DOSSIER_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -700,9 +703,13 @@ class Outbox:
         finally:
             # One recording in memory at a time. httpx keeps the request (and so the body) in a
             # response <-> stream reference cycle that only the cyclic GC frees, and the GC runs
-            # by object counts, not bytes: without this, ~20 bodies pile up between runs.
+            # by object counts, not bytes: without this, ~20 bodies pile up between runs. Only
+            # for a body with a recording: the collection runs on the loop (12-17 ms during a
+            # sync), and a text report's few KB the collector's own pace frees soon enough.
+            recording = len(body) >= _COLLECT_AFTER_BYTES
             del body
-            gc.collect(1)
+            if recording:
+                gc.collect(1)
         if not sb_id:
             fresh = await self._on_db(self._get, row.key)
             assert fresh is not None and fresh.attachment_dropped
