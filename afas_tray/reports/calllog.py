@@ -82,6 +82,10 @@ _MIGRATIONS = (
         floor REAL NOT NULL
     );
     """,
+    # The first version's cursor: nothing has read it since descending paging came.
+    """
+    DROP TABLE IF EXISTS callfetch_cursor;
+    """,
 )
 
 OnCall = Callable[[CallDetails], Awaitable[None]]

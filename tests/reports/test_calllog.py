@@ -279,3 +279,21 @@ async def test_the_fetch_loop_ends_when_a_wake_up_and_the_stop_come_together(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def test_an_older_call_log_keeps_its_handled_calls_and_drops_the_unused_cursor(
+        tmp_path: Path) -> None:
+    """The first version's cursor table goes; the calls already handled stay handled."""
+    from afas_tray.reports.calllog import _MIGRATIONS, MODULE
+    from afas_tray.store import ensure_schema
+
+    conn = open_db(tmp_path / "afas-tray.sqlite3")
+    ensure_schema(conn, MODULE, list(_MIGRATIONS[:2]))  # as the version before this one left it
+    conn.execute("INSERT INTO callfetch_cursor VALUES ('acct', 'c1', 1.0)")
+    conn.execute("INSERT INTO callfetch_handled(account, oid, at, date) VALUES ('acct', 'o1', 1, 1)")
+    ensure_schema(conn, MODULE, list(_MIGRATIONS))
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "callfetch_cursor" not in tables and "callfetch_floor" in tables
+    assert [tuple(r) for r in conn.execute("SELECT account, oid FROM callfetch_handled")] == [
+        ("acct", "o1")]
+    conn.close()
