@@ -86,6 +86,16 @@ def queries(sample: list[str], count: int, rng: random.Random) -> list[str]:
     return out
 
 
+def _faults() -> tuple[int, int] | None:
+    """(major, minor) page faults of this process so far, where the system counts them."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_majflt, usage.ru_minflt
+
+
 def machine_pauses(seconds: float = 1.0, over_ns: int = 20_000) -> tuple[float, float]:
     """(pauses per second, median pause in µs) of a busy loop reading the clock: time this
     process did not run although it wanted to (hypervisor, interrupts, other processes)."""
@@ -131,11 +141,13 @@ def main() -> int:
         phone._normalise_cached.cache_clear()
         timings: list[float] = []
         hits = 0
+        before = _faults()
         for number in todo:
             t0 = time.perf_counter_ns()
             found = book.lookup(number)
             timings.append((time.perf_counter_ns() - t0) / 1e6)
             hits += bool(found)
+        after = _faults()
         book.close()
 
     timings.sort()
@@ -146,6 +158,9 @@ def main() -> int:
           f"generating rows); database {db_mb:,.0f} MB")
     print(f"lookups: {len(todo):,} mixed formats, {hits:,} hits / {len(todo) - hits:,} misses")
     print(f"latency: p50 {p50 * 1000:.0f} µs, p99 {p99 * 1000:.0f} µs, max {timings[-1]:.2f} ms")
+    if before and after:
+        print(f"page faults during the lookups: {after[0] - before[0]:,} read from disk (pages "
+              f"the system had dropped since), {after[1] - before[1]:,} mapped in")
     rate, pause = machine_pauses()
     print(f"machine: {rate:,.0f} pauses/s over 20 µs (median {pause:.0f} µs) while idle; a "
           f"lookup of the median length meets one {rate * p50 / 1000 * 100:.1f} % of the time")
