@@ -65,8 +65,10 @@ _INTERNAL_CHARS = re.compile(r"[\d\s\-.]+")
 # goes to the parser, which treats these oddities its own way (tests compare the two).
 _PLAIN_EXTENSION = re.compile(
     r"(?P<main>(?:\+[1-9][0-9]{0,2} ?(?:\(0\) ?)?|\(0[0-9]{1,4}\) ?)?[0-9]+(?:(?: |-| - )[0-9]+)*)"
-    r" +(?:x|ext|ext\.|toestel|tst|tst\.) ?[0-9]{1,6}",
-    re.IGNORECASE,
+    # "toestel"/"tst" need a space or dot before the digits (the parser's word boundary:
+    # "toestel12" it reads as a vanity number); ASCII only ("ſ" is an "s" to IGNORECASE).
+    r" +(?:x ?|ext\.? ?|(?:toestel|tst)(?:\. ?| ))[0-9]{1,6}",
+    re.IGNORECASE | re.ASCII,
 )
 
 

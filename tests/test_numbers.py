@@ -195,7 +195,9 @@ def test_fast_path_never_disagrees_with_the_parser(
 
 _MARKER = st.sampled_from(
     [" x", " x ", " ext", " ext.", " ext. ", " Ext. ", " toestel ", " tst.", " tst. ", " TST ",
-     "x", " #", "; x", ";ext=", " toestel: ", " doorkies ", "  x", " x. ", " ext ", " extension "]
+     "x", " #", "; x", ";ext=", " toestel: ", " doorkies ", "  x", " x. ", " ext ", " extension ",
+     " toestel", " tst", " TOESTEL", " Tst", " tst.", " toestel.", " t\u017ft ", " t\u017ft",
+     " e\u0445t "]
 )
 
 
@@ -221,7 +223,7 @@ _GROUP = st.text("0123456789", min_size=1, max_size=4)
                     max_size=5),
     first=_GROUP,
     marker=st.sampled_from([" x", " x ", " ext", " ext. ", " toestel ", " tst. ", " tst ",
-                            "  ext. "]),
+                            "  ext. ", " toestel", " tst", " tst.", " toestel.", " t\u017ft "]),
     ext=st.text("0123456789", min_size=1, max_size=6),
     region=st.sampled_from(["NL", "BE", "DE", "US"]),
 )

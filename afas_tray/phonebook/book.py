@@ -25,6 +25,7 @@ refresh commits (it read the connectors itself).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -245,6 +246,10 @@ class PhoneBook:
         self._all: list[sqlite3.Connection] = []
         self._readers: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        # Held while a warm-up walks a connection: close() interrupts the walk and waits for it
+        # (closing a connection in the middle of another thread's statement crashes SQLite).
+        self._warming = threading.Lock()
+        self._closing = False
         self._writer_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._building = False
@@ -282,8 +287,15 @@ class PhoneBook:
         return self._writer
 
     def close(self) -> None:
+        self._closing = True
         with self._guard:
+            readers = list(self._readers)
+        for conn in readers:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # closed already
+                conn.interrupt()  # a warm-up walk in progress ends at once
+        with self._warming, self._guard:
             conns, self._all, self._readers = self._all, [], []
+            self._closing = False
         for conn in conns:
             conn.close()
         self._local = threading.local()
@@ -344,26 +356,34 @@ class PhoneBook:
         with self._guard:
             readers = list(self._readers)
         for conn in readers:
-            try:
-                names = dict(conn.execute(
-                    "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"
-                    " AND tbl_name IN ('pb_numbers', 'pb_relations')"
-                ).fetchall())
-                # A count visits every page of a b-tree and decodes nothing.
-                walks = ["SELECT count(*) FROM pb_relations NOT INDEXED"]
-                for table, prefix, whole in _LOOKUP_INDEXES:
-                    for name, owner in names.items():
-                        if owner != table or not name.startswith(prefix):
-                            continue
-                        walks.append(f"SELECT count(*) FROM {table} INDEXED BY {name} WHERE {whole}")
-                        if table == "pb_numbers" and len(conn.execute(
-                                f"PRAGMA index_info({name})").fetchall()) == 1:
-                            # a book from before the covering index: lookups read the rows too
-                            walks.append("SELECT count(*) FROM pb_numbers NOT INDEXED")
-                for sql in walks:
-                    conn.execute(sql).fetchone()
-            except sqlite3.ProgrammingError:  # the book was closed meanwhile
-                return
+            with self._warming:
+                if self._closing or not self._warm(conn):
+                    return
+
+    @staticmethod
+    def _warm(conn: sqlite3.Connection) -> bool:
+        """One connection's walk (see ``warm_lookups``); False once the book is being closed."""
+        try:
+            names = dict(conn.execute(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"
+                " AND tbl_name IN ('pb_numbers', 'pb_relations')"
+            ).fetchall())
+            # A count visits every page of a b-tree and decodes nothing.
+            walks = ["SELECT count(*) FROM pb_relations NOT INDEXED"]
+            for table, prefix, whole in _LOOKUP_INDEXES:
+                for name, owner in names.items():
+                    if owner != table or not name.startswith(prefix):
+                        continue
+                    walks.append(f"SELECT count(*) FROM {table} INDEXED BY {name} WHERE {whole}")
+                    if table == "pb_numbers" and len(conn.execute(
+                            f"PRAGMA index_info({name})").fetchall()) == 1:
+                        # a book from before the covering index: lookups read the rows too
+                        walks.append("SELECT count(*) FROM pb_numbers NOT INDEXED")
+            for sql in walks:
+                conn.execute(sql).fetchone()
+        except (sqlite3.ProgrammingError, sqlite3.OperationalError):  # closed or interrupted
+            return False
+        return True
 
     def _lookup_cursor(self) -> sqlite3.Cursor:
         """This thread's cursor for lookups: plain tuples, and the statement stays prepared in

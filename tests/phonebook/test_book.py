@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -296,6 +297,26 @@ def test_warming_the_lookups_from_another_thread_changes_no_answer(book: PhoneBo
     assert during == before
     book.close()
     book.warm_lookups()  # closed meanwhile: nothing to warm, no error
+
+
+def test_closing_the_book_during_a_warm_up_waits_for_it(tmp_path: Path) -> None:
+    """Quitting the app while the start-up warm-up still walks the book: close() ends the walk
+    and then closes (closing a connection in the middle of another thread's statement made
+    SQLite crash the whole process)."""
+    path = tmp_path / "big.sqlite"
+    with PhoneBook(path) as pb:
+        build(pb, orgs=[org(i, f"Org {i}", f"020{5000000 + i:07d}", f"06{10000000 + i:08d}")
+                        for i in range(40_000)], persons=[], contacts=[])
+    for delay in (0.0, 0.001, 0.003, 0.006, 0.01):
+        pb = PhoneBook(path)
+        warmer = threading.Thread(target=pb.warm_lookups)
+        warmer.start()
+        time.sleep(delay)
+        pb.close()
+        warmer.join(10)
+        assert not warmer.is_alive()
+        assert [m.bcid for m in pb.lookup("020 500 0001")] == ["1"]  # opens again on demand
+        pb.close()
 
 
 def test_contact_without_organisation_resolves_to_its_person(book: PhoneBook) -> None:
