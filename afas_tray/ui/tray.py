@@ -224,7 +224,8 @@ def build_reports_menu(menu: QMenu, controller: Controller, status: Status) -> Q
 
 
 class Tray(QObject):
-    """QSystemTrayIcon whose look says the state; left click syncs (the menu on macOS)."""
+    """QSystemTrayIcon whose look says the state; left click syncs (the menu on macOS), or
+    opens the settings while AFAS is not set up."""
 
     def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -277,9 +278,13 @@ class Tray(QObject):
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         log.info("tray icon activated: %s", reason.name)
-        # Windows/Linux: a left click syncs; macOS opens the menu on click by convention.
+        # Windows/Linux: a left click syncs; macOS opens the menu on click by convention. On a
+        # desk not set up yet there is nothing to sync: the click opens the settings instead.
         if reason == QSystemTrayIcon.ActivationReason.Trigger and not IS_MAC:
-            self.controller.sync_now()
+            if can_sync(self.status):
+                self.controller.sync_now()
+            else:
+                self.controller.open_settings()
 
 
 class StatusWindow(QWidget):
