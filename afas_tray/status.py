@@ -39,6 +39,11 @@ class Status:
         return self.state in (State.ERROR, State.NOT_CONFIGURED) or self.reports_failed > 0
 
     @property
+    def can_sync(self) -> bool:
+        """Whether a sync can do anything: not before AFAS's host and token are filled in."""
+        return self.state is not State.NOT_CONFIGURED
+
+    @property
     def shown_state(self) -> State:
         """The state the icon shows: a refused report turns a quiet tray into 'needs attention'."""
         if self.reports_failed > 0 and self.state in (State.IDLE, State.PAUSED):

@@ -116,9 +116,6 @@ _RETRY_NEXT_TRY = "CASE WHEN unsure=1 THEN next_try ELSE 0 END"
 # being processed that long after the client stopped waiting.
 PROCESSING_WINDOW = 900.0
 
-# A body at least this large carries a recording (a text report's is a few KB).
-_COLLECT_AFTER_BYTES = 256 * 1024
-
 # Candidate columns of a dossier-item GetConnector, by column id then by the Profit field id
 # behind it: Profit_Subjects (dossiers-en-bijlagen.openapi.json), ProfitSubjects, custom ones.
 _DOSSIER_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -652,7 +649,7 @@ class Outbox:
     async def _post(self, client: AfasClient, row: OutboxRow) -> str:
         marker = marker_for(row.key)
         try:
-            body, _info = await asyncio.get_running_loop().run_in_executor(
+            body, info = await asyncio.get_running_loop().run_in_executor(
                 self._builder, functools.partial(build_body, row.item, marker=marker, attach=not row.attachment_dropped)
             )
         except (OSError, ValueError) as exc:
@@ -706,9 +703,8 @@ class Outbox:
             # by object counts, not bytes: without this, ~20 bodies pile up between runs. Only
             # for a body with a recording: the collection runs on the loop (12-17 ms during a
             # sync), and a text report's few KB the collector's own pace frees soon enough.
-            recording = len(body) >= _COLLECT_AFTER_BYTES
             del body
-            if recording:
+            if info.attached:
                 gc.collect(1)
         if not sb_id:
             fresh = await self._on_db(self._get, row.key)

@@ -102,11 +102,6 @@ def call_label(call: Any, show: Callable[[str], str] | None = None) -> str:
     return f"{when}  {number} — {who}"
 
 
-def can_sync(status: Status) -> bool:
-    """Whether "Sync now" can do anything: not before AFAS's host and token are filled in."""
-    return status.state is not State.NOT_CONFIGURED
-
-
 def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
     """Fill ``menu`` with the current actions (also used by the status window's button)."""
     menu.clear()
@@ -124,7 +119,7 @@ def build_menu(menu: QMenu, controller: Controller, status: Status) -> None:
         menu.setToolTipsVisible(True)
     menu.addSeparator()
     sync = menu.addAction(QCoreApplication.translate("Tray", "Sync now"), controller.sync_now)
-    sync.setEnabled(can_sync(status))  # nothing to sync from until AFAS is set up
+    sync.setEnabled(status.can_sync)  # nothing to sync from until AFAS is set up
     recent = menu.addMenu(QCoreApplication.translate("Tray", "Recent calls"))
     calls = list(controller.recent_calls())[:15]
     if not calls:
@@ -281,7 +276,7 @@ class Tray(QObject):
         # Windows/Linux: a left click syncs; macOS opens the menu on click by convention. On a
         # desk not set up yet there is nothing to sync: the click opens the settings instead.
         if reason == QSystemTrayIcon.ActivationReason.Trigger and not IS_MAC:
-            if can_sync(self.status):
+            if self.status.can_sync:
                 self.controller.sync_now()
             else:
                 self.controller.open_settings()
@@ -321,7 +316,7 @@ class StatusWindow(QWidget):
 
     def show_status(self, status: Status) -> None:
         self._status = status
-        self.sync_button.setEnabled(can_sync(status))
+        self.sync_button.setEnabled(status.can_sync)
         icon: QIcon = tray_icon(status.shown_state.value)
         self.icon_label.setPixmap(icon.pixmap(48, 48))
         self.text.setText(tooltip_text(status))
