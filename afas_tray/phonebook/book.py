@@ -64,13 +64,13 @@ _KNOWN_CAP = 1 << 16
 # Bytes of the book file a reading connection maps into memory (address space, not RAM).
 _READER_MMAP = 1 << 30
 _BUILD_CACHE_KIB = 32 * 1024
-# The indexes a lookup reads (table, name without its generation, a condition that covers the
-# whole index): the numbers' own and the owner's two; the numbers' ``rel`` index serves deletes.
-_LOOKUP_INDEXES = (
-    ("pb_numbers", "pb_numbers_number_g", "number >= ''"),
-    ("pb_relations", "pb_relations_bcid_g", "role >= 0"),
-    ("pb_relations", "pb_relations_key_g", "role >= 0"),
-)
+# The indexes a lookup reads (name without its generation -> a condition that covers the whole
+# index): the numbers' own and the owner's two; the numbers' ``rel`` index serves deletes.
+_LOOKUP_INDEXES = {
+    "pb_numbers_number_g": "number >= ''",
+    "pb_relations_bcid_g": "role >= 0",
+    "pb_relations_key_g": "role >= 0",
+}
 
 # A lookup in one statement: the numbers with their relation, a contact's owner (its
 # organisation by BcId, else by number; else its person the same way: the first such relation,
@@ -364,23 +364,20 @@ class PhoneBook:
     def _warm(conn: sqlite3.Connection) -> bool:
         """One connection's walk (see ``warm_lookups``); False once the book is being closed."""
         try:
-            names = dict(conn.execute(
-                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"
-                " AND tbl_name IN ('pb_numbers', 'pb_relations')"
-            ).fetchall())
             # A count visits every page of a b-tree and decodes nothing.
             walks = ["SELECT count(*) FROM pb_relations NOT INDEXED"]
-            for table, prefix, whole in _LOOKUP_INDEXES:
-                for name, owner in names.items():
-                    if owner != table or not name.startswith(prefix):
-                        continue
+            for name, table in conn.execute(
+                    "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"
+                    " AND tbl_name IN ('pb_numbers', 'pb_relations')").fetchall():
+                whole = next((w for p, w in _LOOKUP_INDEXES.items() if name.startswith(p)), None)
+                if whole is not None:
                     walks.append(f"SELECT count(*) FROM {table} INDEXED BY {name} WHERE {whole}")
-                    if table == "pb_numbers" and len(conn.execute(
-                            f"PRAGMA index_info({name})").fetchall()) == 1:
-                        # a book from before the covering index: lookups read the rows too
-                        walks.append("SELECT count(*) FROM pb_numbers NOT INDEXED")
-            for sql in walks:
-                conn.execute(sql).fetchone()
+                if name.startswith("pb_numbers_number_g") and len(
+                        conn.execute(f"PRAGMA index_info({name})").fetchall()) == 1:
+                    # a book from before the covering index: lookups read the rows too
+                    walks.append("SELECT count(*) FROM pb_numbers NOT INDEXED")
+            for walk in walks:
+                conn.execute(walk).fetchone()
         except (sqlite3.ProgrammingError, sqlite3.OperationalError):  # closed or interrupted
             return False
         return True
