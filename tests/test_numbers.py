@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -154,22 +156,26 @@ def test_internal_extensions() -> None:
     assert not is_internal("201", max_digits=0)
 
 
-def test_e164_input_does_not_need_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What Xelion sends (E.164) takes the fast path: a lookup never waits for a full parse."""
+@pytest.fixture
+def no_parser(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The full parser fails the test if called; the key cache is empty before and after."""
 
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("full parse on the lookup path")
 
     phone._normalise_cached.cache_clear()
     monkeypatch.setattr(phone.phonenumbers, "parse", no_parse)
-    try:
-        for n in range(1000):
-            assert normalise(f"+3120{1000000 + n * 7919 % 9000000:07d}") is not None
-        assert normalise("+31612345678") == "+31612345678"
-        assert normalise("+3221234567") == "+3221234567"
-        assert normalise("0201234567") == "+31201234567"
-    finally:
-        phone._normalise_cached.cache_clear()
+    yield
+    phone._normalise_cached.cache_clear()
+
+
+def test_e164_input_does_not_need_the_parser(no_parser: None) -> None:
+    """What Xelion sends (E.164) takes the fast path: a lookup never waits for a full parse."""
+    for n in range(1000):
+        assert normalise(f"+3120{1000000 + n * 7919 % 9000000:07d}") is not None
+    assert normalise("+31612345678") == "+31612345678"
+    assert normalise("+3221234567") == "+3221234567"
+    assert normalise("0201234567") == "+31201234567"
 
 
 _CC = st.sampled_from(
@@ -236,20 +242,11 @@ def test_extension_shapes_agree_with_the_parser(
     assert normalise(raw, region) == phone._parse(raw.strip(), region), raw
 
 
-def test_common_extensions_do_not_need_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_common_extensions_do_not_need_the_parser(no_parser: None) -> None:
     """The extension words of the sample address books take the fast path (issue 18)."""
-
-    def no_parse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("full parse on the lookup path")
-
-    phone._normalise_cached.cache_clear()
-    monkeypatch.setattr(phone.phonenumbers, "parse", no_parse)
-    try:
-        for raw in ("0229 941391 ext. 172", "+31 (0)23 266 92 59 x27", "(010) 5232308 ext. 154",
-                    "043 9149924 toestel 180", "+31 (0)229 64 90 72 tst. 188"):
-            assert normalise(raw) is not None, raw
-    finally:
-        phone._normalise_cached.cache_clear()
+    for raw in ("0229 941391 ext. 172", "+31 (0)23 266 92 59 x27", "(010) 5232308 ext. 154",
+                "043 9149924 toestel 180", "+31 (0)229 64 90 72 tst. 188"):
+        assert normalise(raw) is not None, raw
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from afas_tray.phonebook import (
     detect_columns,
     fields_from_metainfo,
 )
+from tests.helpers.phonebook import count_parses
 
 
 def F(id: str, label: str = "", data_type: str = "string") -> FieldInfo:
@@ -548,21 +549,6 @@ def test_remove_missing_deletes_relations_gone_from_afas(book: PhoneBook) -> Non
 
 
 # --- refresh speed-ups: numbers known from the last refresh, early indexes ------------------
-
-
-def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Raw numbers the phone book had to normalise (rather than take from the last book)."""
-    import afas_tray.phonebook.rows as phonebook_module
-
-    parsed: list[str] = []
-    real = phonebook_module.normalise_uncached
-
-    def counting(raw: str, region: str = "NL") -> str | None:
-        parsed.append(raw)
-        return real(raw, region)
-
-    monkeypatch.setattr(phonebook_module, "normalise_uncached", counting)
-    return parsed
 
 
 def test_next_refresh_takes_unchanged_numbers_from_the_book(

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 import afas_tray.phonebook.book as book_module
-import afas_tray.phonebook.rows as rows_module
 from afas_tray.config import ColumnMapping
 from afas_tray.demo.sample_data import CONNECTORS, SampleData
 from afas_tray.phonebook import FieldInfo, PhoneBook, detect_columns
+from tests.helpers.phonebook import count_parses
 
 SOURCES = {"organisations": "AfasTray_Organisaties", "persons": "AfasTray_Personen",
            "contacts": "AfasTray_Contactpersonen"}
@@ -38,18 +38,6 @@ def _rows(data: SampleData) -> dict[str, list[dict[str, Any]]]:
     return {role: list(data.rows(connector)) for role, connector in SOURCES.items()}
 
 
-def _parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    parsed: list[str] = []
-    real = rows_module.normalise_uncached
-
-    def counting(raw: str, region: str = "NL") -> str | None:
-        parsed.append(raw)
-        return real(raw, region)
-
-    monkeypatch.setattr(rows_module, "normalise_uncached", counting)
-    return parsed
-
-
 def test_second_refresh_reuses_keys_and_builds_the_same_book(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -67,7 +55,7 @@ def test_second_refresh_reuses_keys_and_builds_the_same_book(
         new.update(BcId=99_000_001, Nummer="99000001", Telefoon_werk="020 - 555 1234 toestel 12")
         orgs.append(new)
         rows["organisations"] = orgs
-        parsed = _parses(monkeypatch)
+        parsed = count_parses(monkeypatch)
         _refresh(live, rows, page=170)  # other page borders than the first time
         monkeypatch.undo()
         # Only the changed numbers and what never became a key (junk) were normalised again.
