@@ -63,6 +63,15 @@ def deliver(qtbot: QtBot, pool: ThreadPoolExecutor, name: str, line: str) -> boo
     return future.result()
 
 
+def heard(qtbot: QtBot, pool: ThreadPoolExecutor, server: SingleInstanceServer, name: str,
+          line: str) -> None:
+    """``line`` sent to ``name`` arrives at ``server``, and nothing else does."""
+    got: list[str] = []
+    server.received.connect(got.append)
+    assert deliver(qtbot, pool, name, line)
+    qtbot.waitUntil(lambda: got == [line], timeout=2000)
+
+
 def profile_name(tmp_path: Path, profile: str) -> str:
     return instance_name(app_paths(tmp_path / profile))
 
@@ -117,10 +126,7 @@ def test_second_instance_detects_the_first(
     assert not second.is_listening()
 
     # The first one still owns the channel.
-    got: list[str] = []
-    first.received.connect(got.append)
-    assert deliver(qtbot, pool, name, "hello")
-    qtbot.waitUntil(lambda: got == ["hello"], timeout=2000)
+    heard(qtbot, pool, first, name, "hello")
 
 
 @unix_only
@@ -141,10 +147,7 @@ def test_stale_socket_of_a_crashed_instance_is_recovered(
 
     server = make_server(name)
     assert server.listen()
-    got: list[str] = []
-    server.received.connect(got.append)
-    assert deliver(qtbot, pool, name, "after crash")
-    qtbot.waitUntil(lambda: got == ["after crash"], timeout=2000)
+    heard(qtbot, pool, server, name, "after crash")
 
 
 @unix_only

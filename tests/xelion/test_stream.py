@@ -83,15 +83,22 @@ async def test_a_ring_with_only_a_sip_account_and_a_name_pops_through_the_trigge
     await until(lambda: xelion_sim.websocket_count == 0)
 
 
+async def _answered_and_hung_up(sim: XelionSimulator, run: Running) -> str:
+    """A call that rings, is answered and hung up; back once its three events are in and any
+    double would have arrived too."""
+    call_id = sim.ring("+31201234567")
+    sim.answer(call_id)
+    sim.hangup(call_id)
+    await until(lambda: len(run.got.events) >= 3)
+    await asyncio.sleep(0.2)
+    return call_id
+
+
 async def test_the_trigger_before_the_channels_pops_once_too(
         xelion_sim: XelionSimulator, start_stream: Any) -> None:
     xelion_sim.trigger_first = True
     run: Running = await start_stream()
-    call_id = xelion_sim.ring("+31201234567")
-    xelion_sim.answer(call_id)
-    xelion_sim.hangup(call_id)
-    await until(lambda: len(run.got.events) >= 3)
-    await asyncio.sleep(0.2)
+    call_id = await _answered_and_hung_up(xelion_sim, run)
     assert run.got.states(call_id) == ["ringing", "answered", "hung_up"]
 
 
@@ -111,11 +118,7 @@ async def test_without_a_trigger_nothing_pops_on_a_sip_account(
 async def test_answer_and_hangup_are_mapped_once(xelion_sim: XelionSimulator,
                                                  start_stream: Any) -> None:
     run: Running = await start_stream()
-    call_id = xelion_sim.ring("+31201234567")
-    xelion_sim.answer(call_id)
-    xelion_sim.hangup(call_id)
-    await until(lambda: len(run.got.events) >= 3)
-    await asyncio.sleep(0.2)
+    call_id = await _answered_and_hung_up(xelion_sim, run)
     assert run.got.states(call_id) == ["ringing", "answered", "hung_up"]
     assert {e.number for e in run.got.events} == {"+31201234567"}
 
