@@ -1,16 +1,17 @@
 """The local phone book: AFAS relations by E.164 number, in SQLite.
 
 Tables (module ``phonebook``): ``pb_relations`` (one row per organisation, person or contact
-person: role, own key, BcId, name, and for a contact the owning organisation/person) and
-``pb_numbers`` (match key, relation row, column, number as written). A contact person is
-resolved to its organisation (or person) at lookup time, so an incremental change to either side
-shows at once.
+person: role, own key, BcId, name, and for a contact the owning organisation/person),
+``pb_numbers`` (match key, relation row, column, number as written) and, made from these two,
+``pb_lookup``: what a lookup returns for each match key, a contact person's organisation (or
+person) resolved. An incremental change writes the lookup rows it affects in its own
+transaction (those of the contacts of a changed organisation too), so it shows at once.
 
 Atomic full refresh — staging tables and a rename. ``begin_refresh`` creates empty
 ``pb_stage_*`` tables; each ``add_rows`` appends a page in its own short transaction (no
 indexes yet, so appends are cheap and other writers to the same file are never held up for
-long); ``commit`` builds the indexes and then, in one transaction, renames the live tables away
-and the staging tables in. SQLite (WAL) gives every read transaction one snapshot, and a lookup
+long); ``commit`` builds the indexes and the lookup table and then, in one transaction, renames the
+live tables away and the staging tables in. SQLite (WAL) gives every read transaction one snapshot, and a lookup
 is one statement (one snapshot), so it sees the old book or the new one, never a mix; the old
 tables are dropped when the next refresh begins. ``abort`` (or a crash) only ever leaves staging tables behind,
 which the next refresh drops: the live book is untouched.
@@ -64,43 +65,67 @@ _KNOWN_CAP = 1 << 16
 # Bytes of the book file a reading connection maps into memory (address space, not RAM).
 _READER_MMAP = 1 << 30
 _BUILD_CACHE_KIB = 32 * 1024
-# The indexes a lookup reads (name without its generation -> a condition that covers the whole
-# index): the numbers' own and the owner's two; the numbers' ``rel`` index serves deletes.
-_LOOKUP_INDEXES = {
-    "pb_numbers_number_g": "number >= ''",
-    "pb_relations_bcid_g": "role >= 0",
-    "pb_relations_key_g": "role >= 0",
-}
-
-# A lookup in one statement: the numbers with their relation, a contact's owner (its
-# organisation by BcId, else by number; else its person the same way: the first such relation,
-# as a ``LIMIT 1`` query on the same index would find it) and the connector of the row. Each row
-# comes out as the fields of its ``Match`` (a contact whose owner is not in the book keeps its
-# own name and the owner's BcId as written on it), so the lookup only has to wrap them. The
-# connector of each role (three rows that change with a refresh) the book keeps at hand.
+# Lookup rows a warm-up statement reads (some 5 ms here).
+_WARM_STEP = 100_000
+# A lookup reads one table, ``pb_lookup``: a row per number of a relation (the pair is its key,
+# so a lookup's rows are side by side on one page) holding what its ``Match`` shows, a
+# contact's owner already found: its organisation by BcId, else by number; else its person the
+# same way (the first such relation, as a ``LIMIT 1`` query on the same index finds it). A
+# contact whose owner is not in the book keeps its own name and the owner's BcId as written on
+# it. Issue 18: resolving the owner at lookup time read four b-tree pages spread over the file
+# per contact (a third of all hits), the single lookup-table page makes a hit some 1.3 times
+# faster and its slowest 1 % half as many. The table is derived from ``pb_relations`` and
+# ``pb_numbers``: a refresh builds it with its staging tables, an incremental change rewrites
+# the rows of the relations it replaces and of the contacts whose owner it may have changed.
+_LOOKUP_FIELDS = (
+    "bcid TEXT NOT NULL, owner_number TEXT NOT NULL, name TEXT NOT NULL, role INTEGER NOT NULL,"
+    " raw TEXT NOT NULL, col TEXT NOT NULL, contact_key TEXT NOT NULL,"
+    " contact_name TEXT NOT NULL, rank INTEGER NOT NULL"
+)
 _LOOKUP_SQL = (
-    "SELECT CASE r.role WHEN 2 THEN COALESCE(o.bcid, NULLIF(r.org, ''), r.person) ELSE r.bcid END,"
-    " CASE r.role WHEN 2 THEN COALESCE(o.number, '') ELSE r.number END,"
-    " CASE r.role WHEN 2 THEN COALESCE(NULLIF(o.name, ''), r.name) ELSE r.name END,"
-    " r.role, n.raw, n.col,"
-    " CASE r.role WHEN 2 THEN r.key ELSE '' END, CASE r.role WHEN 2 THEN r.name ELSE '' END,"
-    f" n.pos + CASE r.role WHEN 2 THEN {_CONTACT_RANK} ELSE 0 END"
-    " FROM pb_numbers n JOIN pb_relations r ON r.id = n.rel"
-    " LEFT JOIN pb_relations o ON r.role = 2 AND o.id = COALESCE("
-    "(SELECT id FROM pb_relations WHERE r.org != '' AND role = 0 AND bcid = r.org LIMIT 1),"
-    " (SELECT id FROM pb_relations WHERE r.org != '' AND role = 0 AND key = r.org LIMIT 1),"
-    " (SELECT id FROM pb_relations WHERE r.person != '' AND role = 1 AND bcid = r.person LIMIT 1),"
-    " (SELECT id FROM pb_relations WHERE r.person != '' AND role = 1 AND key = r.person LIMIT 1))"
-    " WHERE n.number = ?"
+    "SELECT bcid, owner_number, name, role, raw, col, contact_key, contact_name, rank"
+    " FROM pb_lookup WHERE number = ?"
 )
 
 
+def _lookup_table_sql(prefix: str) -> str:
+    return (f"CREATE TABLE {prefix}lookup (number TEXT NOT NULL, rel INTEGER NOT NULL,"
+            f" {_LOOKUP_FIELDS}, PRIMARY KEY (number, rel)) WITHOUT ROWID")
+
+
+def _lookup_fill_sql(prefix: str, where: str = "1") -> str:
+    """Writes the lookup rows of the numbers ``where`` picks (``n``: the numbers row), in key
+    order: appended, not inserted all over the b-tree. A relation has each key once."""
+    rel = f"{prefix}relations"
+    return (
+        f"INSERT OR IGNORE INTO {prefix}lookup SELECT n.number, n.rel,"
+        " CASE r.role WHEN 2 THEN COALESCE(o.bcid, NULLIF(r.org, ''), r.person) ELSE r.bcid END,"
+        " CASE r.role WHEN 2 THEN COALESCE(o.number, '') ELSE r.number END,"
+        " CASE r.role WHEN 2 THEN COALESCE(NULLIF(o.name, ''), r.name) ELSE r.name END,"
+        " r.role, n.raw, n.col,"
+        " CASE r.role WHEN 2 THEN r.key ELSE '' END, CASE r.role WHEN 2 THEN r.name ELSE '' END,"
+        f" n.pos + CASE r.role WHEN 2 THEN {_CONTACT_RANK} ELSE 0 END"
+        f" FROM {prefix}numbers n JOIN {rel} r ON r.id = n.rel"
+        f" LEFT JOIN {rel} o ON r.role = 2 AND o.id = COALESCE("
+        f"(SELECT id FROM {rel} WHERE r.org != '' AND role = 0 AND bcid = r.org LIMIT 1),"
+        f" (SELECT id FROM {rel} WHERE r.org != '' AND role = 0 AND key = r.org LIMIT 1),"
+        f" (SELECT id FROM {rel} WHERE r.person != '' AND role = 1 AND bcid = r.person LIMIT 1),"
+        f" (SELECT id FROM {rel} WHERE r.person != '' AND role = 1 AND key = r.person LIMIT 1))"
+        f" WHERE {where} ORDER BY n.number, n.rel, n.pos"
+    )
+
+
 _new_match = object.__new__
+# A lookup row: bcid, number, name, role code, phone, column, contact id, contact name, rank.
+_Hit = tuple[str, str, str, int, str, str, str, str, int]
 
 
-def _match(
-    hit: tuple[str, str, str, int, str, str, str, str, int], connectors: Mapping[int, str]
-) -> Match:
+def _best_first(hit: _Hit) -> tuple[int, str, str, str]:
+    """The order of a lookup's matches: rank, then name (case aside), BcId, contact."""
+    return hit[8], hit[2].lower(), hit[0], hit[6]
+
+
+def _match(hit: _Hit, connectors: Mapping[int, str]) -> Match:
     """A ``Match`` from one lookup row. Filled in directly: the frozen dataclass's ``__init__``
     sets each of its ten fields through ``object.__setattr__`` (2.2 µs here, most of a
     lookup's own Python time); a test holds this equal to ``Match(...)``."""
@@ -128,7 +153,7 @@ def _tables_sql(prefix: str, gen: int, *, first: bool = False) -> list[str]:
 
 def _indexes_sql(prefix: str, gen: int) -> list[str]:
     # Index names stay with their table through a rename, so each generation gets its own.
-    return _early_indexes_sql(prefix, gen) + _late_indexes_sql(prefix, gen)
+    return _early_indexes_sql(prefix, gen) + _relation_indexes_sql(prefix, gen)
 
 
 def _early_indexes_sql(prefix: str, gen: int) -> list[str]:
@@ -137,26 +162,22 @@ def _early_indexes_sql(prefix: str, gen: int) -> list[str]:
     return [f"CREATE INDEX pb_numbers_rel_g{gen} ON {prefix}numbers(rel)"]
 
 
-def _late_indexes_sql(prefix: str, gen: int) -> list[str]:
-    """Indexes built once all rows are in: one sort beats 150,000 inserts in random places."""
-    return _relation_indexes_sql(prefix, gen) + _number_index_sql(prefix, gen)
-
-
 def _relation_indexes_sql(prefix: str, gen: int) -> list[str]:
-    """May come before the last connector: its rows (one role) land at the end of these."""
+    """Built once all rows are in (one sort beats 150,000 inserts in random places), or before
+    the last connector: its rows (one role) land at the end of these."""
     return [
         f"CREATE INDEX pb_relations_key_g{gen} ON {prefix}relations(role, key)",
         f"CREATE INDEX pb_relations_bcid_g{gen} ON {prefix}relations(role, bcid)",
     ]
 
 
-def _number_index_sql(prefix: str, gen: int) -> list[str]:
-    """Only once every row is in: numbers come in no order, and inserting 300,000 of them into
-    a ready index of a million (each page's commit writing thousands of index pages) costs
-    several times the one sort of them all (issue 18)."""
-    # Covering: a lookup reads the index alone, not the table's row as well (issue 18:
-    # a page less per hit, 1 µs of 13; books made before keep the plain index until a refresh).
-    return [f"CREATE INDEX pb_numbers_number_g{gen} ON {prefix}numbers(number, rel, col, raw, pos)"]
+def _owner_ref_indexes_sql(prefix: str, gen: int) -> list[str]:
+    """The contacts by the organisation and person they name: which lookup rows an incremental
+    change to an organisation or person must write again. Only once every contact is in."""
+    return [
+        f"CREATE INDEX pb_relations_org_g{gen} ON {prefix}relations(org) WHERE role = 2",
+        f"CREATE INDEX pb_relations_person_g{gen} ON {prefix}relations(person) WHERE role = 2",
+    ]
 
 
 MIGRATIONS = [
@@ -181,6 +202,9 @@ MIGRATIONS = [
     # the next sync a full one, which fills them.
     "ALTER TABLE pb_relations ADD COLUMN number TEXT NOT NULL DEFAULT '';"
     " DELETE FROM pb_refresh WHERE kind = 'full'",
+    # Issue 18: the lookup table, filled from the book as it is (some 4 s per million numbers,
+    # once); the numbers' own index of a book from before stays until its next refresh.
+    ";\n".join([_lookup_table_sql("pb_"), *_owner_ref_indexes_sql("pb_", 0), _lookup_fill_sql("pb_")]),
 ]
 
 
@@ -317,7 +341,7 @@ class PhoneBook:
         if key is None:
             return []
         # One statement: SQLite reads it from one snapshot (never half a refresh) without a
-        # BEGIN/COMMIT around it, and the owner of a contact and the connector come with it.
+        # BEGIN/COMMIT around it; the owner of a contact is in the row already.
         hits = self._lookup_cursor().execute(_LOOKUP_SQL, (key,)).fetchall()
         if not hits:
             return []
@@ -328,15 +352,18 @@ class PhoneBook:
             self._connectors = (writes, connectors)
         if len(hits) == 1:
             return [_match(hits[0], connectors)]
-        best: dict[tuple[str, str], Match] = {}
+        # Several: one per relation shown (BcId, contact), its best rank, then best first. On
+        # the rows themselves, a Match made only for what is kept.
+        best: dict[tuple[str, str], _Hit] = {}
         for hit in hits:
-            match = _match(hit, connectors)
-            ident = (match.bcid, match.contact_id)
-            if ident not in best or match.rank < best[ident].rank:
-                best[ident] = match
-        if len(best) == 1:
-            return list(best.values())
-        return sorted(best.values(), key=lambda m: (m.rank, m.name.lower(), m.bcid, m.contact_id))
+            ident = (hit[0], hit[6])
+            kept = best.get(ident)
+            if kept is None or hit[8] < kept[8]:
+                best[ident] = hit
+        rows = list(best.values())
+        if len(rows) > 1:
+            rows.sort(key=_best_first)
+        return [_match(hit, connectors) for hit in rows]
 
     def _read_connectors(self) -> dict[int, str]:
         """Role code -> the GetConnector its rows came from (``pb_sources``)."""
@@ -348,9 +375,9 @@ class PhoneBook:
         (in the app: the event loop's). A fresh connection's first lookups otherwise each wait
         for pages to be read from disk (after a reboot) or mapped in; this does it for all of
         them in one go. Call it from a worker thread after opening the book: a million numbers
-        take some 60 ms, in statements of up to ~15 ms (a lookup on the same connection
-        meanwhile waits for the statement in progress). The mapped pages count in the
-        process's resident size (~130 MB for a million numbers) but are the system's file
+        take some 60 ms, in short statements (a lookup on the same connection meanwhile waits
+        for the statement in progress). The mapped pages count in the process's resident size
+        (~130 MB for a million numbers) but are the system's file
         cache, shared and given back under memory pressure; a refresh does not warm again:
         the pages it wrote are in that cache already and map in cheaply."""
         with self._guard:
@@ -364,20 +391,13 @@ class PhoneBook:
     def _warm(conn: sqlite3.Connection) -> bool:
         """One connection's walk (see ``warm_lookups``); False once the book is being closed."""
         try:
-            # A count visits every page of a b-tree and decodes nothing.
-            walks = ["SELECT count(*) FROM pb_relations NOT INDEXED"]
-            for name, table in conn.execute(
-                    "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"
-                    " AND tbl_name IN ('pb_numbers', 'pb_relations')").fetchall():
-                whole = next((w for p, w in _LOOKUP_INDEXES.items() if name.startswith(p)), None)
-                if whole is not None:
-                    walks.append(f"SELECT count(*) FROM {table} INDEXED BY {name} WHERE {whole}")
-                if name.startswith("pb_numbers_number_g") and len(
-                        conn.execute(f"PRAGMA index_info({name})").fetchall()) == 1:
-                    # a book from before the covering index: lookups read the rows too
-                    walks.append("SELECT count(*) FROM pb_numbers NOT INDEXED")
-            for walk in walks:
-                conn.execute(walk).fetchone()
+            # In steps of key order (each visits its pages once): short statements, so a
+            # lookup on the same connection meanwhile waits a few milliseconds at most.
+            last: str | None = ""
+            while last is not None:
+                (last,) = conn.execute(
+                    "SELECT max(number) FROM (SELECT number FROM pb_lookup WHERE number > ?"
+                    " ORDER BY number LIMIT ?)", (last, _WARM_STEP)).fetchone()
         except (sqlite3.ProgrammingError, sqlite3.OperationalError):  # closed or interrupted
             return False
         return True
@@ -436,8 +456,8 @@ class PhoneBook:
             # keys from (SQLite's default is 2 MB); freed when the refresh ends.
             conn.execute(f"PRAGMA cache_size=-{_BUILD_CACHE_KIB}")
             with transaction(conn):
-                for table in ("pb_stage_numbers", "pb_stage_relations", "pb_old_numbers",
-                              "pb_old_relations"):
+                for table in ("pb_stage_lookup", "pb_stage_numbers", "pb_stage_relations",
+                              "pb_old_lookup", "pb_old_numbers", "pb_old_relations"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 row = conn.execute("SELECT v FROM pb_state WHERE k = 'generation'").fetchone()
                 gen = (int(row[0]) if row else 0) + 1
@@ -491,7 +511,9 @@ class PhoneBook:
         with self._writer_lock:
             conn = self._write_conn()
             with transaction(conn):
+                first_new = self._begin_changes(conn)
                 removed = self._remove_missing(conn, ROLE_CODE[role], keys_present)
+                self._relist(conn, first_new)
                 self._record(conn, "incremental", started, {role: removed})
         return removed
 
@@ -514,8 +536,7 @@ class PhoneBook:
         with self._writer_lock:
             conn = self._write_conn()
             with transaction(conn):
-                (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM pb_relations").fetchone()
-                next_id = int(top) + 1
+                next_id = first_new = self._begin_changes(conn)
                 # Keys made another way now sit in the book: the next refresh must not reuse them.
                 conn.execute(
                     "DELETE FROM pb_state WHERE k = 'keys' AND v != ?", (keys_stamp(region),)
@@ -528,6 +549,8 @@ class PhoneBook:
                         present = [*change.keys_present, *prepared.keys]
                         removed[change.role] = self._remove_missing(conn, code, present)
                     stale = [(code, k) for k in prepared.keys]
+                    self._unlist(conn, "SELECT id FROM pb_relations WHERE role = ? AND key = ?",
+                                 stale)
                     conn.executemany(
                         "DELETE FROM pb_numbers WHERE rel IN"
                         " (SELECT id FROM pb_relations WHERE role = ? AND key = ?)",
@@ -546,10 +569,64 @@ class PhoneBook:
                         (change.role, change.connector_id),
                     )
                     applied[change.role] = applied.get(change.role, 0) + len(prepared.keys)
+                self._relist(conn, first_new)
                 self._put_state(conn, state or {})
                 self._record(conn, "incremental", started, applied)
         self._writes += 1
         return CycleCounts(applied, removed)
+
+    # The lookup table follows an incremental change in the same transaction: ``_unlist``
+    # before relations go, ``_relist`` once all of a cycle's rows are in.
+
+    @staticmethod
+    def _begin_changes(conn: sqlite3.Connection) -> int:
+        """Ready a change's bookkeeping; the id the change's first new relation gets."""
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pb_owner_refs (role INTEGER NOT NULL,"
+                     " ref TEXT NOT NULL, PRIMARY KEY (role, ref)) WITHOUT ROWID")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pb_touched (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.pb_owner_refs")
+        (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM pb_relations").fetchone()
+        return int(top) + 1
+
+    @staticmethod
+    def _unlist(conn: sqlite3.Connection, ids: str, params: Iterable[Sequence[object]]) -> None:
+        """Before the relations the query ``ids`` selects go: their lookup rows go, and the
+        BcIds and numbers of the organisations and persons among them are noted (a contact
+        that names one may show another owner now)."""
+        params = list(params)
+        conn.executemany(
+            f"WITH g AS (SELECT role, bcid, key FROM pb_relations WHERE role < 2 AND id IN ({ids}))"
+            " INSERT OR IGNORE INTO temp.pb_owner_refs SELECT role, bcid FROM g"
+            " UNION SELECT role, key FROM g", params)
+        conn.executemany(
+            "DELETE FROM pb_lookup WHERE (number, rel) IN"
+            f" (SELECT number, rel FROM pb_numbers WHERE rel IN ({ids}))", params)
+
+    @staticmethod
+    def _relist(conn: sqlite3.Connection, first_new: int) -> None:
+        """The lookup rows of the relations from ``first_new`` on (this change's) and, written
+        again, of the older contacts that name an organisation or person noted by
+        ``_unlist`` or new now: their owner is found anew."""
+        conn.execute(
+            "WITH g AS (SELECT role, bcid, key FROM pb_relations WHERE id >= ? AND role < 2)"
+            " INSERT OR IGNORE INTO temp.pb_owner_refs SELECT role, bcid FROM g"
+            " UNION SELECT role, key FROM g", (first_new,))
+        # Refs first, then their contacts by the partial indexes (the planner left alone
+        # would walk every contact on the role index).
+        conn.execute("DELETE FROM temp.pb_touched")
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.pb_touched SELECT r.id FROM temp.pb_owner_refs f"
+            " CROSS JOIN pb_relations r ON r.role = 2 AND r.org = f.ref"
+            " WHERE f.role = 0 AND r.id < ?1"
+            " UNION SELECT r.id FROM temp.pb_owner_refs f"
+            " CROSS JOIN pb_relations r ON r.role = 2 AND r.person = f.ref"
+            " WHERE f.role = 1 AND r.id < ?1", (first_new,))
+        conn.execute(
+            "DELETE FROM pb_lookup WHERE (number, rel) IN (SELECT number, rel FROM pb_numbers"
+            " WHERE rel IN (SELECT id FROM temp.pb_touched))")
+        conn.execute(_lookup_fill_sql("pb_", "n.rel >= ? OR n.rel IN (SELECT id FROM temp.pb_touched)"),
+                     (first_new,))
+        conn.execute("DELETE FROM temp.pb_owner_refs")
 
     @staticmethod
     def _remove_missing(conn: sqlite3.Connection, code: int, keys: Iterable[str | int]) -> int:
@@ -560,6 +637,7 @@ class PhoneBook:
         )
         missing = "key NOT IN (SELECT key FROM temp.pb_present)"
         gone = f"SELECT id FROM pb_relations WHERE role = ? AND {missing}"
+        PhoneBook._unlist(conn, gone, [(code,)])
         conn.execute(f"DELETE FROM pb_numbers WHERE rel IN ({gone})", (code,))
         count = conn.execute(f"DELETE FROM pb_relations WHERE id IN ({gone})", (code,)).rowcount
         conn.execute(f"DELETE FROM pb_skipped WHERE role = ? AND {missing}", (code,))
@@ -768,7 +846,7 @@ class RefreshBuilder:
     def build_indexes(self) -> None:
         """Build the relations' indexes now; rows added later are indexed as they go in.
 
-        ``commit`` does this itself when nobody did, and builds the numbers' index. A refresh
+        ``commit`` does this itself when nobody did, and builds the lookup table. A refresh
         calls it before its last connector, so that much of the index work overlaps that
         download instead of delaying the swap.
         """
@@ -789,13 +867,14 @@ class RefreshBuilder:
             conn = self._live()
             try:
                 with transaction(conn):  # aside, before the swap: still invisible to lookups
-                    for sql in _number_index_sql("pb_stage_", self._gen):
+                    for sql in _owner_ref_indexes_sql("pb_stage_", self._gen):
                         conn.execute(sql)
+                    conn.execute(_lookup_table_sql("pb_stage_"))
+                    conn.execute(_lookup_fill_sql("pb_stage_"))
                 with transaction(conn):
-                    conn.execute("ALTER TABLE pb_relations RENAME TO pb_old_relations")
-                    conn.execute("ALTER TABLE pb_numbers RENAME TO pb_old_numbers")
-                    conn.execute("ALTER TABLE pb_stage_relations RENAME TO pb_relations")
-                    conn.execute("ALTER TABLE pb_stage_numbers RENAME TO pb_numbers")
+                    for table in ("relations", "numbers", "lookup"):
+                        conn.execute(f"ALTER TABLE pb_{table} RENAME TO pb_old_{table}")
+                        conn.execute(f"ALTER TABLE pb_stage_{table} RENAME TO pb_{table}")
                     conn.execute("DELETE FROM pb_sources")
                     conn.executemany(
                         "INSERT INTO pb_sources(role, connector) VALUES(?, ?)",
@@ -854,8 +933,8 @@ class RefreshBuilder:
     @staticmethod
     def _drop(conn: sqlite3.Connection, prefix: str) -> None:
         with transaction(conn):
-            conn.execute(f"DROP TABLE IF EXISTS {prefix}numbers")
-            conn.execute(f"DROP TABLE IF EXISTS {prefix}relations")
+            for table in ("lookup", "numbers", "relations"):
+                conn.execute(f"DROP TABLE IF EXISTS {prefix}{table}")
 
     def __enter__(self) -> RefreshBuilder:
         return self

@@ -651,16 +651,52 @@ def test_standard_connector_without_internal_id_keeps_the_number(tmp_path: Path)
         assert (m.bcid, m.number) == ("100077", "100077")
 
 
+def _back_to_before_the_lookup_table(conn: sqlite3.Connection) -> None:
+    """The book as the previous version left it: no lookup table, no owner-reference indexes,
+    the numbers' own index (covering, as it made them) instead."""
+    names = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE name LIKE 'pb_relations_org_g%'"
+        " OR name LIKE 'pb_relations_person_g%'")]
+    for name in names:
+        conn.execute(f"DROP INDEX {name}")
+    conn.executescript(
+        "DROP TABLE pb_lookup;"
+        "CREATE INDEX pb_numbers_number_g9 ON pb_numbers(number, rel, col, raw, pos);"
+        "UPDATE schema_versions SET version = 3 WHERE module = 'phonebook';")
+
+
+def test_a_book_from_before_the_lookup_table_answers_as_it_did(tmp_path: Path) -> None:
+    """An upgrade fills the lookup table from the book as it is: every number answers as
+    before, contacts with their organisation, and incremental changes follow it."""
+    path = tmp_path / "book.sqlite"
+    with PhoneBook(path) as pb:
+        build(pb)
+        numbers = [r[0] for r in pb._reader().execute("SELECT DISTINCT number FROM pb_numbers")]
+        before = {n: pb.lookup(n) for n in numbers}
+    assert any(m.contact_id for found in before.values() for m in found)
+    conn = sqlite3.connect(path)
+    _back_to_before_the_lookup_table(conn)
+    conn.commit()
+    conn.close()
+    with PhoneBook(path) as again:
+        assert {n: again.lookup(n) for n in numbers} == before
+        # an organisation renamed afterwards: its contact shows the new name at once
+        again.apply_changes("organisations", "AfasTray_Organisaties", ORG_MAP,
+                            [org(10, "Bouwbedrijf Jansen & Zn.", "010-5550303")])
+        assert again.lookup("010-5550399")[0].name == "Bouwbedrijf Jansen & Zn."
+
+
 def test_a_book_from_before_numbers_keeps_working(tmp_path: Path) -> None:
     """The schema migration keeps an old book answering and makes the next sync a full one."""
     path = tmp_path / "book.sqlite"
     with PhoneBook(path) as pb:
         build(pb)
     conn = sqlite3.connect(path)
-    # Back to the book as it was before issue 12: no number column, one migration fewer.
+    # Back to the book as it was before issue 12: no number column (nor lookup table).
+    _back_to_before_the_lookup_table(conn)
     conn.executescript(
         "ALTER TABLE pb_relations DROP COLUMN number;"
-        "UPDATE schema_versions SET version = version - 1 WHERE module = 'phonebook';")
+        "UPDATE schema_versions SET version = 2 WHERE module = 'phonebook';")
     conn.close()
     with PhoneBook(path) as again:
         m = again.lookup("010-5550303")[0]
