@@ -680,10 +680,34 @@ def test_a_book_from_before_the_lookup_table_answers_as_it_did(tmp_path: Path) -
     conn.close()
     with PhoneBook(path) as again:
         assert {n: again.lookup(n) for n in numbers} == before
+        # the numbers' own index is gone (nothing reads it; it misled the planner of writes)
+        assert not again._reader().execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'pb_numbers_number_g%'").fetchall()
         # an organisation renamed afterwards: its contact shows the new name at once
         again.apply_changes("organisations", "AfasTray_Organisaties", ORG_MAP,
                             [org(10, "Bouwbedrijf Jansen & Zn.", "010-5550303")])
         assert again.lookup("010-5550399")[0].name == "Bouwbedrijf Jansen & Zn."
+
+
+def test_a_book_written_by_an_older_version_since_gets_its_lookup_table_again(
+    tmp_path: Path,
+) -> None:
+    """Back to the previous version (which writes relations, not the lookup table) and forward
+    again: the lookups answer from what the older version wrote, not from before it."""
+    path = tmp_path / "book.sqlite"
+    with PhoneBook(path) as pb:
+        build(pb)
+        assert pb.lookup("010-5550399")[0].name == "Bouwbedrijf Jansen"
+    conn = sqlite3.connect(path)
+    # what the previous version's incremental change did: the relation, and its record
+    conn.execute("UPDATE pb_relations SET name = 'Jansen Bouw' WHERE role = 0 AND bcid = '10'")
+    conn.execute("INSERT OR REPLACE INTO pb_refresh(kind, at, relations, numbers, seconds, rows)"
+                 " VALUES('incremental', 1.5, 11, 10, 0.1, '{}')")
+    conn.commit()
+    conn.close()
+    with PhoneBook(path) as again:
+        assert again.lookup("010-5550399")[0].name == "Jansen Bouw"  # its contact
+        assert again.lookup("010-5550303")[0].name == "Jansen Bouw"
 
 
 def test_a_book_from_before_numbers_keeps_working(tmp_path: Path) -> None:
