@@ -8,9 +8,11 @@ normalisation, with a cold normalisation cache, on a fresh connection whose page
 once as the app does at start (``PhoneBook.warm_lookups``), after a first sync cycle that found
 nothing changed (``--unsynced``: before it).
 
-    python bench/lookup_latency.py [--numbers 1000000] [--queries 10000] [--keep DIR] [--unsynced]
+    python bench/lookup_latency.py [--numbers 1000000] [--queries 10000] [--passes 3]
+                                   [--keep DIR] [--unsynced]
 
-Target (issue 18): p99 < 50 µs; p50, p99 and max are printed. The machine's load shows in the
+Target (issue 18): p99 < 50 µs; p50, p99 and max are printed for each pass through the queries
+(each with a cold normalisation cache), the verdict is on the median pass. The machine's load shows in the
 tail (a descheduled process waits a whole scheduler tick, some 4 ms): note ``uptime`` with it.
 So does a virtual machine's own pausing, which the last line measures (a busy loop's gaps over
 20 µs): at a few hundred a second of some 50 µs, about 1 % of 20 µs lookups land on one.
@@ -118,6 +120,9 @@ def main() -> int:
     parser.add_argument("--numbers", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="build the database here and keep it")
+    parser.add_argument("--passes", type=int, default=3,
+                        help="times through the lookups; the verdict takes the median pass "
+                             "(the machine's pauses come and go)")
     parser.add_argument("--unsynced", action="store_true",
                         help="look up before anything is written to the reopened book (the "
                              "first minute after an app start)")
@@ -130,7 +135,7 @@ def main() -> int:
         relations = max(100, int(args.numbers / NUMBERS_PER_RELATION))
         data = SampleData(relations=relations, seed=7)
         sample: list[str] = []
-        every = max(1, args.numbers // (args.queries * 2))
+        every = max(1, args.numbers // (args.queries * 2 * args.passes))
         seconds, in_book = build(book, data, sample, every)
         numbers, size = book.numbers(), book.size()
         book.close()
@@ -145,38 +150,49 @@ def main() -> int:
         db_mb = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) / 1e6
 
         rng = random.Random(11)
-        todo = queries(sample, args.queries, rng)
+        # other numbers in each pass: each finds its pages as the first did, not mapped in
+        todos = [queries(sample, args.queries, rng) for _ in range(args.passes)]
         phone._normalise_cached.cache_clear()  # cold: every number parsed during its lookup
-        for number in todo[:200]:  # warm SQLite's page cache and statement cache a little
+        for number in queries(sample, 200, rng):  # warm the statement cache a little
             book.lookup(number)
-        phone._normalise_cached.cache_clear()
-        timings: list[float] = []
+        passes: list[list[float]] = []
+        faults: list[tuple[int, int] | None] = []
         hits = 0
-        before = _faults()
-        for number in todo:
-            t0 = time.perf_counter_ns()
-            found = book.lookup(number)
-            timings.append((time.perf_counter_ns() - t0) / 1e6)
-            hits += bool(found)
-        after = _faults()
+        for todo in todos:
+            phone._normalise_cached.cache_clear()  # each pass as cold as the first
+            timings: list[float] = []
+            hits = 0
+            before = _faults()
+            for number in todo:
+                t0 = time.perf_counter_ns()
+                found = book.lookup(number)
+                timings.append((time.perf_counter_ns() - t0) / 1e6)
+                hits += bool(found)
+            after = _faults()
+            passes.append(sorted(timings))
+            faults.append((after[0] - before[0], after[1] - before[1]) if before and after else None)
         book.close()
 
-    timings.sort()
-    p50 = statistics.median(timings)
-    p99 = percentile(timings, 99)
     print(f"book: {numbers:,} numbers, {size:,} relations; built in {seconds:.1f} s, of which "
           f"{in_book:.1f} s in the phone book ({numbers / in_book:,.0f} numbers/s, the rest "
           f"generating rows); database {db_mb:,.0f} MB")
-    print(f"lookups: {len(todo):,} mixed formats, {hits:,} hits / {len(todo) - hits:,} misses")
-    print(f"latency: p50 {p50 * 1000:.0f} µs, p99 {p99 * 1000:.0f} µs, max {timings[-1]:.2f} ms")
-    if before and after:
-        print(f"page faults during the lookups: {after[0] - before[0]:,} read from disk (pages "
-              f"the system had dropped since), {after[1] - before[1]:,} mapped in")
+    print(f"lookups: {len(passes)} passes of {args.queries:,} in mixed formats, each other numbers"
+          f" (the last: {hits:,} hits / {args.queries - hits:,} misses)")
+    p99s = []
+    for n, (timings, fault) in enumerate(zip(passes, faults, strict=True), start=1):
+        p99s.append(percentile(timings, 99))
+        line = (f"pass {n}: p50 {statistics.median(timings) * 1000:.0f} µs, p99 "
+                f"{p99s[-1] * 1000:.0f} µs, max {timings[-1]:.2f} ms")
+        if fault is not None:
+            line += f"; page faults: {fault[0]:,} read from disk, {fault[1]:,} mapped in"
+        print(line)
+    p50 = statistics.median(passes[0])
     rate, pause = machine_pauses()
     print(f"machine: {rate:,.0f} pauses/s over 20 µs (median {pause:.0f} µs) while idle; a "
           f"lookup of the median length meets one {rate * p50 / 1000 * 100:.1f} % of the time")
+    p99 = statistics.median(p99s)
     ok = p99 < TARGET_P99_MS
-    print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99 * 1000:.0f} µs "
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99 * 1000:.0f} µs (median of the passes) "
           f"{'<' if ok else '>='} {TARGET_P99_MS * 1000:g} µs target")
     return 0 if ok else 1
 
