@@ -76,9 +76,11 @@ _WARM_STEP = 100_000
 # contact's owner already found: its organisation by BcId, else by number; else its person the
 # same way (the first such relation, as a ``LIMIT 1`` query on the same index finds it). A
 # contact whose owner is not in the book keeps its own name and the owner's BcId as written on
-# it. Issue 18: resolving the owner at lookup time read four b-tree pages spread over the file
-# per contact (a third of all hits), the single lookup-table page makes a hit some 1.3 times
-# faster and its slowest 1 % half as many. The table is derived from ``pb_relations`` and
+# it. Issue 18: a hit used to read the numbers' index, its relation's row and, for a contact,
+# two to four pages more to find the owner, all spread over the file; one page of this table
+# instead takes a lookup from ~19 to ~14 µs and its p99 to about half (bench/lookup_latency.py,
+# a million numbers). The price: some 3 s more per million numbers at the end of a refresh,
+# and 60 MB more on disk. The table is derived from ``pb_relations`` and
 # ``pb_numbers``: a refresh builds it with its staging tables, an incremental change rewrites
 # the rows of the relations it replaces and of the contacts whose owner it may have changed.
 _LOOKUP_FIELDS = (
