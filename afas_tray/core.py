@@ -214,9 +214,12 @@ class AppCore:
         log.info("created %s %s in AFAS", new.kind, created.bcid)
         role, row = _phonebook_row(created)
         try:
-            self.book.apply_changes(role, self.settings.afas.connectors.ids()[role],
+            # On a worker: the change waits for a sync cycle that holds the book's writer, and
+            # it and the count read tables that grow with the book (issue 18: no loop stalls).
+            await asyncio.to_thread(self.book.apply_changes, role,
+                                    self.settings.afas.connectors.ids()[role],
                                     _PHONEBOOK_MAPPING, [row], region=region)
-            self.board.update(book_size=self.book.size())
+            self.board.update(book_size=await asyncio.to_thread(self.book.size))
         except Exception:  # AFAS has it; the next sync brings it in anyway
             log.exception("phone book could not learn the new relation")
         url = card_url(self.settings.afas.insite_url_template, created.bcid)
