@@ -127,6 +127,8 @@ def main() -> int:
                         help="look up before anything is written to the reopened book (the "
                              "first minute after an app start)")
     args = parser.parse_args()
+    if args.passes < 1:
+        parser.error("--passes must be at least 1")
 
     with tempfile.TemporaryDirectory() as tmp:
         db = (args.keep or Path(tmp)) / "phonebook.sqlite"
@@ -150,8 +152,9 @@ def main() -> int:
         db_mb = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) / 1e6
 
         rng = random.Random(11)
-        # other numbers in each pass: each finds its pages as the first did, not mapped in
-        todos = [queries(sample, args.queries, rng) for _ in range(args.passes)]
+        # other numbers in each pass (a share of the sample each): each pass finds its pages
+        # as the first did, not mapped in by an earlier one
+        todos = [queries(sample[k::args.passes], args.queries, rng) for k in range(args.passes)]
         phone._normalise_cached.cache_clear()  # cold: every number parsed during its lookup
         for number in queries(sample, 200, rng):  # warm the statement cache a little
             book.lookup(number)
@@ -176,8 +179,9 @@ def main() -> int:
     print(f"book: {numbers:,} numbers, {size:,} relations; built in {seconds:.1f} s, of which "
           f"{in_book:.1f} s in the phone book ({numbers / in_book:,.0f} numbers/s, the rest "
           f"generating rows); database {db_mb:,.0f} MB")
-    print(f"lookups: {len(passes)} passes of {args.queries:,} in mixed formats, each other numbers"
-          f" (the last: {hits:,} hits / {args.queries - hits:,} misses)")
+    print(f"lookups: {len(passes)} passes of {args.queries:,} in mixed formats, each from its own"
+          f" share of the book's numbers (the last: {hits:,} hits / {args.queries - hits:,}"
+          " misses)")
     p99s = []
     for n, (timings, fault) in enumerate(zip(passes, faults, strict=True), start=1):
         p99s.append(percentile(timings, 99))
@@ -186,13 +190,15 @@ def main() -> int:
         if fault is not None:
             line += f"; page faults: {fault[0]:,} read from disk, {fault[1]:,} mapped in"
         print(line)
-    p50 = statistics.median(passes[0])
+    middle = sorted(range(len(passes)), key=lambda n: p99s[n])[len(passes) // 2]
+    p50 = statistics.median(passes[middle])
     rate, pause = machine_pauses()
     print(f"machine: {rate:,.0f} pauses/s over 20 µs (median {pause:.0f} µs) while idle; a "
           f"lookup of the median length meets one {rate * p50 / 1000 * 100:.1f} % of the time")
-    p99 = statistics.median(p99s)
+    p99 = p99s[middle]
     ok = p99 < TARGET_P99_MS
-    print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99 * 1000:.0f} µs (median of the passes) "
+    print(f"verdict: {'PASS' if ok else 'FAIL'} — p99 {p99 * 1000:.0f} µs (the median pass, "
+          f"{middle + 1}) "
           f"{'<' if ok else '>='} {TARGET_P99_MS * 1000:g} µs target")
     return 0 if ok else 1
 

@@ -98,8 +98,8 @@ _LOOKUP_SQL = (
 # incremental change as ``pb_refresh`` records them (every write of relations records itself
 # there). An older version of the app writes the book without the table; on the next open the
 # marker differs and the table is made again.
-_LOOKUP_MARK = (
-    "SELECT COALESCE(group_concat(kind || '@' || at, ' '), '')"
+_LOOKUP_MARK = (  # times as integers: SQLite builds differ in how they print a float
+    "SELECT COALESCE(group_concat(kind || '@' || CAST(at * 1e6 AS INTEGER), ' '), '')"
     " FROM (SELECT kind, at FROM pb_refresh ORDER BY kind)"
 )
 _LOOKUP_MARK_SQL = f"INSERT OR REPLACE INTO pb_state(k, v) SELECT 'lookup', ({_LOOKUP_MARK})"
@@ -220,7 +220,7 @@ MIGRATIONS = [
     "ALTER TABLE pb_relations ADD COLUMN number TEXT NOT NULL DEFAULT '';"
     " DELETE FROM pb_refresh WHERE kind = 'full'",
     # Issue 18: the lookup table, filled from the book as it is (some 4 s per million numbers,
-    # once); the numbers' own index of a book from before stays until its next refresh.
+    # once); ``PhoneBook._mend`` drops the numbers' own index of a book from before.
     ";\n".join([_lookup_table_sql("pb_"), *_owner_ref_indexes_sql("pb_", 0), _lookup_fill_sql("pb_"),
                 _LOOKUP_MARK_SQL]),
 ]
@@ -306,31 +306,45 @@ class PhoneBook:
 
     @staticmethod
     def _mend(conn: sqlite3.Connection) -> None:
-        """What the schema migrations cannot do in SQL: drop the numbers' own index of books
-        from before the lookup table (unused now, and it would lead the planner of the lookup
-        table's writes into walking it), and make the lookup table again if an older version of
-        the app has written the book since this one did (see ``_LOOKUP_MARK``)."""
-        def findings() -> tuple[list[str], bool]:
-            stale = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pb_numbers'"
-                " AND name LIKE 'pb_numbers_number_g%'")]
+        """What the schema migrations cannot do in SQL, at open: drop the numbers' own index of
+        books from before the lookup table (unused now, and it would lead the planner of the
+        lookup table's writes into walking it); if an older version of the app has written the
+        book since this one did (see ``_LOOKUP_MARK``), make the lookup table again, and the
+        contacts' owner indexes its refresh did not make. A book that cannot be written
+        (a read-only profile) is left as it is and still answers."""
+        def findings() -> tuple[list[str], bool, int | None]:
+            names = {str(r[0]) for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index'"
+                " AND tbl_name IN ('pb_numbers', 'pb_relations')")}
+            stale = sorted(n for n in names if n.startswith("pb_numbers_number_g"))
+            refs = any(n.startswith("pb_relations_org_g") for n in names)
             # one statement, one snapshot: a write in between cannot make them differ
             (same,) = conn.execute(
                 f"SELECT (SELECT v FROM pb_state WHERE k = 'lookup') IS ({_LOOKUP_MARK})").fetchone()
-            return stale, not same
+            row = conn.execute("SELECT v FROM pb_state WHERE k = 'generation'").fetchone()
+            gen = None if refs else (int(row[0]) if row else 0)
+            return stale, not same, gen
 
-        stale, remake = findings()
-        if not (stale or remake):
+        stale, remake, gen = findings()
+        if not stale and not remake and gen is None:
             return
-        with transaction(conn):
-            stale, remake = findings()  # again, now that no one else writes
-            for name in stale:
-                conn.execute(f"DROP INDEX {name}")
-            if remake:
-                log.warning("phone book: written by an older version since; lookup table made again")
-                conn.execute("DELETE FROM pb_lookup")
-                conn.execute(_lookup_fill_sql("pb_"))
-                conn.execute(_LOOKUP_MARK_SQL)
+        try:
+            with transaction(conn):
+                stale, remake, gen = findings()  # again, now that no one else writes
+                for name in stale:
+                    conn.execute(f"DROP INDEX {name}")
+                if gen is not None:
+                    for sql in _owner_ref_indexes_sql("pb_", gen):
+                        conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+                if remake:
+                    log.warning("phone book: written by an older version of the app since;"
+                                " lookup table made again")
+                    conn.execute("DELETE FROM pb_lookup")
+                    conn.execute(_lookup_fill_sql("pb_"))
+                    conn.execute(_LOOKUP_MARK_SQL)
+        except sqlite3.OperationalError as exc:  # read-only, or busy for longer than the timeout
+            log.warning("phone book: could not mend the book at open (%s); it answers as it is",
+                        exc)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -364,13 +378,15 @@ class PhoneBook:
         for conn in readers:
             with contextlib.suppress(sqlite3.ProgrammingError):  # closed already
                 conn.interrupt()  # a warm-up walk in progress ends at once
-        with self._warming, self._guard:
+        # The writer too: a change on a worker thread (a sync cycle, a relation just created)
+        # finishes its transaction first; the app's stop cancels the awaiting, not the thread.
+        with self._writer_lock, self._warming, self._guard:
             conns, self._all, self._readers = self._all, [], []
             self._closing = False
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
-        self._writer = None
+            for conn in conns:
+                conn.close()
+            self._local = threading.local()
+            self._writer = None
 
     def __enter__(self) -> PhoneBook:
         return self
@@ -411,6 +427,12 @@ class PhoneBook:
         if len(rows) > 1:
             rows.sort(key=_best_first)
         return [_match(hit, connectors) for hit in rows]
+
+    def _wrote(self) -> None:
+        """Count a write of this book (the connector names are read again); writers run on
+        several threads."""
+        with self._guard:
+            self._writes += 1
 
     def _read_connectors(self) -> dict[int, str]:
         """Role code -> the GetConnector its rows came from (``pb_sources``)."""
@@ -619,7 +641,7 @@ class PhoneBook:
                 self._relist(conn, first_new)
                 self._put_state(conn, state or {})
                 self._record(conn, "incremental", started, applied)
-        self._writes += 1
+        self._wrote()
         return CycleCounts(applied, removed)
 
     # The lookup table follows an incremental change in the same transaction: ``_unlist``
@@ -962,7 +984,7 @@ class RefreshBuilder:
                 dict(self._rows),
             )
             self._close(drop_stage=False)
-        self._book._writes += 1
+        self._book._wrote()
         return info
 
     def abort(self) -> None:

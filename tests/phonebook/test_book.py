@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from afas_tray import store
 from afas_tray.config import ColumnMapping
 from afas_tray.demo.sample_data import CONNECTORS, KNOWN, SampleData
 from afas_tray.models import Match, RelationKind
@@ -698,16 +699,49 @@ def test_a_book_written_by_an_older_version_since_gets_its_lookup_table_again(
     with PhoneBook(path) as pb:
         build(pb)
         assert pb.lookup("010-5550399")[0].name == "Bouwbedrijf Jansen"
-    conn = sqlite3.connect(path)
-    # what the previous version's incremental change did: the relation, and its record
-    conn.execute("UPDATE pb_relations SET name = 'Jansen Bouw' WHERE role = 0 AND bcid = '10'")
-    conn.execute("INSERT OR REPLACE INTO pb_refresh(kind, at, relations, numbers, seconds, rows)"
-                 " VALUES('incremental', 1.5, 11, 10, 0.1, '{}')")
-    conn.commit()
-    conn.close()
+    _older_version_writes(path)
     with PhoneBook(path) as again:
         assert again.lookup("010-5550399")[0].name == "Jansen Bouw"  # its contact
         assert again.lookup("010-5550303")[0].name == "Jansen Bouw"
+        # the contacts' owner indexes its refresh did not make are back
+        names = {r[0] for r in again._reader().execute("SELECT name FROM sqlite_master")}
+        assert {"pb_relations_org_g1", "pb_relations_person_g1"} <= names
+
+
+def _older_version_writes(path: Path) -> None:
+    """What the previous version did to the book: a refresh (the live relations without the
+    contacts' owner indexes), then an incremental change of a relation, and their records."""
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP INDEX pb_relations_org_g1; DROP INDEX pb_relations_person_g1;"
+        "UPDATE pb_relations SET name = 'Jansen Bouw' WHERE role = 0 AND bcid = '10';"
+        "INSERT OR REPLACE INTO pb_refresh(kind, at, relations, numbers, seconds, rows)"
+        " VALUES('incremental', 1.5, 11, 10, 0.1, '{}');")
+    conn.commit()
+    conn.close()
+
+
+def test_a_book_that_cannot_be_written_still_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only profile: the mend due at open is left for later, the lookups answer."""
+    path = tmp_path / "book.sqlite"
+    with PhoneBook(path) as pb:
+        build(pb)
+    _older_version_writes(path)
+    keep = sqlite3.connect(path)  # the app, running: the WAL files stay
+    keep.execute("SELECT 1 FROM pb_relations").fetchall()
+    connect = sqlite3.connect
+
+    def read_only(target: str, **kw: Any) -> sqlite3.Connection:
+        return connect(f"file:{target}?mode=ro", uri=True, **kw)
+
+    monkeypatch.setattr(store.sqlite3, "connect", read_only)
+    try:
+        with PhoneBook(path) as again:
+            assert again.lookup("010-5550303")[0].bcid == "10"
+    finally:
+        keep.close()
 
 
 def test_a_book_from_before_numbers_keeps_working(tmp_path: Path) -> None:
