@@ -36,7 +36,7 @@ from afas_tray.pop.opener import RecordingOpener
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
 from afas_tray.system.wakeup import watch_for_wakeup
-from tests.helpers.core import settings_for, started_core
+from tests.helpers.core import running_core, settings_for
 from tests.helpers.wait import until, wait_for
 
 WS_CONNECT = "GET /websocket/{key}"
@@ -52,11 +52,8 @@ async def running(servers: tuple[AfasSimulator, XelionSimulator]
     settings.afas.always_sync = True  # every matched call becomes a dossier item
     # The company itself is a relation in its own AFAS: its numbers are found, yet must not pop.
     settings.pop.own_numbers = [OWN_NUMBER]
-    core, opener = await started_core(afas, xelion, settings)
-    try:
+    async with running_core(afas, xelion, settings) as (core, opener):
         yield core, opener
-    finally:
-        await core.stop()
 
 
 def card(afas: AfasSimulator, bcid: str) -> str:

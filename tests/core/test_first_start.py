@@ -18,7 +18,7 @@ from afas_tray.pop.opener import RecordingOpener
 from afas_tray.status import State
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
-from tests.helpers.core import settings_for, started_core
+from tests.helpers.core import running_core, settings_for
 
 
 async def test_a_fresh_profile_says_open_settings_and_does_not_sync(
@@ -44,13 +44,10 @@ async def test_integration_id_goes_with_every_afas_request(
     afas, xelion = servers
     settings = settings_for(afas, xelion)
     settings.afas.integration_id = "12345_678900"
-    core, _opener = await started_core(afas, xelion, settings)
-    try:
+    async with running_core(afas, xelion, settings) as (core, _opener):
         known = KNOWN["org_unique"]
         await core.recent_dossier_items(known.bcids[0], number=known.written[0])  # the caller card
         async for _ in run_checks(settings):  # "Test connection"
             pass
         assert afas.requests > 5
         assert afas.integration_ids == {"12345_678900": afas.requests}
-    finally:
-        await core.stop()

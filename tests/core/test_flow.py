@@ -13,15 +13,14 @@ from afas_tray.pop.opener import RecordingOpener
 from afas_tray.status import State
 from afas_tray.system.paths import app_paths
 from afas_tray.system.profile import Profile
-from tests.helpers.core import settings_for, started_core
+from tests.helpers.core import running_core, settings_for
 from tests.helpers.wait import until
 
 
 async def test_ring_opens_card_and_report_reaches_afas_once(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    core, opener = await started_core(afas, xelion)
-    try:
+    async with running_core(afas, xelion) as (core, opener):
         assert core.board.current.state is State.IDLE
         known = KNOWN["org_unique"]
         call_id = xelion.ring(known.written[0])
@@ -43,8 +42,6 @@ async def test_ring_opens_card_and_report_reaches_afas_once(
         relation = afas.data.find_relation(known.bcids[0])
         assert relation is not None and afas.sent_link_ids == [relation.number]
         await until(lambda: core.board.current.outbox_backlog == 0)
-    finally:
-        await core.stop()
 
 
 async def test_refused_token_shows_error_and_settings_fix_it(
@@ -74,8 +71,7 @@ async def test_doctor_checks_xelion_without_disturbing_the_running_session(
 
     afas, xelion = servers
     settings = settings_for(afas, xelion)
-    core, _ = await started_core(afas, xelion, settings)
-    try:
+    async with running_core(afas, xelion, settings) as (core, _):
         results = {r.key: r async for r in run_checks(settings)}
         assert results["xelion"].ok and "op" in results["xelion"].detail.en
         wrong = settings.copy()
@@ -84,8 +80,6 @@ async def test_doctor_checks_xelion_without_disturbing_the_running_session(
         assert not results["xelion"].ok and "fout-wachtwoord" not in str(results["xelion"].detail)
         call_id = xelion.ring(KNOWN["org_unique"].written[0])
         await until(lambda: any(c.call_id == call_id for c in core.recent_calls()))
-    finally:
-        await core.stop()
 
 
 async def test_loopback_trigger_pops_through_the_core_and_refuses_strangers(
@@ -124,8 +118,7 @@ async def test_a_queued_report_leaves_on_the_wake_of_its_enqueue_not_a_poll(
     """The drain loop sleeps until a report is queued (issue 14): the report goes up on the pass
     its enqueue started, and an idle outbox does not wake at all (the loop used to poll every 2 s)."""
     afas, xelion = servers
-    core, _ = await started_core(afas, xelion)
-    try:
+    async with running_core(afas, xelion) as (core, _):
         await until(lambda: core.drain_wakeups > 0)
         await asyncio.sleep(0.3)  # the first sync cycle's wake-up has passed
         before = core.drain_wakeups
@@ -139,5 +132,3 @@ async def test_a_queued_report_leaves_on_the_wake_of_its_enqueue_not_a_poll(
         await asyncio.sleep(2.5)  # longer than the old poll: nothing to send, so no wake-up
         assert core.drain_wakeups == before + 1
         await until(lambda: core.board.current.outbox_backlog == 0)
-    finally:
-        await core.stop()

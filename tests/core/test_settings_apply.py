@@ -6,7 +6,7 @@ from __future__ import annotations
 from afas_tray.demo.afas import AfasSimulator
 from afas_tray.demo.sample_data import KNOWN
 from afas_tray.demo.xelion import XelionSimulator
-from tests.helpers.core import settings_for, started_core
+from tests.helpers.core import running_core, settings_for
 from tests.helpers.wait import until
 
 
@@ -18,8 +18,7 @@ async def test_unrelated_change_keeps_the_connection_and_the_next_ring_pops(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
     settings = settings_for(afas, xelion)
-    core, opener = await started_core(afas, xelion, settings)
-    try:
+    async with running_core(afas, xelion, settings) as (core, opener):
         await until(lambda: any("activeChannelEvent" in c.subscriptions for c in xelion._conns))
         before, sockets = logins(xelion), set(xelion._conns)
         assert before >= 1
@@ -36,5 +35,3 @@ async def test_unrelated_change_keeps_the_connection_and_the_next_ring_pops(
         changed.xelion.user_space = "afas-tray-other-desk"
         await core.apply_settings(changed)
         await until(lambda: logins(xelion) == before + 1, what="a login with the new account")
-    finally:
-        await core.stop()

@@ -6,6 +6,7 @@ The ``servers`` fixture is registered by ``tests/conftest.py``; import the plain
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -54,6 +55,18 @@ def settings_at(afas_url: str, afas_token: str, xelion_url: str) -> Settings:
     s.xelion.username = XELION_USER
     s.xelion.password = XELION_PASSWORD
     return s
+
+
+@contextlib.asynccontextmanager
+async def running_core(afas: AfasSimulator, xelion: XelionSimulator,
+                       settings: Settings | None = None,
+                       ) -> AsyncIterator[tuple[AppCore, RecordingOpener]]:
+    """``started_core`` for an ``async with``: the core is stopped however the block ends."""
+    core, opener = await started_core(afas, xelion, settings)
+    try:
+        yield core, opener
+    finally:
+        await core.stop()
 
 
 async def started_core(afas: AfasSimulator, xelion: XelionSimulator,

@@ -12,15 +12,14 @@ from afas_tray.demo.xelion import XelionSimulator
 from afas_tray.pop.gate import PopGate, dnd_from_payload
 from afas_tray.pop.opener import RecordingOpener
 from afas_tray.pop.router import UnknownCaller
-from tests.helpers.core import settings_for, started_core
+from tests.helpers.core import running_core, settings_for
 from tests.helpers.wait import until
 
 
 async def test_a_paused_pop_opens_nothing_and_still_logs(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    core, opener = await started_core(afas, xelion)
-    try:
+    async with running_core(afas, xelion) as (core, opener):
         core.pop.pause(None)  # "until resumed"
         known = KNOWN["org_unique"]
         call_id = xelion.ring(known.written[0])
@@ -42,8 +41,6 @@ async def test_a_paused_pop_opens_nothing_and_still_logs(
         core.pop.resume()
         xelion.ring(KNOWN["person_mobile"].written[0])
         await until(lambda: opener.urls, what="the card after resuming")
-    finally:
-        await core.stop()
 
 
 async def test_xelion_do_not_disturb_holds_the_pop_when_followed(
@@ -51,8 +48,7 @@ async def test_xelion_do_not_disturb_holds_the_pop_when_followed(
     afas, xelion = servers
     settings = settings_for(afas, xelion)
     settings.pop.follow_do_not_disturb = True
-    core, opener = await started_core(afas, xelion, settings)
-    try:
+    async with running_core(afas, xelion, settings) as (core, opener):
         stream = core._xelion_stream[1]
         # The frame as the simulator (and a public Xelion web client) wraps notifications.
         stream.handle_message(json.dumps({"messageType": "notification",
@@ -83,8 +79,6 @@ async def test_xelion_do_not_disturb_holds_the_pop_when_followed(
         core._xelion_stream[1].handle_message(json.dumps(
             {"notificationType": "doNotDisturbEvent", "doNotDisturbOn": "false"}))
         assert not core.pop.do_not_disturb and not core.pop.held
-    finally:
-        await core.stop()
 
 
 def test_pause_for_an_hour_ends_by_itself() -> None:

@@ -16,7 +16,7 @@ from afas_tray.reports.missed import MissedCall, MissedCalls, from_call_log, uns
 from afas_tray.store import open_db
 from afas_tray.system.paths import app_paths
 from afas_tray.xelion import CallDetails, parse_missed_call
-from tests.helpers.core import settings_for, started_core
+from tests.helpers.core import running_core, settings_for
 from tests.helpers.wait import until
 
 
@@ -29,8 +29,7 @@ def _settings(afas: AfasSimulator, xelion: XelionSimulator, *, to_dossier: bool)
 async def test_missed_call_event_is_stored_shown_in_status_and_filed_once(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    core, _ = await started_core(afas, xelion, _settings(afas, xelion, to_dossier=True))
-    try:
+    async with running_core(afas, xelion, _settings(afas, xelion, to_dossier=True)) as (core, _):
         known = KNOWN["org_unique"]
         call_id = xelion.dial.missed_call(known.written[0], "Receptie klant")
         await until(lambda: core.missed.unseen_count() == 1, what="the missed call")
@@ -51,21 +50,16 @@ async def test_missed_call_event_is_stored_shown_in_status_and_filed_once(
         assert core.missed.mark_seen() == 1
         assert core.missed.unseen_count() == 0
         assert unseen_missed_calls(core.profile.paths.database_file) == []
-    finally:
-        await core.stop()
 
 
 async def test_without_the_setting_no_dossier_item(
         servers: tuple[AfasSimulator, XelionSimulator]) -> None:
     afas, xelion = servers
-    core, _ = await started_core(afas, xelion, _settings(afas, xelion, to_dossier=False))
-    try:
+    async with running_core(afas, xelion, _settings(afas, xelion, to_dossier=False)) as (core, _):
         xelion.dial.missed_call(KNOWN["org_unique"].written[0])
         await until(lambda: core.missed.unseen_count() == 1)
         await asyncio.sleep(1.0)
         assert afas.subjects == [] and core.outbox.backlog() == 0
-    finally:
-        await core.stop()
 
 
 def _store(settings: Settings | None = None, **kw: object) -> MissedCalls:
