@@ -618,14 +618,8 @@ class PhoneBook:
                         present = [*change.keys_present, *prepared.keys]
                         removed[change.role] = self._remove_missing(conn, code, present)
                     stale = [(code, k) for k in prepared.keys]
-                    self._unlist(conn, "SELECT id FROM pb_relations WHERE role = ? AND key = ?",
-                                 stale)
-                    conn.executemany(
-                        "DELETE FROM pb_numbers WHERE rel IN"
-                        " (SELECT id FROM pb_relations WHERE role = ? AND key = ?)",
-                        stale,
-                    )
-                    conn.executemany("DELETE FROM pb_relations WHERE role = ? AND key = ?", stale)
+                    self._drop_relations(
+                        conn, "SELECT id FROM pb_relations WHERE role = ? AND key = ?", stale)
                     conn.executemany("DELETE FROM pb_skipped WHERE role = ? AND key = ?", stale)
                     self._insert(conn, "pb_", prepared)
                     conn.executemany(
@@ -644,42 +638,50 @@ class PhoneBook:
         self._wrote()
         return CycleCounts(applied, removed)
 
-    # The lookup table follows an incremental change in the same transaction: ``_unlist``
-    # before relations go, ``_relist`` once all of a cycle's rows are in.
+    # The lookup table follows an incremental change in the same transaction: relations go
+    # through ``_drop_relations``, ``_relist`` once all of a cycle's rows are in.
 
     @staticmethod
     def _begin_changes(conn: sqlite3.Connection) -> int:
         """Ready a change's bookkeeping; the id the change's first new relation gets."""
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS pb_owner_refs (role INTEGER NOT NULL,"
                      " ref TEXT NOT NULL, PRIMARY KEY (role, ref)) WITHOUT ROWID")
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pb_touched (id INTEGER PRIMARY KEY)")
+        for table in ("pb_gone", "pb_touched"):  # relation ids
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY)")
         conn.execute("DELETE FROM temp.pb_owner_refs")
         (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM pb_relations").fetchone()
         return int(top) + 1
 
     @staticmethod
-    def _unlist(conn: sqlite3.Connection, ids: str, params: Iterable[Sequence[object]]) -> None:
-        """Before the relations the query ``ids`` selects go: their lookup rows go, and the
-        BcIds and numbers of the organisations and persons among them are noted (a contact
-        that names one may show another owner now)."""
-        params = list(params)
-        conn.executemany(
-            f"WITH g AS (SELECT role, bcid, key FROM pb_relations WHERE role < 2 AND id IN ({ids}))"
+    def _drop_relations(conn: sqlite3.Connection, ids: str,
+                        params: Iterable[Sequence[object]]) -> int:
+        """Delete the relations the query ``ids`` (one column: their ids) selects, with their
+        numbers and lookup rows; the BcIds and numbers of the organisations and persons among
+        them are noted (a contact that names one may show another owner now, see ``_relist``).
+        Returns how many relations went."""
+        conn.execute("DELETE FROM temp.pb_gone")
+        conn.executemany(f"INSERT OR IGNORE INTO temp.pb_gone {ids}", params)
+        gone = "SELECT id FROM temp.pb_gone"
+        PhoneBook._note_owners(conn, f"id IN ({gone})")
+        conn.execute("DELETE FROM pb_lookup WHERE (number, rel) IN"
+                     f" (SELECT number, rel FROM pb_numbers WHERE rel IN ({gone}))")
+        conn.execute(f"DELETE FROM pb_numbers WHERE rel IN ({gone})")
+        return int(conn.execute(f"DELETE FROM pb_relations WHERE id IN ({gone})").rowcount)
+
+    @staticmethod
+    def _note_owners(conn: sqlite3.Connection, where: str, *params: object) -> None:
+        """Note the BcIds and numbers of the organisations and persons ``where`` picks."""
+        conn.execute(
+            f"WITH g AS (SELECT role, bcid, key FROM pb_relations WHERE role < 2 AND {where})"
             " INSERT OR IGNORE INTO temp.pb_owner_refs SELECT role, bcid FROM g"
             " UNION SELECT role, key FROM g", params)
-        conn.executemany(
-            "DELETE FROM pb_lookup WHERE (number, rel) IN"
-            f" (SELECT number, rel FROM pb_numbers WHERE rel IN ({ids}))", params)
 
     @staticmethod
     def _relist(conn: sqlite3.Connection, first_new: int) -> None:
         """The lookup rows of the relations from ``first_new`` on (this change's) and, written
         again, of the older contacts that name an organisation or person noted by
-        ``_unlist`` or new now: their owner is found anew."""
-        conn.execute(
-            "WITH g AS (SELECT role, bcid, key FROM pb_relations WHERE id >= ? AND role < 2)"
-            " INSERT OR IGNORE INTO temp.pb_owner_refs SELECT role, bcid FROM g"
-            " UNION SELECT role, key FROM g", (first_new,))
+        ``_drop_relations`` or new now: their owner is found anew."""
+        PhoneBook._note_owners(conn, "id >= ?", first_new)
         # Refs first, then their contacts by the partial indexes (the planner left alone
         # would walk every contact on the role index).
         conn.execute("DELETE FROM temp.pb_touched")
@@ -706,9 +708,7 @@ class PhoneBook:
         )
         missing = "key NOT IN (SELECT key FROM temp.pb_present)"
         gone = f"SELECT id FROM pb_relations WHERE role = ? AND {missing}"
-        PhoneBook._unlist(conn, gone, [(code,)])
-        conn.execute(f"DELETE FROM pb_numbers WHERE rel IN ({gone})", (code,))
-        count = conn.execute(f"DELETE FROM pb_relations WHERE id IN ({gone})", (code,)).rowcount
+        count = PhoneBook._drop_relations(conn, gone, [(code,)])
         conn.execute(f"DELETE FROM pb_skipped WHERE role = ? AND {missing}", (code,))
         conn.execute("DELETE FROM temp.pb_present")
         return int(count)
