@@ -188,12 +188,13 @@ def _relation_indexes_sql(prefix: str, gen: int) -> list[str]:
     ]
 
 
-def _owner_ref_indexes_sql(prefix: str, gen: int) -> list[str]:
+def _owner_ref_indexes_sql(prefix: str, gen: int, *, if_missing: bool = False) -> list[str]:
     """The contacts by the organisation and person they name: which lookup rows an incremental
     change to an organisation or person must write again. Only once every contact is in."""
+    create = "CREATE INDEX IF NOT EXISTS" if if_missing else "CREATE INDEX"
     return [
-        f"CREATE INDEX pb_relations_org_g{gen} ON {prefix}relations(org) WHERE role = 2",
-        f"CREATE INDEX pb_relations_person_g{gen} ON {prefix}relations(person) WHERE role = 2",
+        f"{create} pb_relations_org_g{gen} ON {prefix}relations(org) WHERE role = 2",
+        f"{create} pb_relations_person_g{gen} ON {prefix}relations(person) WHERE role = 2",
     ]
 
 
@@ -312,30 +313,29 @@ class PhoneBook:
         book since this one did (see ``_LOOKUP_MARK``), make the lookup table again, and the
         contacts' owner indexes its refresh did not make. A book that cannot be written
         (a read-only profile) is left as it is and still answers."""
-        def findings() -> tuple[list[str], bool, int | None]:
+        def findings() -> tuple[list[str], bool, bool]:
+            """(old number indexes, lookup table stale, owner indexes missing)"""
             names = {str(r[0]) for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'index'"
                 " AND tbl_name IN ('pb_numbers', 'pb_relations')")}
             stale = sorted(n for n in names if n.startswith("pb_numbers_number_g"))
-            refs = any(n.startswith("pb_relations_org_g") for n in names)
             # one statement, one snapshot: a write in between cannot make them differ
             (same,) = conn.execute(
                 f"SELECT (SELECT v FROM pb_state WHERE k = 'lookup') IS ({_LOOKUP_MARK})").fetchone()
-            row = conn.execute("SELECT v FROM pb_state WHERE k = 'generation'").fetchone()
-            gen = None if refs else (int(row[0]) if row else 0)
-            return stale, not same, gen
+            return stale, not same, not any(n.startswith("pb_relations_org_g") for n in names)
 
-        stale, remake, gen = findings()
-        if not stale and not remake and gen is None:
+        if not any(findings()):
             return
         try:
             with transaction(conn):
-                stale, remake, gen = findings()  # again, now that no one else writes
+                stale, remake, no_refs = findings()  # again, now that no one else writes
                 for name in stale:
                     conn.execute(f"DROP INDEX {name}")
-                if gen is not None:
-                    for sql in _owner_ref_indexes_sql("pb_", gen):
-                        conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+                if no_refs:
+                    row = conn.execute("SELECT v FROM pb_state WHERE k = 'generation'").fetchone()
+                    for sql in _owner_ref_indexes_sql("pb_", int(row[0]) if row else 0,
+                                                      if_missing=True):
+                        conn.execute(sql)
                 if remake:
                     log.warning("phone book: written by an older version of the app since;"
                                 " lookup table made again")
