@@ -195,36 +195,36 @@ def test_the_lookup_table_follows_every_incremental_change(tmp_path: Path) -> No
 
     maps = {role: _mapping(role) for role in ROLES}
     numbers = [f"+3110555030{i}" for i in range(6)]
+
+    def refresh(book: PhoneBook, rng: random.Random) -> None:
+        with book.begin_refresh() as builder:
+            for role in ROLES:
+                builder.add_rows(role, _SOURCES[role], maps[role],
+                                 [_random_row(rng, role, maps[role]) for _ in range(6)])
+            builder.commit()
+
+    def some_keys(book: PhoneBook, rng: random.Random, role: str) -> list[str]:
+        keys = [e.key for e in book.entries() if e.role == role]
+        return rng.sample(keys, rng.randrange(len(keys) + 1))
+
     for seed in range(25):
         rng = random.Random(seed)
         path = tmp_path / f"book{seed}.sqlite"
         with PhoneBook(path) as book:
-            with book.begin_refresh() as builder:
-                for role in ROLES:
-                    builder.add_rows(role, _SOURCES[role], maps[role],
-                                     [_random_row(rng, role, maps[role]) for _ in range(6)])
-                builder.commit()
+            refresh(book, rng)
             for step in range(12):
                 roll = rng.random()
                 if roll < 0.6:
                     changes = []
                     for role in rng.sample(ROLES, rng.randrange(1, 4)):
                         rows = [_random_row(rng, role, maps[role]) for _ in range(rng.randrange(4))]
-                        present = None
-                        if rng.random() < 0.3:
-                            keys = [e.key for e in book.entries() if e.role == role]
-                            present = rng.sample(keys, rng.randrange(len(keys) + 1))
+                        present = some_keys(book, rng, role) if rng.random() < 0.3 else None
                         changes.append(ChangeSet(role, _SOURCES[role], maps[role], rows, present))
                     book.apply_cycle(changes)
                 elif roll < 0.9:
                     role = rng.choice(ROLES)
-                    keys = [e.key for e in book.entries() if e.role == role]
-                    book.remove_missing(role, rng.sample(keys, rng.randrange(len(keys) + 1)))
+                    book.remove_missing(role, some_keys(book, rng, role))
                 else:
-                    with book.begin_refresh() as builder:
-                        for role in ROLES:
-                            builder.add_rows(role, _SOURCES[role], maps[role],
-                                             [_random_row(rng, role, maps[role]) for _ in range(6)])
-                        builder.commit()
+                    refresh(book, rng)
                 for number in numbers:
                     assert book.lookup(number) == reference_lookup(path, number), (seed, step)
