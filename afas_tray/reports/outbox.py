@@ -334,6 +334,9 @@ class Outbox:
             self._reader = open_db(db)
             self._reader.execute("PRAGMA query_only=ON")
         self.on_status = on_status
+        # Statuses sent so far: counts taken on the DB thread go out only if no fresher status
+        # (a retry on the loop, say) went out while they were taken.
+        self._statuses = 0
         # Called (on the caller's thread) whenever reports became sendable: queued, requeued, or
         # uploads resumed. The app's drain loop waits on it instead of polling.
         self.on_work: Callable[[], None] | None = None
@@ -490,9 +493,12 @@ class Outbox:
         backlog, failed = self._counts(self._read)
         return OutboxStatus(backlog, failed, self._paused, self._last_error)
 
-    def _notify(self) -> None:
+    def _notify(self) -> OutboxStatus:
+        self._statuses += 1
+        status = self.status()
         if self.on_status is not None:
-            self.on_status(self.status())
+            self.on_status(status)
+        return status
 
     def _work(self) -> None:
         if self.on_work is not None:
@@ -506,7 +512,12 @@ class Outbox:
 
     async def _drain_notify(self) -> tuple[int, int]:
         """Counts taken on the DB thread; the callback (it touches the UI) runs on the loop."""
+        sent = self._statuses
         backlog, failed = await self._on_db(self._counts, self._write_conn_read)
+        if self._statuses != sent:  # older than what went out meanwhile: read them again
+            status = self._notify()
+            return status.backlog, status.failed
+        self._statuses += 1
         if self.on_status is not None:
             self.on_status(OutboxStatus(backlog, failed, self._paused, self._last_error))
         return backlog, failed

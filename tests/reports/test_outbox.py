@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -436,3 +437,34 @@ async def test_lookups_during_an_outage_wait_longer_each_time_up_to_the_cap(
         result = await box.drain(client, subjects_connector=SUBJECTS)
     assert result.recovered == 1 and marker_counts(sim) == {"4401": 1}
     box.close()
+
+
+async def test_counts_taken_before_a_retry_do_not_reach_the_tray_after_it(
+    sim: AfasSimulator, outbox: Outbox
+) -> None:
+    """A drain counts on its DB thread while the user presses Retry on the loop: the tray must
+    end on the retry's "nothing failed", not on the older count (seen as a second "AFAS
+    refused a report" notice)."""
+    outbox.enqueue(make_item("7001"))
+    sim.fail_next(1, 500)  # Profit refuses it: failed
+    await drain_until_empty(outbox, sim)
+    assert outbox.failed_count() == 1
+    seen: list[OutboxStatus] = []
+    outbox.on_status = seen.append
+    counted, retried = threading.Event(), threading.Event()
+    counts = outbox._counts
+
+    def count_then_wait(read: Any) -> tuple[int, int]:
+        found = counts(read)
+        if threading.current_thread().name.startswith("outbox-db"):
+            counted.set()  # the drain has its (still failed) counts …
+            retried.wait(5)  # … and hands them over only after the retry
+        return found
+
+    outbox._counts = count_then_wait  # type: ignore[method-assign]
+    counting = asyncio.ensure_future(outbox._drain_notify())
+    await asyncio.to_thread(counted.wait, 5)
+    assert outbox.retry("7001")
+    retried.set()
+    await counting
+    assert [s.failed for s in seen][-1] == 0
